@@ -27,7 +27,14 @@ export const HandshakeProc = {
   GET_SNAPSHOT_INFO: 7,
 } as const;
 
-export const PortmapProc = { NULL: 0, PORTBYBRICK: 1, BRICKBYPORT: 2, SIGNUP: 3, SIGNIN: 4, SIGNOUT: 5 } as const;
+export const PortmapProc = {
+  NULL: 0,
+  PORTBYBRICK: 1,
+  BRICKBYPORT: 2,
+  SIGNUP: 3,
+  SIGNIN: 4,
+  SIGNOUT: 5,
+} as const;
 
 export const CallbackProc = {
   NULL: 0,

@@ -32,7 +32,14 @@ export type Credential =
       /** Always 16 entries: the fixed array of the v1 body. */
       groups: number[];
     }
-  | { flavor: AuthFlavor.GLUSTERFS_V2; pid: number; uid: number; gid: number; groups: number[]; lkOwner: Buffer }
+  | {
+      flavor: AuthFlavor.GLUSTERFS_V2;
+      pid: number;
+      uid: number;
+      gid: number;
+      groups: number[];
+      lkOwner: Buffer;
+    }
   | {
       flavor: AuthFlavor.GLUSTERFS_V3;
       pid: number;

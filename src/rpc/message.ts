@@ -126,7 +126,12 @@ export function readHeader(r: XdrReader): RpcHeader {
 }
 
 export function writeCallHeader(w: XdrWriter, h: Omit<CallHeader, 'rpcvers'> & { rpcvers?: number }): void {
-  w.u32(h.xid).u32(MsgType.CALL).u32(h.rpcvers ?? RPC_VERSION).u32(h.prog).u32(h.vers).u32(h.proc);
+  w.u32(h.xid)
+    .u32(MsgType.CALL)
+    .u32(h.rpcvers ?? RPC_VERSION)
+    .u32(h.prog)
+    .u32(h.vers)
+    .u32(h.proc);
   writeAuth(w, h.cred);
   writeAuth(w, h.verf);
 }

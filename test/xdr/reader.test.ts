@@ -19,7 +19,10 @@ test('reads u32, i32 and hyper values big-endian', () => {
 
 test('u64n refuses values above 2^53-1 instead of losing precision', () => {
   assert.equal(new XdrReader(bytes(0x1fffff, 0xffffffff)).u64n(), Number.MAX_SAFE_INTEGER);
-  assert.throws(() => new XdrReader(bytes(0x200000, 0)).u64n(), (e: unknown) => e instanceof XdrError && e.code === 'BAD_VALUE');
+  assert.throws(
+    () => new XdrReader(bytes(0x200000, 0)).u64n(),
+    (e: unknown) => e instanceof XdrError && e.code === 'BAD_VALUE',
+  );
 });
 
 test('opaque returns a view of the input, not a copy', () => {
@@ -32,32 +35,51 @@ test('opaque returns a view of the input, not a copy', () => {
 
 test('a length above the maximum is refused before any allocation', () => {
   const r = new XdrReader(bytes(0xffffffff));
-  assert.throws(() => r.opaque(1024), (e: unknown) => e instanceof XdrError && e.code === 'TOO_LONG');
+  assert.throws(
+    () => r.opaque(1024),
+    (e: unknown) => e instanceof XdrError && e.code === 'TOO_LONG',
+  );
 });
 
 test('a length beyond the end is TRUNCATED', () => {
-  assert.throws(() => new XdrReader(bytes(8, 1)).opaque(64), (e: unknown) => e instanceof XdrError && e.code === 'TRUNCATED');
+  assert.throws(
+    () => new XdrReader(bytes(8, 1)).opaque(64),
+    (e: unknown) => e instanceof XdrError && e.code === 'TRUNCATED',
+  );
 });
 
 test('non-zero padding is refused', () => {
   const buf = Buffer.concat([bytes(1), Buffer.from([7, 0, 1, 0])]);
-  assert.throws(() => new XdrReader(buf).opaque(8), (e: unknown) => e instanceof XdrError && e.code === 'BAD_PADDING');
+  assert.throws(
+    () => new XdrReader(buf).opaque(8),
+    (e: unknown) => e instanceof XdrError && e.code === 'BAD_PADDING',
+  );
 });
 
 test('finish refuses trailing bytes', () => {
   const r = new XdrReader(bytes(1, 2));
   r.u32();
-  assert.throws(() => r.finish(), (e: unknown) => e instanceof XdrError && e.code === 'TRAILING');
+  assert.throws(
+    () => r.finish(),
+    (e: unknown) => e instanceof XdrError && e.code === 'TRAILING',
+  );
 });
 
 test('arrayLength refuses counts the remaining bytes cannot hold', () => {
   const r = new XdrReader(bytes(1000, 1, 2));
-  assert.throws(() => r.arrayLength(1_000_000, 4), (e: unknown) => e instanceof XdrError && e.code === 'TRUNCATED');
+  assert.throws(
+    () => r.arrayLength(1_000_000, 4),
+    (e: unknown) => e instanceof XdrError && e.code === 'TRUNCATED',
+  );
 });
 
 test('writer and reader round-trip strings, opaques and hypers', () => {
   const w = new XdrWriter(4);
-  w.string('héllo').opaque(Buffer.from([1, 2])).u64(2n ** 63n + 5n).i64(-7).u64(2 ** 40 + 3);
+  w.string('héllo')
+    .opaque(Buffer.from([1, 2]))
+    .u64(2n ** 63n + 5n)
+    .i64(-7)
+    .u64(2 ** 40 + 3);
   const r = new XdrReader(w.finish());
   assert.equal(r.string(255), 'héllo');
   assert.deepEqual([...r.opaque(8)], [1, 2]);
