@@ -94,6 +94,16 @@ export class XdrWriter {
     return this.pad(len);
   }
 
+  /** A string as an `opaque<>` holding its UTF-8 bytes plus a NUL (GlusterFS dict keys). */
+  cstringOpaque(s: string): this {
+    const len = Buffer.byteLength(s, 'utf8');
+    this.u32(len + 1);
+    const at = this.reserve(len + 1);
+    this.buf.write(s, at, len, 'utf8');
+    this.buf[at + len] = 0;
+    return this.pad(len + 1);
+  }
+
   /** Bytes with no length prefix and no padding. */
   raw(bytes: Uint8Array): this {
     const at = this.reserve(bytes.length);

@@ -1,0 +1,14 @@
+export * from './programs.js';
+export * from './limits.js';
+export * from './gfid.js';
+export * from './iatt.js';
+export * from './dict.js';
+export * from './structs.js';
+export * from './procedure.js';
+export * from './fops.js';
+export * from './dump.js';
+export * from './handshake.js';
+export * from './portmap.js';
+export * from './callback.js';
+export { PROGRAMS, findProgram } from './registry.js';
+export * from './records.js';

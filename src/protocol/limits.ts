@@ -1,0 +1,37 @@
+/**
+ * Upper bounds for every variable-length field glusterts decodes. Values beyond these
+ * are refused by the codec (XdrError TOO_LONG) before anything is allocated for them.
+ * docs/wire-format.md lists them with their reasons.
+ */
+export const Limits = {
+  /** A single path component (Linux NAME_MAX). */
+  NAME: 255,
+  /** Paths and symlink targets (Linux PATH_MAX). */
+  PATH: 4096,
+  /** Dict keys, including xattr names (XATTR_NAME_MAX is 255; internal keys are longer). */
+  DICT_KEY: 4096,
+  /** One dict value: xattrs are ≤ 64 KiB, quick-read content up to 1 MiB. */
+  DICT_VALUE: 1024 * 1024,
+  /** Pairs in one dict. */
+  DICT_PAIRS: 1024,
+  /** A whole serialized legacy dict (SETVOLUME, GETSPEC xdata). */
+  LEGACY_DICT_BYTES: 4 * 1024 * 1024,
+  /** A volfile returned by GETSPEC. */
+  VOLFILE: 16 * 1024 * 1024,
+  /** Lock owners (GF_MAX_LOCK_OWNER_LEN). */
+  LK_OWNER: 1024,
+  /** Lock domains (INODELK/ENTRYLK "volume"). */
+  LOCK_DOMAIN: 4096,
+  /** Entries in one READDIR(P) reply. */
+  DIRENTS: 65536,
+  /** Programs in a DUMP reply. */
+  DUMP_PROGRAMS: 256,
+  /** Strong checksum in RCHECKSUM (SHA-256 is 32). */
+  CHECKSUM: 64,
+  /** Error strings (op_errstr). */
+  ERRSTR: 4096,
+  /** Legacy opaque xdata in non-FOP programs. */
+  OPAQUE_XDATA: 4 * 1024 * 1024,
+  /** Locks in one GETACTIVELK/SETACTIVELK list. */
+  LOCKS: 65536,
+} as const;
