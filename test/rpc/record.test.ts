@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { XdrError } from '../../src/xdr/index.js';
+import { encodeRecordMark, RecordDecoder } from '../../src/rpc/record.js';
+
+function fragment(body: Buffer, last: boolean): Buffer {
+  return Buffer.concat([encodeRecordMark(body.length, last), body]);
+}
+
+function drain(d: RecordDecoder): Buffer[] {
+  const out: Buffer[] = [];
+  for (let r = d.next(); r; r = d.next()) out.push(r);
+  return out;
+}
+
+const isTooLong = (e: unknown): boolean => e instanceof XdrError && e.code === 'TOO_LONG';
+
+test('a record inside one chunk comes back as a view of that chunk', () => {
+  const chunk = Buffer.concat([fragment(Buffer.from('abcdefgh'), true), fragment(Buffer.from('wxyz'), true)]);
+  const d = new RecordDecoder();
+  d.push(chunk);
+  const [first, second] = drain(d);
+  assert.equal(first!.toString(), 'abcdefgh');
+  assert.equal(first!.buffer, chunk.buffer);
+  assert.equal(first!.byteOffset, chunk.byteOffset + 4);
+  assert.equal(second!.buffer, chunk.buffer);
+  assert.equal(second!.byteOffset, chunk.byteOffset + 16);
+  assert.equal(d.partial, false);
+});
+
+test('reassembles a record from several fragments', () => {
+  const d = new RecordDecoder();
+  d.push(
+    Buffer.concat([
+      fragment(Buffer.from('one '), false),
+      fragment(Buffer.from('two '), false),
+      fragment(Buffer.from('three'), true),
+    ]),
+  );
+  assert.deepEqual(
+    drain(d).map((r) => r.toString()),
+    ['one two three'],
+  );
+});
+
+test('returns null until the record is complete, byte by byte', () => {
+  const wire = Buffer.concat([fragment(Buffer.from('hello'), false), fragment(Buffer.from(' world'), true)]);
+  const d = new RecordDecoder();
+  for (let i = 0; i < wire.length - 1; i++) {
+    d.push(wire.subarray(i, i + 1));
+    assert.equal(d.next(), null);
+    assert.equal(d.partial, true);
+  }
+  d.push(wire.subarray(wire.length - 1));
+  assert.equal(d.next()!.toString(), 'hello world');
+  assert.equal(d.next(), null);
+  assert.equal(d.partial, false);
+});
+
+test('zero-length fragments, last and not last, are skipped without looping', () => {
+  const zeros = Buffer.concat(Array.from({ length: 1000 }, () => encodeRecordMark(0, false)));
+  const d = new RecordDecoder();
+  d.push(zeros);
+  assert.equal(d.next(), null);
+  assert.equal(d.partial, true);
+  d.push(fragment(Buffer.from('body'), false));
+  d.push(encodeRecordMark(0, true));
+  assert.equal(d.next()!.toString(), 'body');
+  // A record made of one empty last fragment is an empty record.
+  d.push(encodeRecordMark(0, true));
+  assert.equal(d.next()!.length, 0);
+  assert.equal(d.next(), null);
+});
+
+test('a record over the maximum fails before its body arrives, and stays failed', () => {
+  const d = new RecordDecoder({ maxRecordSize: 100 });
+  d.push(encodeRecordMark(101, true));
+  assert.throws(() => d.next(), isTooLong);
+  d.push(fragment(Buffer.from('ok'), true));
+  assert.throws(() => d.next(), isTooLong);
+});
+
+test('the maximum applies to the sum of the fragments', () => {
+  const d = new RecordDecoder({ maxRecordSize: 100 });
+  d.push(fragment(Buffer.alloc(60), false));
+  d.push(encodeRecordMark(41, true));
+  assert.throws(() => d.next(), isTooLong);
+  const ok = new RecordDecoder({ maxRecordSize: 100 });
+  ok.push(Buffer.concat([fragment(Buffer.alloc(60), false), fragment(Buffer.alloc(40), true)]));
+  assert.equal(ok.next()!.length, 100);
+});
+
+test('fragment header 0x7fffffff is refused at once with the default maximum', () => {
+  const d = new RecordDecoder();
+  d.push(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]));
+  assert.throws(() => d.next(), isTooLong);
+});
+
+test('too many fragments in one record fail', () => {
+  const d = new RecordDecoder({ maxFragments: 10 });
+  d.push(Buffer.concat(Array.from({ length: 11 }, () => fragment(Buffer.from('x'), false))));
+  assert.throws(() => d.next(), isTooLong);
+});
+
+test('a fragment header split across chunks is read without joining them', () => {
+  const wire = fragment(Buffer.from('split'), true);
+  const d = new RecordDecoder();
+  d.push(wire.subarray(0, 2));
+  assert.equal(d.next(), null);
+  d.push(wire.subarray(2, 6));
+  assert.equal(d.next(), null);
+  d.push(wire.subarray(6));
+  assert.equal(d.next()!.toString(), 'split');
+});
+
+test('encodeRecordMark sets the last-fragment bit and refuses bad lengths', () => {
+  assert.deepEqual([...encodeRecordMark(0x48)], [0x80, 0, 0, 0x48]);
+  assert.deepEqual([...encodeRecordMark(5, false)], [0, 0, 0, 5]);
+  assert.throws(() => encodeRecordMark(0x8000_0000), RangeError);
+  assert.throws(() => encodeRecordMark(-1), RangeError);
+});
