@@ -163,8 +163,8 @@ function readGfxDict(r: XdrReader, exact: boolean): GfxDict {
   }
   const d: Dict = new Map();
   for (let i = 0; i < n; i++) {
-    const key = r.opaque(Limits.DICT_KEY);
-    d.set(stripNul(key).toString('utf8'), readValue(r));
+    const key = r.cstringOpaque(Limits.DICT_KEY);
+    d.set(key, readValue(r));
   }
   if (exact && r.offset - start !== xdrSize) {
     throw new XdrError('BAD_VALUE', `dict xdr_size ${xdrSize} but pairs take ${r.offset - start}`, sizeAt);
@@ -229,7 +229,8 @@ export function decodeLegacyDict(bytes: Buffer): LegacyDict {
     const keyLen = r.u32();
     const valLen = r.u32();
     if (keyLen > Limits.DICT_KEY) throw new XdrError('TOO_LONG', `dict key of ${keyLen} bytes`, keyAt);
-    if (valLen > Limits.DICT_VALUE) throw new XdrError('TOO_LONG', `dict value of ${valLen} bytes`, keyAt + 4);
+    if (valLen > Limits.DICT_VALUE)
+      throw new XdrError('TOO_LONG', `dict value of ${valLen} bytes`, keyAt + 4);
     const key = r.raw(keyLen);
     const nulAt = r.offset;
     if (r.raw(1)[0] !== 0) throw new XdrError('BAD_VALUE', 'dict key not NUL-terminated', nulAt);

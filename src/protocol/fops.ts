@@ -140,7 +140,11 @@ export const Fops = {
   /** valid: 0x1 MODE, 0x2 UID, 0x4 GID, 0x8 SIZE, 0x10 ATIME, 0x20 MTIME, 0x40 CTIME, 0x80/0x100 *_NOW. */
   SETATTR: fop(38, { gfid, stbuf: iattx, valid: x.i32, xdata }, twoIattRsp),
   FSETATTR: fop(39, { gfid, fd, stbuf: iattx, valid: x.i32, xdata }, twoIattRsp),
-  READDIRP: fop(40, { gfid, fd, offset: x.u64, size: x.u32, xdata }, reply({ xdata, entries: direntPlusList })),
+  READDIRP: fop(
+    40,
+    { gfid, fd, offset: x.u64, size: x.u32, xdata },
+    reply({ xdata, entries: direntPlusList }),
+  ),
   RELEASE: fop(41, { gfid, fd, xdata }, commonRsp),
   RELEASEDIR: fop(42, { gfid, fd, xdata }, commonRsp),
   FREMOVEXATTR: fop(43, { gfid, fd, name: xattrName, xdata }, commonRsp),

@@ -60,4 +60,3 @@ export const SetvolumeKeys = {
   CLIENT_VERSION: 'client-version',
   OPVERSION: 'opversion',
 } as const;
-

@@ -41,8 +41,7 @@ export function decodeCall(record: Buffer): DecodedCall {
   if (!def) throw new XdrError('BAD_VALUE', `unknown procedure ${h.prog}/${h.vers}/${h.proc}`, 12);
   const args = def.args.read(r);
   r.finish();
-  const { type: _type, ...header } = h;
-  return { header, def, args };
+  return { header: h, def, args };
 }
 
 /** Decodes a REPLY record, given the procedure of the call it answers. */
@@ -50,7 +49,7 @@ export function decodeReply(record: Buffer, def: ProcDef): DecodedReply {
   const r = new XdrReader(record);
   const h = readHeader(r);
   if (h.type !== MsgType.REPLY) throw new XdrError('BAD_VALUE', 'expected a REPLY', 4);
-  const { type: _type, ...header } = h;
+  const header: ReplyHeader = h;
   if (header.replyStat !== ReplyStat.MSG_ACCEPTED || header.acceptStat !== AcceptStat.SUCCESS) {
     r.finish();
     return { header };
@@ -64,7 +63,11 @@ export function decodeReply(record: Buffer, def: ProcDef): DecodedReply {
  * Encodes a CALL record: the first chunk holds record mark, header and arguments; raw
  * payload buffers (WRITE data) follow as they are, uncopied.
  */
-export function encodeCall(header: Omit<CallHeader, 'rpcvers'> & { rpcvers?: number }, def: ProcDef, args: any): Buffer[] {
+export function encodeCall(
+  header: Omit<CallHeader, 'rpcvers'> & { rpcvers?: number },
+  def: ProcDef,
+  args: any,
+): Buffer[] {
   const w = startRecord();
   writeCallHeader(w, header);
   def.args.write(w, args);

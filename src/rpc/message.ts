@@ -163,7 +163,7 @@ export const LAST_FRAGMENT = 0x8000_0000;
  * Starts a record: a writer whose first 4 bytes are reserved for the record mark.
  * Finish it with `endRecord`, which fills the mark in.
  */
-export function startRecord(initialSize = 256): XdrWriter {
+export function startRecord(initialSize = 512): XdrWriter {
   return new XdrWriter(initialSize).u32(0);
 }
 

@@ -1,7 +1,6 @@
 import { XdrError } from './errors.js';
 
-/** Largest 64-bit value that still round-trips through a JS number. */
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A bounds-checked cursor over untrusted XDR bytes (RFC 4506).
@@ -85,12 +84,13 @@ export class XdrReader {
 
   /** A signed hyper that must fit a JS number (fds, times). */
   i64n(): number {
-    const at = this.pos;
-    const v = this.i64();
-    if (v > MAX_SAFE || v < -MAX_SAFE) {
+    const at = this.need(8);
+    const hi = this.buf.readInt32BE(at);
+    // Safe integers are below 2^53: the high word must lie in [-2^21, 2^21).
+    if (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && this.buf.readUInt32BE(at + 4) === 0)) {
       throw new XdrError('BAD_VALUE', `64-bit value outside the safe integer range`, at);
     }
-    return Number(v);
+    return hi * 0x1_0000_0000 + this.buf.readUInt32BE(at + 4);
   }
 
   f64(): number {
@@ -111,6 +111,7 @@ export class XdrReader {
     if (len > max) {
       throw new XdrError('TOO_LONG', `opaque of ${len} bytes exceeds maximum ${max}`, lenAt);
     }
+    if (len === 0) return EMPTY; // common (verifiers, empty xdata): skip creating a view
     const at = this.need(len);
     this.skipPadding(len);
     return this.buf.subarray(at, at + len);
@@ -126,6 +127,22 @@ export class XdrReader {
     const at = this.need(len);
     this.skipPadding(len);
     return this.buf.toString('utf8', at, at + len);
+  }
+
+  /**
+   * An `opaque<max>` holding a C string (GlusterFS dict keys): decoded as UTF-8 without
+   * its trailing NUL, and without creating a view.
+   */
+  cstringOpaque(max: number): string {
+    const lenAt = this.pos;
+    const len = this.u32();
+    if (len > max) {
+      throw new XdrError('TOO_LONG', `key of ${len} bytes exceeds maximum ${max}`, lenAt);
+    }
+    const at = this.need(len);
+    this.skipPadding(len);
+    const end = len > 0 && this.buf[at + len - 1] === 0 ? at + len - 1 : at + len;
+    return this.buf.toString('utf8', at, end);
   }
 
   /**

@@ -9,7 +9,7 @@ export class XdrWriter {
   private buf: Buffer;
   private pos = 0;
 
-  constructor(initialSize = 256) {
+  constructor(initialSize = 512) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
@@ -62,7 +62,14 @@ export class XdrWriter {
   /** Signed hyper from a bigint or a safe integer. */
   i64(v: bigint | number): this {
     const at = this.reserve(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, typeof v === 'number' ? BigInt(v) : v), at);
+    if (typeof v === 'number') {
+      // Two's complement split without BigInt: floor division keeps the sign in the high word.
+      const hi = Math.floor(v / 0x1_0000_0000);
+      this.buf.writeInt32BE(hi | 0, at);
+      this.buf.writeUInt32BE((v - hi * 0x1_0000_0000) >>> 0, at + 4);
+    } else {
+      this.buf.writeBigInt64BE(BigInt.asIntN(64, v), at);
+    }
     return this;
   }
 

@@ -29,13 +29,25 @@ function callHeader(proc: number) {
 test('WRITE: payload chunks are the caller buffers, placed after the xdata pairs', () => {
   const a = Buffer.alloc(3000, 0xaa);
   const b = Buffer.alloc(1000, 0xbb);
-  const args = { gfid: randomGfid(), fd: 0, offset: 4096, size: 4000, flag: 0, xdata: dict({ k: strValue('v') }), payload: [a, b] };
+  const args = {
+    gfid: randomGfid(),
+    fd: 0,
+    offset: 4096,
+    size: 4000,
+    flag: 0,
+    xdata: dict({ k: strValue('v') }),
+    payload: [a, b],
+  };
   const chunks = encodeCall(callHeader(13), WRITE, args);
   assert.equal(chunks.length, 3);
   assert.equal(chunks[1], a, 'first payload chunk is the same Buffer object');
   assert.equal(chunks[2], b);
   const head = chunks[0]!;
-  assert.equal(head.readUInt32BE(0), (0x80000000 | (head.length - 4 + 4000)) >>> 0, 'record mark counts the payload');
+  assert.equal(
+    head.readUInt32BE(0),
+    (0x80000000 | (head.length - 4 + 4000)) >>> 0,
+    'record mark counts the payload',
+  );
 
   const record = Buffer.concat(chunks).subarray(4);
   const decoded = decodeCall(record);
@@ -45,18 +57,40 @@ test('WRITE: payload chunks are the caller buffers, placed after the xdata pairs
 });
 
 test('WRITE: a payload shorter or longer than size is malformed', () => {
-  const args = { gfid: randomGfid(), fd: 0, offset: 0, size: 10, flag: 0, xdata: null, payload: Buffer.alloc(9) };
+  const args = {
+    gfid: randomGfid(),
+    fd: 0,
+    offset: 0,
+    size: 10,
+    flag: 0,
+    xdata: null,
+    payload: Buffer.alloc(9),
+  };
   const record = Buffer.concat(encodeCall(callHeader(13), WRITE, args)).subarray(4);
-  assert.throws(() => decodeCall(record), (e: unknown) => e instanceof XdrError && e.code === 'BAD_VALUE');
+  assert.throws(
+    () => decodeCall(record),
+    (e: unknown) => e instanceof XdrError && e.code === 'BAD_VALUE',
+  );
 });
 
 test('WRITE: an xdata whose xdr_size lies is malformed', () => {
-  const args = { gfid: randomGfid(), fd: 0, offset: 0, size: 8, flag: 0, xdata: dict({ k: strValue('v') }), payload: Buffer.alloc(8) };
+  const args = {
+    gfid: randomGfid(),
+    fd: 0,
+    offset: 0,
+    size: 8,
+    flag: 0,
+    xdata: dict({ k: strValue('v') }),
+    payload: Buffer.alloc(8),
+  };
   const record = Buffer.concat(encodeCall(callHeader(13), WRITE, args)).subarray(4);
   const headerLen = record.length - 8 - 52 - 16;
   // xdr_size sits right after fd/offset/size/flag: header + 16 + 8 + 8 + 4 + 4.
   record.writeUInt32BE(4, headerLen + 40);
-  assert.throws(() => decodeCall(record), (e: unknown) => e instanceof XdrError);
+  assert.throws(
+    () => decodeCall(record),
+    (e: unknown) => e instanceof XdrError,
+  );
 });
 
 test('READ reply: data follows the 172-byte head plus xdata, and decodes as a view', () => {
@@ -75,5 +109,8 @@ test('READ reply: data follows the 172-byte head plus xdata, and decodes as a vi
 test('READ reply: more data than op_ret is malformed', () => {
   const results = { opRet: 4, opErrno: 0, stat: zeroIatt(), size: 4, xdata: null, payload: Buffer.alloc(8) };
   const record = Buffer.concat(encodeReply(successReply(9), READ, results)).subarray(4);
-  assert.throws(() => decodeReply(record, READ), (e: unknown) => e instanceof XdrError);
+  assert.throws(
+    () => decodeReply(record, READ),
+    (e: unknown) => e instanceof XdrError,
+  );
 });

@@ -64,7 +64,9 @@ test('v400 STATFS call with an AUTH_GLUSTERFS v3 credential and a NULL xdata', (
 });
 
 test('gfx_dict: the captured user.test="hello" xattr dict, xdr_size 32', () => {
-  const wire = hex('00000020 00000001 00000001 0000000a 75736572 2e746573 74000000 00000006 00000005 68656c6c 6f000000');
+  const wire = hex(
+    '00000020 00000001 00000001 0000000a 75736572 2e746573 74000000 00000006 00000005 68656c6c 6f000000',
+  );
   const w = new XdrWriter();
   gfxDict.write(w, new Map([['user.test', ptrValue(Buffer.from('hello'))]]));
   assert.deepEqual(w.finish(), wire);
@@ -87,7 +89,10 @@ test('gfx_dict: NULL and empty dicts have distinct encodings', () => {
 test('legacy dict: unaligned pairs, NUL after each key, values keep their NUL', () => {
   const d = legacyDict({ 'fops-version': '1298437' });
   const bytes = encodeLegacyDict(d);
-  assert.deepEqual(bytes, Buffer.concat([hex('00000001 0000000c 00000008'), Buffer.from('fops-version\x001298437\x00')]));
+  assert.deepEqual(
+    bytes,
+    Buffer.concat([hex('00000001 0000000c 00000008'), Buffer.from('fops-version\x001298437\x00')]),
+  );
   assert.deepEqual(decodeLegacyDict(bytes), d);
   assert.equal(encodeLegacyDict(new Map()).length, 0, 'an empty dict is an empty opaque');
 });

@@ -88,3 +88,25 @@ test('writer and reader round-trip strings, opaques and hypers', () => {
   assert.equal(r.u64n(), 2 ** 40 + 3);
   r.finish();
 });
+
+test('i64n and the number path of i64 agree with BigInt across the safe range', () => {
+  for (const v of [
+    0,
+    1,
+    -1,
+    -2,
+    2 ** 32,
+    -(2 ** 32),
+    2 ** 32 + 5,
+    -(2 ** 32) - 5,
+    Number.MAX_SAFE_INTEGER,
+    -Number.MAX_SAFE_INTEGER,
+  ]) {
+    const viaNumber = new XdrWriter().i64(v).finish();
+    const viaBigint = new XdrWriter().i64(BigInt(v)).finish();
+    assert.deepEqual(viaNumber, viaBigint, `encoding of ${v}`);
+    assert.equal(new XdrReader(viaNumber).i64n(), v);
+  }
+  assert.throws(() => new XdrReader(new XdrWriter().i64(-(2n ** 53n)).finish()).i64n(), XdrError);
+  assert.throws(() => new XdrReader(new XdrWriter().i64(2n ** 53n).finish()).i64n(), XdrError);
+});
