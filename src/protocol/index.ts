@@ -12,3 +12,4 @@ export * from './portmap.js';
 export * from './callback.js';
 export { PROGRAMS, findProgram } from './registry.js';
 export * from './records.js';
+export * from './call.js';

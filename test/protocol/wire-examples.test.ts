@@ -6,7 +6,6 @@ import { XdrReader, XdrWriter } from '../../src/xdr/index.js';
 import { AuthFlavor, decodeCredential } from '../../src/rpc/auth.js';
 import {
   DictType,
-  Fops,
   ROOT_GFID,
   decodeCall,
   decodeLegacyDict,
