@@ -13,3 +13,4 @@ export * from './callback.js';
 export { PROGRAMS, findProgram } from './registry.js';
 export * from './records.js';
 export * from './call.js';
+export * from './serve.js';
