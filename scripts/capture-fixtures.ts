@@ -126,6 +126,17 @@ function fioJob(engine: string): string {
   ].join('\n');
 }
 
+/** fio's gfapi engines log to a hard-coded /tmp/fio_gfapi.log; remove it unless it was there before. */
+async function fio(jobFile: string, cwd: string): Promise<void> {
+  const log = '/tmp/fio_gfapi.log';
+  const existed = existsSync(log);
+  try {
+    await sh('fio', [jobFile], { cwd });
+  } finally {
+    if (!existed) await rm(log, { force: true });
+  }
+}
+
 const FUSE_OPS = String.raw`
 set -x
 cd "$1"
@@ -208,7 +219,7 @@ const scenarios: Scenario[] = [
     client: fioClient,
     run: async (_g, work) => {
       writeFileSync(join(work, 'gfapi.fio'), fioJob('gfapi'));
-      await sh('fio', [join(work, 'gfapi.fio')], { cwd: work });
+      await fio(join(work, 'gfapi.fio'), work);
     },
   },
   {
@@ -218,7 +229,7 @@ const scenarios: Scenario[] = [
     client: fioClient,
     run: async (_g, work) => {
       writeFileSync(join(work, 'gfapi_async.fio'), fioJob('gfapi_async'));
-      await sh('fio', [join(work, 'gfapi_async.fio')], { cwd: work });
+      await fio(join(work, 'gfapi_async.fio'), work);
     },
   },
   {

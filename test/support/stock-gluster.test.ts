@@ -15,6 +15,7 @@ test('private stock glusterd: volume up, FUSE mount, clean stop', async (t) => {
   if (!requirePeer('stock-gluster', t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'glusterts-stock-test-'));
   const hostLibBefore = existsSync('/var/lib/glusterd/geo-replication');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const g = await startStockGluster({ dir, bricks: 2 });
   let unmount: (() => Promise<void>) | undefined;
   const mp = join(dir, 'mnt');
@@ -49,5 +50,4 @@ test('private stock glusterd: volume up, FUSE mount, clean stop', async (t) => {
   );
   for (const p of [g.glusterdPid]) assert.throws(() => process.kill(p, 0));
   assert.ok(!existsSync(join(dir, 'glusterd')));
-  rmSync(dir, { recursive: true, force: true });
 });
