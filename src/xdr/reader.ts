@@ -49,12 +49,18 @@ export class XdrReader {
     return at;
   }
 
+  // Hand-inlined big-endian loads: Buffer's readUInt32BE validates its argument on every
+  // call, and `need` has already checked the bounds.
   u32(): number {
-    return this.buf.readUInt32BE(this.need(4));
+    const at = this.need(4);
+    const b = this.buf;
+    return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   }
 
   i32(): number {
-    return this.buf.readInt32BE(this.need(4));
+    const at = this.need(4);
+    const b = this.buf;
+    return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
   }
 
   bool(): boolean {
@@ -74,23 +80,25 @@ export class XdrReader {
 
   /** An unsigned hyper that must fit a JS number (offsets, sizes): larger values are refused. */
   u64n(): number {
-    const at = this.need(8);
-    const hi = this.buf.readUInt32BE(at);
+    const at = this.pos;
+    const hi = this.u32();
     if (hi > 0x1fffff) {
       throw new XdrError('BAD_VALUE', `64-bit value exceeds 2^53-1`, at);
     }
-    return hi * 0x1_0000_0000 + this.buf.readUInt32BE(at + 4);
+    return hi * 0x1_0000_0000 + this.u32();
   }
 
   /** A signed hyper that must fit a JS number (fds, times). */
   i64n(): number {
-    const at = this.need(8);
-    const hi = this.buf.readInt32BE(at);
-    // Safe integers are below 2^53: the high word must lie in [-2^21, 2^21).
-    if (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && this.buf.readUInt32BE(at + 4) === 0)) {
+    const at = this.pos;
+    if (this.remaining < 8) this.need(8);
+    const hi = this.i32();
+    const lo = this.u32();
+    // Safe integers are below 2^53 in magnitude: the high word must lie in [-2^21, 2^21).
+    if (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && lo === 0)) {
       throw new XdrError('BAD_VALUE', `64-bit value outside the safe integer range`, at);
     }
-    return hi * 0x1_0000_0000 + this.buf.readUInt32BE(at + 4);
+    return hi * 0x1_0000_0000 + lo;
   }
 
   f64(): number {

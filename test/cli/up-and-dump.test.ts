@@ -46,7 +46,16 @@ test('glusterts up serves DUMP, glusterts dump lists it, SIGTERM stops it cleanl
 });
 
 test('glusterts reports bad arguments with a clear message and a non-zero exit', async () => {
-  await assert.rejects(run(process.execPath, [CLI, 'frobnicate']), (e: any) => e.code === 2 && /unknown command/.test(e.stderr));
-  await assert.rejects(run(process.execPath, [CLI, 'up', '--port', 'x']), (e: any) => e.code === 1 && /--port/.test(e.stderr));
-  await assert.rejects(run(process.execPath, [CLI, 'dump', '127.0.0.9:1']), (e: any) => e.code === 1 && /ECONNREFUSED/.test(e.stderr));
+  await assert.rejects(
+    run(process.execPath, [CLI, 'frobnicate']),
+    (e: any) => e.code === 2 && /unknown command/.test(e.stderr),
+  );
+  await assert.rejects(
+    run(process.execPath, [CLI, 'up', '--port', 'x']),
+    (e: any) => e.code === 1 && /--port/.test(e.stderr),
+  );
+  await assert.rejects(
+    run(process.execPath, [CLI, 'dump', '127.0.0.9:1']),
+    (e: any) => e.code === 1 && /ECONNREFUSED/.test(e.stderr),
+  );
 });

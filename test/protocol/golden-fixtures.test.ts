@@ -42,7 +42,8 @@ for (const file of files) {
       } else {
         const reply = decodeReply(body, def);
         assert.equal(reply.header.xid, rec.xid, where);
-        const ok = reply.header.replyStat === ReplyStat.MSG_ACCEPTED && reply.header.acceptStat === AcceptStat.SUCCESS;
+        const ok =
+          reply.header.replyStat === ReplyStat.MSG_ACCEPTED && reply.header.acceptStat === AcceptStat.SUCCESS;
         assert.ok(ok, `${where}: stock replied SUCCESS`);
         again = Buffer.concat(encodeReply(reply.header, def, reply.results));
       }
@@ -63,7 +64,17 @@ test('the fixtures cover the calls QEMU, fio and the FUSE client depend on', () 
     // xattrops, fd xattrs, ACCESS, TRUNCATE, READDIR, RCHECKSUM, IPC — are exercised
     // live against a stock brick in test/interop/stock-brick-raw.test.ts.
     ...['LOOKUP', 'CREATE', 'OPEN', 'READ', 'WRITE', 'FSYNC', 'FLUSH', 'RELEASE', 'STAT', 'STATFS', 'SEEK']
-      .concat(['DISCARD', 'ZEROFILL', 'FALLOCATE', 'FTRUNCATE', 'MKDIR', 'MKNOD', 'RMDIR', 'OPENDIR', 'READDIRP'])
+      .concat([
+        'DISCARD',
+        'ZEROFILL',
+        'FALLOCATE',
+        'FTRUNCATE',
+        'MKDIR',
+        'MKNOD',
+        'RMDIR',
+        'OPENDIR',
+        'READDIRP',
+      ])
       .concat(['RELEASEDIR', 'RENAME', 'UNLINK', 'SYMLINK', 'READLINK', 'LINK', 'SETATTR'])
       .concat(['SETXATTR', 'GETXATTR', 'REMOVEXATTR'])
       .map((f) => `GlusterFS 4.x v1 ${f}`),

@@ -110,3 +110,35 @@ test('i64n and the number path of i64 agree with BigInt across the safe range', 
   assert.throws(() => new XdrReader(new XdrWriter().i64(-(2n ** 53n)).finish()).i64n(), XdrError);
   assert.throws(() => new XdrReader(new XdrWriter().i64(2n ** 53n).finish()).i64n(), XdrError);
 });
+
+test('a writer that grows in the middle of a value keeps every byte (regression: stale view after growth)', () => {
+  for (const initial of [4, 8, 12, 512]) {
+    const w = new XdrWriter(initial);
+    const inner = new XdrWriter(initial); // a second writer carved from the same slab meanwhile
+    const expected: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      w.u32(i)
+        .i32(-i)
+        .u64(i * 2 ** 33)
+        .i64(-i * 3)
+        .f64(i / 7);
+      inner.u32(0xdeadbeef);
+      expected.push(i);
+    }
+    w.string('x'.repeat(100)).cstringOpaque('héllo').opaque(Buffer.alloc(100, 9));
+    const r = new XdrReader(w.finish());
+    for (const i of expected) {
+      assert.equal(r.u32(), i);
+      assert.equal(r.i32(), -i || 0);
+      assert.equal(r.u64n(), i * 2 ** 33);
+      assert.equal(r.i64n(), -i * 3 || 0);
+      assert.equal(r.f64(), i / 7);
+    }
+    assert.equal(r.string(200), 'x'.repeat(100));
+    assert.equal(r.cstringOpaque(16), 'héllo');
+    assert.deepEqual(r.opaque(100), Buffer.alloc(100, 9));
+    r.finish();
+    const innerBytes = inner.finish();
+    for (let i = 0; i < 300; i++) assert.equal(innerBytes.readUInt32BE(i * 4), 0xdeadbeef);
+  }
+});

@@ -20,7 +20,8 @@ export async function dump(target: string, timeoutMs = 5000): Promise<void> {
         ? 'brick (lists the FOP program)'
         : 'server';
     console.log(`${host}:${port}: ${role}`);
-    for (const p of reply.progs) console.log(`  ${String(p.prognum).padStart(10)}/${p.progver}  ${p.progname}`);
+    for (const p of reply.progs)
+      console.log(`  ${String(p.prognum).padStart(10)}/${p.progver}  ${p.progname}`);
   } finally {
     client.close();
   }
