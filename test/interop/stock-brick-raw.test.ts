@@ -31,6 +31,7 @@ import {
   legacyDict,
   legacyString,
   randomGfid,
+  zeroIatt,
   type Procedure,
 } from '../../src/protocol/index.js';
 import { requirePeer, startStockGluster } from '../support/stock-gluster.js';
@@ -188,6 +189,166 @@ test('raw session with a stock 10.3 brick: portmap, DUMP, SETVOLUME, LOOKUP, CRE
     assert.match(xattr, new RegExp(`trusted.gfid=0x${gfid.toString('hex')}`));
   } finally {
     for (const c of clients) c.close();
+    await stock.stop();
+  }
+});
+
+test('the FOPs stock clients did not send in the captures, live against a stock brick', async (t) => {
+  if (!requirePeer('stock-gluster', t)) return;
+  const stock = await startStockGluster({ volume: 'rawvol2' });
+  const v3 = { cred: encodeCredential(glusterV3(process.pid)), timeoutMs: 10_000 };
+  let brick: RpcClient | undefined;
+  try {
+    brick = await RpcClient.connect({ host: stock.host, port: stock.brickPort(0) });
+    const c = brick;
+    const seen: string[] = [];
+    async function fop<N extends keyof typeof Fops>(name: N, args: any) {
+      let record: Buffer | undefined;
+      const results: any = await callProcedure(
+        wrap(c, (r) => (record = r.record)),
+        Program.FOP,
+        Fops[name],
+        args,
+        v3,
+      );
+      const again = Buffer.concat(
+        encodeReply(successReply(record!.readUInt32BE(0)), { name, ...Fops[name] }, results),
+      );
+      assert.deepEqual(again.subarray(4), record, `${name} reply re-encodes byte for byte`);
+      seen.push(name);
+      return results;
+    }
+    const setvol = await callProcedure(
+      c,
+      Program.HANDSHAKE,
+      HandshakeProcs.SETVOLUME,
+      {
+        dict: legacyDict({
+          'process-uuid': `glusterts-raw-${randomUUID()}`,
+          'remote-subvolume': stock.brickPaths[0]!,
+          'fops-version': String(Program.FOP.prog),
+        }),
+      },
+      v3,
+    );
+    assert.equal(setvol.opRet, 0);
+
+    const gfid = randomGfid();
+    const created = await fop('CREATE', {
+      pargfid: ROOT_GFID,
+      flags: O_RDWR | O_CREAT | O_EXCL,
+      mode: 0o100644,
+      umask: 0o022,
+      bname: 'locks.bin',
+      xdata: dict({ 'gfid-req': gfuuidValue(gfid) }),
+    });
+    assert.equal(created.opRet, 0);
+    const fd = created.fd;
+    const flock = { type: 1, whence: 0, start: 0n, len: 100n, pid: 7, lkOwner: Buffer.from('owner-1') };
+    const F_SETLK = 1;
+    const F_GETLK = 0;
+    const F_UNLCK = 2;
+
+    assert.equal((await fop('ACCESS', { gfid, mask: 4, xdata: null })).opRet, 0);
+    assert.equal((await fop('TRUNCATE', { gfid, offset: 4096, xdata: null })).poststat.size, 4096);
+    const fsetattr = await fop('FSETATTR', {
+      gfid,
+      fd,
+      stbuf: { ...zeroIatt(), mode: 0o600 },
+      valid: 0x1,
+      xdata: null,
+    });
+    assert.equal(fsetattr.poststat.mode & 0o7777, 0o600);
+    assert.equal((await fop('FSYNC', { gfid, fd, data: 1, xdata: null })).opRet, 0);
+    const sum = await fop('RCHECKSUM', { gfid, fd, offset: 0, len: 4096, flags: 0, xdata: null });
+    assert.equal(sum.opRet, 0);
+    assert.equal(sum.strongChecksum.length, 32, 'SHA-256 strong checksum');
+
+    // POSIX locks (the owner is the credential's), inode locks and entry locks in a domain.
+    assert.equal((await fop('LK', { gfid, fd, cmd: F_SETLK, type: 1, flock, xdata: null })).opRet, 0);
+    const getlk = await fop('LK', { gfid, fd, cmd: F_GETLK, type: 1, flock, xdata: null });
+    assert.equal(getlk.opRet, 0);
+    assert.equal((await fop('LK', { gfid, fd, cmd: F_SETLK, type: F_UNLCK, flock, xdata: null })).opRet, 0);
+    const lockArgs = { gfid, cmd: F_SETLK, type: 1, flock, volume: 'rawvol2-test-domain', xdata: null };
+    assert.equal((await fop('INODELK', lockArgs)).opRet, 0);
+    assert.equal((await fop('INODELK', { ...lockArgs, type: F_UNLCK })).opRet, 0);
+    assert.equal((await fop('FINODELK', { ...lockArgs, fd })).opRet, 0);
+    assert.equal((await fop('FINODELK', { ...lockArgs, fd, type: F_UNLCK })).opRet, 0);
+    const entry = {
+      gfid: ROOT_GFID,
+      cmd: 0,
+      type: 1,
+      namelen: 1,
+      name: 'locks.bin',
+      volume: 'rawvol2-test-domain',
+      xdata: null,
+    };
+    assert.equal((await fop('ENTRYLK', entry)).opRet, 0);
+    assert.equal((await fop('ENTRYLK', { ...entry, cmd: 1 })).opRet, 0);
+    assert.equal((await fop('FENTRYLK', { ...entry, gfid, fd, name: '', namelen: 0 })).opRet, 0);
+    assert.equal((await fop('FENTRYLK', { ...entry, gfid, fd, name: '', namelen: 0, cmd: 1 })).opRet, 0);
+
+    // xattrs through the fd, and xattrop counters (big-endian i32 arrays, summed by the brick).
+    const counter = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeInt32BE(n, 4);
+      return { type: 6, value: b } as const;
+    };
+    const key = 'trusted.glusterts.counter';
+    assert.equal(
+      (
+        await fop('FSETXATTR', {
+          gfid,
+          fd,
+          flags: 0,
+          dict: new Map([['user.k', { type: 6, value: Buffer.from('v1') }]]),
+          xdata: null,
+        })
+      ).opRet,
+      0,
+    );
+    const fget = await fop('FGETXATTR', { gfid, fd, namelen: 1, name: 'user.k', xdata: null });
+    assert.equal(fget.dict.get('user.k').value.toString(), 'v1');
+    assert.equal((await fop('FREMOVEXATTR', { gfid, fd, name: 'user.k', xdata: null })).opRet, 0);
+    const missing = await fop('FGETXATTR', { gfid, fd, namelen: 1, name: 'user.k', xdata: null });
+    assert.deepEqual([missing.opRet, missing.opErrno], [-1, 61], 'ENODATA after removal');
+    await fop('XATTROP', { gfid, flags: 0, dict: new Map([[key, counter(5)]]), xdata: null });
+    const sum2 = await fop('FXATTROP', {
+      gfid,
+      fd,
+      flags: 0,
+      dict: new Map([[key, counter(3)]]),
+      xdata: null,
+    });
+    assert.equal(sum2.opRet, 0);
+    assert.equal(sum2.dict.get(key).value.readInt32BE(4), 8, 'the brick added 5 + 3');
+
+    // Directories: OPENDIR + plain READDIR (clients usually send READDIRP) + FSYNCDIR.
+    const dir = await fop('OPENDIR', { gfid: ROOT_GFID, xdata: null });
+    assert.equal(dir.opRet, 0);
+    const listing = await fop('READDIR', {
+      gfid: ROOT_GFID,
+      fd: dir.fd,
+      offset: 0n,
+      size: 65536,
+      xdata: null,
+    });
+    assert.ok(
+      listing.entries.some((e: any) => e.name === 'locks.bin'),
+      'READDIR lists the file',
+    );
+    assert.ok(listing.entries.some((e: any) => e.name === '.'));
+    await fop('FSYNCDIR', { gfid: ROOT_GFID, fd: dir.fd, data: 0, xdata: null });
+    assert.equal((await fop('RELEASEDIR', { gfid: ROOT_GFID, fd: dir.fd, xdata: null })).opRet, 0);
+
+    // Procedures stock answers with an error: the error replies still decode and re-encode.
+    await fop('IPC', { op: 0, xdata: null });
+    await fop('GETACTIVELK', { gfid, xdata: null });
+    assert.equal((await fop('FSTAT', { gfid, fd, xdata: null })).stat.size, 4096);
+    assert.equal((await fop('RELEASE', { gfid, fd, xdata: null })).opRet, 0);
+    assert.ok(seen.length >= 25);
+  } finally {
+    brick?.close();
     await stock.stop();
   }
 });
