@@ -14,3 +14,4 @@ export { PROGRAMS, findProgram } from './registry.js';
 export * from './records.js';
 export * from './call.js';
 export * from './serve.js';
+export * from './errno.js';

@@ -1,0 +1,88 @@
+/**
+ * Builds a running graph from a volfile: each declared volume becomes a Layer over the
+ * translator its `type` names, children first; the last volume is the top. Unknown
+ * translator types and bad options fail with an error naming the volume.
+ */
+import { parseOptions, type OptionSchema } from './options.js';
+import { Layer } from './layer.js';
+import type { Session, TranslatorType } from './translator.js';
+import { topVolume, type Volfile } from './volfile.js';
+
+export type TranslatorRegistry = ReadonlyMap<string, TranslatorType<OptionSchema>>;
+
+export class GraphError extends Error {
+  override readonly name = 'GraphError';
+}
+
+export interface BuildOptions {
+  /** Reject options a translator does not declare (tests); default: ignore them. */
+  strictOptions?: boolean;
+}
+
+export class Graph {
+  private constructor(
+    readonly layers: readonly Layer[],
+    readonly top: Layer,
+  ) {}
+
+  static async build(
+    volfile: Volfile,
+    registry: TranslatorRegistry,
+    opts: BuildOptions = {},
+  ): Promise<Graph> {
+    const built = new Map<string, Layer>();
+    const layers: Layer[] = [];
+    try {
+      for (const decl of volfile.volumes) {
+        const type = registry.get(decl.type);
+        if (!type) {
+          throw new GraphError(
+            `volume ${decl.name}: translator type ${decl.type} is not implemented by glusterts ` +
+              `(known: ${[...registry.keys()].sort().join(', ')})`,
+          );
+        }
+        const children = decl.subvolumes.map((n) => built.get(n)!);
+        if (type.children === 'none' && children.length > 0) {
+          throw new GraphError(`volume ${decl.name}: ${decl.type} takes no subvolumes`);
+        }
+        if (type.children === 'one' && children.length !== 1) {
+          throw new GraphError(`volume ${decl.name}: ${decl.type} needs exactly one subvolume`);
+        }
+        if (type.children === 'many' && children.length < 1) {
+          throw new GraphError(`volume ${decl.name}: ${decl.type} needs subvolumes`);
+        }
+        let parsed;
+        try {
+          parsed = parseOptions(type.options, decl.options);
+        } catch (e) {
+          throw new GraphError(`volume ${decl.name}: ${(e as Error).message}`);
+        }
+        if (opts.strictOptions && parsed.unknown.length) {
+          throw new GraphError(`volume ${decl.name}: unknown options ${parsed.unknown.join(', ')}`);
+        }
+        const translator = await type.create({ name: decl.name, options: parsed.options, children, decl });
+        const layer = new Layer(decl.name, decl.type, translator, children);
+        built.set(decl.name, layer);
+        layers.push(layer);
+      }
+      for (const layer of layers) await layer.translator.init?.();
+    } catch (e) {
+      for (const layer of [...layers].reverse()) await layer.translator.fini?.().catch(() => undefined);
+      throw e;
+    }
+    return new Graph(layers, built.get(topVolume(volfile).name)!);
+  }
+
+  find(name: string): Layer | undefined {
+    return this.layers.find((l) => l.name === name);
+  }
+
+  /** Tells every translator a session ended (locks, caches), top-down. */
+  async sessionEnded(session: Session): Promise<void> {
+    for (const layer of [...this.layers].reverse()) await layer.translator.sessionEnded?.(session);
+  }
+
+  async fini(): Promise<void> {
+    for (const layer of [...this.layers].reverse()) await layer.translator.fini?.();
+  }
+}
