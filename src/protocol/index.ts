@@ -15,3 +15,4 @@ export * from './records.js';
 export * from './call.js';
 export * from './serve.js';
 export * from './errno.js';
+export * from './zero.js';

@@ -1,0 +1,126 @@
+/**
+ * A brick's RPC face (the glusterfsd role): GF-DUMP, the handshake (SETVOLUME, PING)
+ * and the FOP program in front of a brick graph. Each connection gets a session at
+ * SETVOLUME; when it goes, its open fds are released down the graph and the graph is
+ * told the session ended (locks dropped).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:net';
+import { Socket } from 'node:net';
+import { RpcServer, type RpcConnection, type RpcServerOptions } from '../rpc/index.js';
+import { DumpProcs, Errno, HandshakeProcs, Program, procedureHandler } from '../protocol/index.js';
+import type { Graph, FopContext } from '../xlator/index.js';
+import { fopProgram } from './fop-program.js';
+import { newSession, type BrickConnectionState, type BrickSession } from './session.js';
+import { checkSetvolume, type ExportPolicy } from './setvolume.js';
+
+export interface BrickServerOptions extends RpcServerOptions {
+  graph: Graph;
+  /** Name of the graph's top layer as clients send it in remote-subvolume (the brick path). */
+  exportName: string;
+  volumeId?: string;
+  allow?: readonly string[];
+  logins?: ReadonlyMap<string, string>;
+}
+
+const pingResult = () => ({ opRet: 0, opErrno: 0, xdata: Buffer.alloc(0) });
+const SYSTEM_CALLER = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.alloc(0) };
+
+export class BrickServer {
+  readonly rpc: RpcServer<BrickConnectionState>;
+  private readonly policy: ExportPolicy;
+
+  constructor(private readonly opts: BrickServerOptions) {
+    if (!opts.graph.top || opts.graph.top.name !== opts.exportName) {
+      throw new Error(`brick graph top is ${opts.graph.top?.name}, expected the export ${opts.exportName}`);
+    }
+    this.policy = {
+      exportName: opts.exportName,
+      ...(opts.volumeId ? { volumeId: opts.volumeId } : {}),
+      brickUuid: randomUUID(),
+      allow: opts.allow ?? [],
+      logins: opts.logins ?? new Map(),
+    };
+    this.rpc = new RpcServer<BrickConnectionState>(opts);
+    // DUMP lists these in registration order; stock bricks put the FOP program first.
+    this.rpc.register(fopProgram({ top: opts.graph.top, onError: (err, fop) => this.report(err, fop) }));
+    this.rpc.register({
+      ...Program.DUMP,
+      name: 'GF-DUMP',
+      procs: {
+        [DumpProcs.NULL.proc]: () => undefined,
+        [DumpProcs.DUMP.proc]: procedureHandler(DumpProcs.DUMP, () => ({
+          gfsId: 0n,
+          opRet: 0,
+          opErrno: 0,
+          progs: this.rpc.programs.map((p) => ({ progname: p.name, prognum: p.prog, progver: p.vers })),
+        })),
+        [DumpProcs.PING.proc]: procedureHandler(DumpProcs.PING, pingResult),
+      },
+    });
+    this.rpc.register({
+      ...Program.HANDSHAKE,
+      name: 'GlusterFS Handshake',
+      procs: {
+        [HandshakeProcs.NULL.proc]: () => undefined,
+        [HandshakeProcs.SETVOLUME.proc]: procedureHandler(HandshakeProcs.SETVOLUME, (args, ctx) =>
+          this.setvolume(args.dict, ctx.conn),
+        ),
+        // Bricks do not serve volfiles; stock answers ENOSYS and points at glusterd.
+        [HandshakeProcs.GETSPEC.proc]: procedureHandler(HandshakeProcs.GETSPEC, () => ({
+          opRet: -1,
+          opErrno: Errno.ENOSYS,
+          spec: '',
+          xdata: new Map(),
+        })),
+        [HandshakeProcs.PING.proc]: procedureHandler(HandshakeProcs.PING, pingResult),
+        [HandshakeProcs.SET_LK_VER.proc]: procedureHandler(HandshakeProcs.SET_LK_VER, (args) => ({
+          opRet: 0,
+          opErrno: 0,
+          lkVer: args.lkVer,
+        })),
+      },
+    });
+    this.rpc.on('connection', (conn) => {
+      conn.state = {};
+      conn.onClose(() => this.endSession(conn.state?.session));
+    });
+  }
+
+  listen(host: string, port: number): Promise<Server> {
+    return this.rpc.listen({ host, port });
+  }
+
+  close(): Promise<void> {
+    return this.rpc.close();
+  }
+
+  private async setvolume(dict: Map<string, Buffer>, conn: RpcConnection<BrickConnectionState>) {
+    const peer = conn.socket instanceof Socket ? (conn.socket.remoteAddress ?? '') : '';
+    const outcome = checkSetvolume(dict, peer.replace(/^::ffff:/, ''), this.policy);
+    if (!outcome.ok) return { opRet: -1, opErrno: outcome.errno, dict: outcome.reply };
+    // A repeated SETVOLUME starts over: the old session's fds and locks go.
+    const previous = conn.state?.session;
+    conn.state = { session: newSession(outcome.processUuid, conn.id, outcome.clientVersion) };
+    await this.endSession(previous);
+    return { opRet: 0, opErrno: 0, dict: outcome.reply };
+  }
+
+  /** Releases a session's open fds down the graph, then tells the graph it ended. */
+  private async endSession(session: BrickSession | undefined): Promise<void> {
+    if (!session) return;
+    const ctx: FopContext = { caller: SYSTEM_CALLER, session };
+    const top = this.opts.graph.top;
+    for (const fd of session.fds.drain()) {
+      const fop = fd.isDirectory ? 'RELEASEDIR' : 'RELEASE';
+      await top.call(fop, { gfid: fd.gfid, fd, xdata: null }, ctx).catch((err) => this.report(err, fop));
+    }
+    await this.opts.graph.sessionEnded(session).catch((err) => this.report(err, 'sessionEnded'));
+  }
+
+  private report(err: unknown, what: string): void {
+    console.error(
+      `brick ${this.opts.exportName}: ${what}: ${err instanceof Error ? err.stack : String(err)}`,
+    );
+  }
+}
