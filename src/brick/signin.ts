@@ -1,0 +1,22 @@
+/** A brick telling the management daemon where it listens (Portmap SIGNIN/SIGNOUT). */
+import { RpcClient, encodeCredential, glusterV2 } from '../rpc/index.js';
+import { PortmapProcs, Program, callProcedure } from '../protocol/index.js';
+
+export async function portmapSign(
+  mgmt: { host: string; port: number },
+  what: 'SIGNIN' | 'SIGNOUT',
+  brick: string,
+  port: number,
+): Promise<void> {
+  const client = await RpcClient.connect({ host: mgmt.host, port: mgmt.port, timeout: 5000 });
+  try {
+    const opts = { cred: encodeCredential(glusterV2(process.pid)), timeoutMs: 5000 };
+    const reply =
+      what === 'SIGNIN'
+        ? await callProcedure(client, Program.PORTMAP, PortmapProcs.SIGNIN, { brick, port, pid: process.pid }, opts)
+        : await callProcedure(client, Program.PORTMAP, PortmapProcs.SIGNOUT, { brick, port, rdmaPort: 0 }, opts);
+    if (reply.opRet < 0) throw new Error(`${what} refused: errno ${reply.opErrno}`);
+  } finally {
+    client.close();
+  }
+}
