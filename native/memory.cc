@@ -1,0 +1,63 @@
+// Block-aligned memory for O_DIRECT. Node allocates Buffers with malloc-grade alignment,
+// which O_DIRECT on ext4/xfs rejects with EINVAL; these come from posix_memalign and are
+// freed by the Buffer's finalizer.
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "sys.h"
+
+namespace gsys {
+
+namespace {
+
+constexpr int64_t kMaxAlignment = int64_t{1} << 30;
+
+void FreeAligned(napi_env env, void* data, void* hint) {
+  std::free(data);
+  int64_t change;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint)), &change);
+}
+
+}  // namespace
+
+// allocAligned(size, alignment) → Buffer (zero-filled, synchronous: no system call blocks)
+napi_value AllocAligned(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int64_t size, alignment;
+  if (!ReadArgs(env, info, 2, argv) || !ArgInt64(env, argv[0], "size", &size) ||
+      !ArgInt64(env, argv[1], "alignment", &alignment)) {
+    return nullptr;
+  }
+  if (size < 0 || static_cast<uint64_t>(size) > SIZE_MAX / 2) {
+    return Fail(env, "ERR_OUT_OF_RANGE", "The \"size\" argument is out of range");
+  }
+  if (alignment <= 0 || alignment > kMaxAlignment || (alignment & (alignment - 1)) != 0) {
+    return Fail(env, "ERR_OUT_OF_RANGE", "The \"alignment\" argument must be a power of two up to 2^30");
+  }
+  size_t align = static_cast<size_t>(alignment) < sizeof(void*) ? sizeof(void*) : static_cast<size_t>(alignment);
+  size_t bytes = static_cast<size_t>(size);
+  void* memory = nullptr;
+  // One byte at least: posix_memalign(…, 0) may hand back NULL, which is not a usable buffer.
+  int rc = posix_memalign(&memory, align, bytes == 0 ? 1 : bytes);
+  if (rc != 0) {
+    napi_throw_range_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "posix_memalign failed: out of memory");
+    return nullptr;
+  }
+  std::memset(memory, 0, bytes);
+  napi_value buffer;
+  napi_status status = napi_create_external_buffer(env, bytes, memory, FreeAligned,
+                                                   reinterpret_cast<void*>(static_cast<uintptr_t>(bytes)), &buffer);
+  if (status != napi_ok) {
+    std::free(memory);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, "ERR_SYS_EXTERNAL_BUFFER", "could not create an external buffer");
+    return nullptr;
+  }
+  int64_t change;
+  napi_adjust_external_memory(env, static_cast<int64_t>(bytes), &change);
+  return buffer;
+}
+
+}  // namespace gsys

@@ -1,0 +1,40 @@
+// The native functions exported by glusterts_sys.node (see addon.cc for the table).
+#pragma once
+
+#include <node_api.h>
+
+#include "args.h"
+
+namespace gsys {
+
+// xattr.cc
+napi_value GetXattr(napi_env env, napi_callback_info info);
+napi_value LGetXattr(napi_env env, napi_callback_info info);
+napi_value FGetXattr(napi_env env, napi_callback_info info);
+napi_value SetXattr(napi_env env, napi_callback_info info);
+napi_value LSetXattr(napi_env env, napi_callback_info info);
+napi_value FSetXattr(napi_env env, napi_callback_info info);
+napi_value ListXattr(napi_env env, napi_callback_info info);
+napi_value LListXattr(napi_env env, napi_callback_info info);
+napi_value FListXattr(napi_env env, napi_callback_info info);
+napi_value RemoveXattr(napi_env env, napi_callback_info info);
+napi_value LRemoveXattr(napi_env env, napi_callback_info info);
+napi_value FRemoveXattr(napi_env env, napi_callback_info info);
+
+// io.cc
+napi_value Fallocate(napi_env env, napi_callback_info info);
+napi_value Lseek(napi_env env, napi_callback_info info);
+napi_value Preadv(napi_env env, napi_callback_info info);
+napi_value Pwritev(napi_env env, napi_callback_info info);
+napi_value Syncfs(napi_env env, napi_callback_info info);
+
+// memory.cc
+napi_value AllocAligned(napi_env env, napi_callback_info info);
+
+// files.cc
+napi_value OpenBeneath(napi_env env, napi_callback_info info);
+napi_value Mknodat(napi_env env, napi_callback_info info);
+napi_value Utimensat(napi_env env, napi_callback_info info);
+napi_value Futimens(napi_env env, napi_callback_info info);
+
+}  // namespace gsys

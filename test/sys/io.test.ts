@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  fallocate,
+  lseek,
+  preadv,
+  pwritev,
+  SEEK_DATA,
+  SEEK_HOLE,
+  syncfs,
+} from '../../src/sys/index.js';
+import { expectCode, rejection, tempDir } from './helpers.js';
+
+const dir = tempDir();
+const MiB = 1 << 20;
+let serial = 0;
+
+/** A new file of `size` bytes of 0xab, fully allocated; the fd closes after the test. */
+function dataFile(t: { after(fn: () => void): void }, size: number): number {
+  const fd = openSync(join(dir, `f${serial++}`), 'w+');
+  t.after(() => closeSync(fd));
+  writeSync(fd, Buffer.alloc(size, 0xab), 0, size, 0);
+  return fd;
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  assert.equal(readSync(fd, buffer, 0, length, position), length);
+  return buffer;
+}
+
+test('punch hole: SEEK_HOLE finds it, it reads as zeros, the size is unchanged', async (t) => {
+  const fd = dataFile(t, 4 * MiB);
+  assert.equal(await lseek(fd, 0, SEEK_HOLE), 4 * MiB); // only the implicit hole at EOF
+  await fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, MiB, MiB);
+  assert.equal(fstatSync(fd).size, 4 * MiB);
+  assert.equal(await lseek(fd, 0, SEEK_HOLE), MiB);
+  assert.equal(await lseek(fd, MiB, SEEK_DATA), 2 * MiB);
+  assert.ok(readAt(fd, MiB, MiB).every((b) => b === 0));
+  assert.ok(readAt(fd, MiB - 4096, 4096).every((b) => b === 0xab));
+  assert.ok(readAt(fd, 2 * MiB, 4096).every((b) => b === 0xab));
+});
+
+test('SEEK_DATA and SEEK_HOLE at or past EOF reject with ENXIO', async (t) => {
+  const fd = dataFile(t, 8192);
+  expectCode(await rejection(lseek(fd, 8192, SEEK_DATA)), 'ENXIO');
+  expectCode(await rejection(lseek(fd, 1 << 30, SEEK_DATA)), 'ENXIO');
+  expectCode(await rejection(lseek(fd, 8192, SEEK_HOLE)), 'ENXIO');
+  const error = await rejection(lseek(fd, 9000, SEEK_DATA));
+  assert.equal((error as NodeJS.ErrnoException).errno, 6);
+  assert.equal((error as NodeJS.ErrnoException).syscall, 'lseek');
+});
+
+test('ZERO_RANGE zeroes in place and may extend the file', async (t) => {
+  const fd = dataFile(t, 64 * 1024);
+  await fallocate(fd, FALLOC_FL_ZERO_RANGE, 4096, 8192);
+  assert.ok(readAt(fd, 4096, 8192).every((b) => b === 0));
+  assert.ok(readAt(fd, 0, 4096).every((b) => b === 0xab));
+  assert.ok(readAt(fd, 12288, 4096).every((b) => b === 0xab));
+  await fallocate(fd, FALLOC_FL_ZERO_RANGE, 60 * 1024, 8192);
+  assert.equal(fstatSync(fd).size, 68 * 1024);
+});
+
+test('KEEP_SIZE allocates blocks past EOF without changing the size; mode 0 extends', async (t) => {
+  const fd = dataFile(t, 4096);
+  const before = fstatSync(fd).blocks;
+  await fallocate(fd, FALLOC_FL_KEEP_SIZE, 4096, MiB);
+  const stat = fstatSync(fd);
+  assert.equal(stat.size, 4096);
+  assert.ok(stat.blocks >= before + MiB / 512, `blocks ${before} → ${stat.blocks}`);
+  await fallocate(fd, 0, 0, 2 * MiB);
+  assert.equal(fstatSync(fd).size, 2 * MiB);
+});
+
+test('fallocate with an unsupported mode combination rejects (PUNCH_HOLE without KEEP_SIZE)', async (t) => {
+  const fd = dataFile(t, 4096);
+  expectCode(await rejection(fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 4096)), 'EOPNOTSUPP', 'EINVAL');
+});
+
+test('pwritev gathers in order at the position; preadv scatters the same bytes back', async (t) => {
+  const fd = dataFile(t, 100);
+  const parts = [Buffer.from('hello '), new Uint8Array([0x77, 0x6f]), Buffer.from('rld')];
+  assert.equal(await pwritev(fd, parts, 10), 11);
+  assert.equal(readAt(fd, 10, 11).toString(), 'hello world');
+  assert.equal(readAt(fd, 9, 1)[0], 0xab);
+  assert.equal(readAt(fd, 21, 1)[0], 0xab);
+
+  const a = Buffer.alloc(3);
+  const b = new Uint8Array(new ArrayBuffer(16), 4, 5); // a view with a byte offset
+  const c = Buffer.alloc(4);
+  assert.equal(await preadv(fd, [a, b, c], 11), 12);
+  assert.equal(a.toString(), 'ell');
+  assert.equal(Buffer.from(b).toString(), 'o wor');
+  assert.equal(c.toString('latin1'), 'ld\xab\xab');
+});
+
+test('short counts are returned, not hidden: preadv across EOF and at EOF', async (t) => {
+  const fd = dataFile(t, 10);
+  const buffers = [Buffer.alloc(4), Buffer.alloc(4)];
+  assert.equal(await preadv(fd, buffers, 6), 4);
+  assert.equal(await preadv(fd, buffers, 10), 0);
+  assert.equal(await preadv(fd, [], 0), 0);
+});
+
+test('preadv on a write-only fd rejects with EBADF', async () => {
+  const fd = openSync(join(dir, 'wo'), 'w');
+  try {
+    expectCode(await rejection(preadv(fd, [Buffer.alloc(1)], 0)), 'EBADF');
+  } finally {
+    closeSync(fd);
+  }
+});
+
+test('syncfs', async (t) => {
+  await syncfs(dataFile(t, 1));
+});
