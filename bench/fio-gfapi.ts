@@ -39,12 +39,13 @@ interface Workload {
   jobs: number;
   iodepth: number;
 }
-const WORKLOADS: Workload[] = [
+const ALL_WORKLOADS: Workload[] = [
   { name: 'seq-read', rw: 'read', bs: '128k', engine: 'gfapi', jobs: 4, iodepth: 1 },
   { name: 'seq-write', rw: 'write', bs: '128k', engine: 'gfapi', jobs: 4, iodepth: 1 },
   { name: 'rand-read', rw: 'randread', bs: '4k', engine: 'gfapi_async', jobs: 1, iodepth: 16 },
   { name: 'rand-write', rw: 'randwrite', bs: '4k', engine: 'gfapi_async', jobs: 1, iodepth: 16 },
-].filter((w) => values.rows!.split(',').includes(w.name));
+];
+const WORKLOADS = ALL_WORKLOADS.filter((w) => values.rows!.split(',').includes(w.name));
 
 /** Runs one fio job against `host`/`volume`; returns aggregate KiB/s and IOPS. */
 function fio(host: string, volume: string, w: Workload, dir: string): { kibps: number; iops: number } {
@@ -95,9 +96,13 @@ function layout(host: string, volume: string, dir: string): void {
 
 async function startGlusterts(dir: string): Promise<{ stop(): Promise<void>; child: ChildProcess }> {
   const cli = new URL('../src/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'up', '--host', '127.0.0.3', '--data', dir, '--volume', 'benchvol'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cli, 'up', '--host', '127.0.0.3', '--data', dir, '--volume', 'benchvol'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((ok, fail) => {
     let out = '';
     const timer = setTimeout(() => fail(new Error(`glusterts up did not get ready: ${out}`)), 30_000);
@@ -146,16 +151,21 @@ async function main() {
     await stock.stop();
     rmSync(base, { recursive: true, force: true });
   }
-  console.log(`fio gfapi engines, stock libgfapi 10.3 client; ${cpus().length} CPUs; ${repeat} runs × ${runtime} s; medians (min–max) in MiB/s`);
+  console.log(
+    `fio gfapi engines, stock libgfapi 10.3 client; ${cpus().length} CPUs; ${repeat} runs × ${runtime} s; medians (min–max) in MiB/s`,
+  );
   console.log('| workload | stock glusterfsd 10.3 | glusterts brick | glusterts / stock |');
   console.log('|---|---:|---:|---:|');
   const fmt = (xs: number[]) =>
     `${(median(xs) / 1024).toFixed(1)} (${(Math.min(...xs) / 1024).toFixed(1)}–${(Math.max(...xs) / 1024).toFixed(1)})`;
   for (const w of WORKLOADS) {
     const s = samples[w.name]!;
-    console.log(`| ${w.name} ${w.bs} ${w.engine} jobs=${w.jobs} qd=${w.iodepth} | ${fmt(s.stock)} | ${fmt(s.glusterts)} | ${(median(s.glusterts) / median(s.stock)).toFixed(2)}× |`);
+    console.log(
+      `| ${w.name} ${w.bs} ${w.engine} jobs=${w.jobs} qd=${w.iodepth} | ${fmt(s.stock)} | ${fmt(s.glusterts)} | ${(median(s.glusterts) / median(s.stock)).toFixed(2)}× |`,
+    );
   }
-  if (values.json) writeFileSync(values.json, JSON.stringify({ repeat, runtime, size: values.size, samples }, null, 2));
+  if (values.json)
+    writeFileSync(values.json, JSON.stringify({ repeat, runtime, size: values.size, samples }, null, 2));
 }
 
 main().catch((e: unknown) => {
