@@ -2,17 +2,25 @@
 /** The `glusterts` command: parses arguments and dispatches to src/cli/commands. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { daemon } from './commands/daemon.js';
 import { dump } from './commands/dump.js';
 import { up } from './commands/up.js';
+import { UsageError, VOLUME_USAGE, volume } from './commands/volume.js';
+
+const DEFAULT_DATA = 'glusterts-data';
 
 const USAGE = `usage: glusterts <command> [options]
 
 commands:
-  up      run the embedded default in the foreground (SIGINT/SIGTERM stop it)
-            --data DIR      state directory            (default ./glusterts-data)
+  up      run the embedded default in the foreground (SIGINT/SIGTERM stop it): the
+          management daemon, volume NAME with one brick, started and ready for QEMU
+            --data DIR      state directory            (default ./${DEFAULT_DATA})
             --host ADDR     address to listen on       (default 127.0.0.1)
             --port N        management port            (default 24007; 0 = any free port)
             --volume NAME   the default volume's name  (default vms)
+  daemon  run the management daemon alone in the foreground
+            --data DIR --host ADDR --port N as for up; --socket PATH also serves a unix socket
+${VOLUME_USAGE}
   dump    HOST[:PORT]     list the RPC programs a GlusterFS server (glusterd or brick) offers
   help    this text
   version the package version`;
@@ -24,24 +32,61 @@ function version(): string {
   return pkg.version;
 }
 
+function parsePort(s: string): number {
+  const port = Number(s);
+  if (!/^\d+$/.test(s) || port > 65535) throw new Error(`--port: not a port: ${s}`);
+  return port;
+}
+
+const serverOptions = {
+  data: { type: 'string', default: DEFAULT_DATA },
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '24007' },
+} as const;
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'up': {
       const { values } = parseArgs({
         args: rest,
-        options: {
-          data: { type: 'string', default: 'glusterts-data' },
-          host: { type: 'string', default: '127.0.0.1' },
-          port: { type: 'string', default: '24007' },
-          volume: { type: 'string', default: 'vms' },
-        },
+        options: { ...serverOptions, volume: { type: 'string', default: 'vms' } },
       });
-      const port = Number(values.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new Error(`--port: not a port: ${values.port}`);
-      await up({ data: values.data!, host: values.host!, port, volume: values.volume! });
+      const port = parsePort(values.port);
+      await up({
+        data: values.data,
+        host: values.host,
+        port,
+        volume: values.volume,
+        defaultData: DEFAULT_DATA,
+      });
       return 0;
+    }
+    case 'daemon': {
+      const { values } = parseArgs({ args: rest, options: { ...serverOptions, socket: { type: 'string' } } });
+      const port = parsePort(values.port);
+      await daemon({
+        data: values.data,
+        host: values.host,
+        port,
+        ...(values.socket !== undefined ? { socketPath: values.socket } : {}),
+      });
+      return 0;
+    }
+    case 'volume': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { data: { type: 'string', default: DEFAULT_DATA }, force: { type: 'boolean' } },
+      });
+      const args = values.force ? [...positionals, 'force'] : positionals;
+      try {
+        return await volume(values.data, args);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        console.error(`glusterts: ${err.message}`);
+        return 2;
+      }
     }
     case 'dump': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });

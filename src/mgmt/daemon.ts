@@ -1,30 +1,254 @@
 /**
- * The management daemon (the glusterd role). Today it answers GF-DUMP (DUMP, PING) and
- * the handshake PING on TCP and, optionally, a unix socket; volumes, volfiles and
- * portmap arrive with the volume service.
+ * The management daemon (the glusterd role).
+ *
+ * On TCP HOST:PORT (and optionally a unix socket, for `gluster+unix://`) it serves what
+ * GlusterFS clients and bricks ask glusterd for:
+ *
+ *     GF-DUMP            DUMP (lists GF-DUMP, Portmap, Handshake), PING
+ *     Gluster Portmap    PORTBYBRICK, SIGNIN, SIGNOUT
+ *     Gluster Handshake  GETSPEC, GET_VOLUME_INFO, EVENT_NOTIFY, PING
+ *
+ * and sends FETCHSPEC to every connection that fetched a volume's volfile when the volume
+ * changes. The CLI's private program is served on DATA/cli.socket only. Volumes, their
+ * volfiles and bricks are the VolumeManager's.
  */
-import type { Server } from 'node:net';
-import { RpcServer, type RpcProgram } from '../rpc/index.js';
-import { DumpProcs, HandshakeProcs, Program, procedureHandler } from '../protocol/index.js';
+import { EventEmitter } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { RpcServer, type RpcConnection, type RpcProgram } from '../rpc/index.js';
+import {
+  CallbackProcs,
+  DumpProcs,
+  Errno,
+  HandshakeProcs,
+  PortmapProcs,
+  Program,
+  legacyDict,
+  legacyString,
+  procedureHandler,
+} from '../protocol/index.js';
+import { CLI_PROGRAM_ID, CliProcs, parseCliRequest, type CliReply, type CliRequest } from './cli-program.js';
+import { VolumeManager } from './manager.js';
+import { PortmapTable } from './portmap.js';
+import { VolumeStore } from './store.js';
+import { BrickSupervisor } from './supervisor.js';
 
 export interface DaemonOptions {
+  /** The state directory (created if missing). */
+  data: string;
   host: string;
+  /** 0 picks a free port. */
   port: number;
-  /** A unix socket to listen on as well (for `gluster+unix://`). */
+  /** A unix socket to serve the glusterd programs on as well (for `gluster+unix://`). */
   socketPath?: string;
+  /**
+   * argv prefix that runs a brick. Default: this node running dist/src/brick/main.js, or
+   * the JS file named by $GLUSTERTS_BRICK_PROGRAM.
+   */
+  brickCommand?: readonly string[];
+  /** Brick supervision timings (tests shorten them). */
+  brickStopGraceMs?: number;
+  brickRestartMinMs?: number;
+  brickRestartMaxMs?: number;
+  signinTimeoutMs?: number;
+  log?: (message: string) => void;
 }
 
-export interface Daemon {
-  /** The TCP address actually bound (port 0 picks a free port). */
-  address: { host: string; port: number };
-  programs: readonly RpcProgram[];
-  close(): Promise<void>;
+/** The volfile keys each management connection fetched, for FETCHSPEC. */
+interface MgmtConnState {
+  fetched: Set<string>;
 }
+
+/** Bound on how many distinct volumes one connection is remembered to have fetched. */
+const MAX_FETCHED_PER_CONN = 256;
 
 const pingResult = () => ({ opRet: 0, opErrno: 0, xdata: Buffer.alloc(0) });
 
-export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
-  const rpc = new RpcServer();
+export function defaultBrickCommand(): string[] {
+  const override = process.env.GLUSTERTS_BRICK_PROGRAM;
+  const script = override ? resolve(override) : fileURLToPath(new URL('../brick/main.js', import.meta.url));
+  return [process.execPath, script];
+}
+
+export interface DaemonEvents {
+  /** A GETSPEC was answered: the key as sent, and the volume it named (undefined: ENOENT). */
+  getspec: [key: string, volume: string | undefined];
+}
+
+export class Daemon extends EventEmitter<DaemonEvents> {
+  /** The TCP address actually bound. */
+  readonly address: { host: string; port: number };
+  readonly volumes: VolumeManager;
+  readonly portmap: PortmapTable;
+  readonly store: VolumeStore;
+  readonly supervisor: BrickSupervisor;
+  private readonly rpc: RpcServer<MgmtConnState>;
+  private readonly cli: RpcServer;
+  private readonly cliSocket: string;
+  private closing: Promise<void> | undefined;
+
+  private constructor(parts: {
+    address: { host: string; port: number };
+    volumes: VolumeManager;
+    portmap: PortmapTable;
+    store: VolumeStore;
+    supervisor: BrickSupervisor;
+    rpc: RpcServer<MgmtConnState>;
+    cli: RpcServer;
+  }) {
+    super();
+    this.address = parts.address;
+    this.volumes = parts.volumes;
+    this.portmap = parts.portmap;
+    this.store = parts.store;
+    this.supervisor = parts.supervisor;
+    this.rpc = parts.rpc;
+    this.cli = parts.cli;
+    this.cliSocket = parts.store.cliSocketPath;
+  }
+
+  /** Programs listed by DUMP, in order. */
+  get programs(): readonly RpcProgram<MgmtConnState>[] {
+    return this.rpc.programs;
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const log = opts.log ?? ((m: string) => console.error(`glusterts mgmt: ${m}`));
+    const data = resolve(opts.data);
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    const store = new VolumeStore(data);
+    await claimCliSocket(store.cliSocketPath);
+    store.daemonUuid();
+
+    const rpc = new RpcServer<MgmtConnState>({ onError: (err) => log(`call failed: ${String(err)}`) });
+    const portmap = new PortmapTable();
+    // The manager and supervisor need the bound port, known only after listen.
+    const late = {} as { manager: VolumeManager; daemon?: Daemon };
+    const fetchers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
+    const notify = (volume: string) => {
+      const conns = fetchers.get(volume);
+      if (!conns) return;
+      for (const conn of conns)
+        conn.sendCallback(Program.CALLBACK.prog, Program.CALLBACK.vers, CallbackProcs.FETCHSPEC.proc);
+      if (!late.manager.get(volume)) fetchers.delete(volume);
+    };
+    registerGlusterdPrograms(rpc, {
+      volfileFor: (key) => {
+        const found = late.manager.volfileFor(key);
+        late.daemon?.emit('getspec', key, found?.volume);
+        return found;
+      },
+      volumeId: (name) => late.manager.get(name)?.id,
+      portOf: (brick) => portmap.get(brick)?.port,
+      signin: (brick, port, pid) => {
+        if (!late.manager.acceptsSignin(brick) || port < 1 || port > 65535) return false;
+        portmap.signin(brick, { port, pid });
+        return true;
+      },
+      signout: (brick) => portmap.signout(brick),
+      fetched: (conn, volume) => {
+        const state = (conn.state ??= { fetched: new Set() });
+        if (state.fetched.has(volume) || state.fetched.size >= MAX_FETCHED_PER_CONN) return;
+        if (state.fetched.size === 0)
+          conn.onClose(() => {
+            for (const v of state.fetched) fetchers.get(v)?.delete(conn);
+          });
+        state.fetched.add(volume);
+        let set = fetchers.get(volume);
+        if (!set) fetchers.set(volume, (set = new Set()));
+        set.add(conn);
+      },
+    });
+
+    const servers: net.Server[] = [];
+    try {
+      servers.push(await rpc.listen({ host: opts.host, port: opts.port }));
+      if (opts.socketPath) {
+        if (existsSync(opts.socketPath)) await removeStaleSocket(opts.socketPath);
+        servers.push(await rpc.listen({ path: opts.socketPath }));
+      }
+    } catch (err) {
+      await rpc.close();
+      throw err;
+    }
+    const bound = servers[0]!.address() as net.AddressInfo;
+    const address = { host: opts.host, port: bound.port };
+    const mgmtHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+
+    const supervisor = new BrickSupervisor({
+      command: opts.brickCommand ?? defaultBrickCommand(),
+      mgmt: `${mgmtHost}:${address.port}`,
+      ...(opts.brickStopGraceMs !== undefined ? { stopGraceMs: opts.brickStopGraceMs } : {}),
+      ...(opts.brickRestartMinMs !== undefined ? { restartMinMs: opts.brickRestartMinMs } : {}),
+      ...(opts.brickRestartMaxMs !== undefined ? { restartMaxMs: opts.brickRestartMaxMs } : {}),
+      onExit: (brick, pid) => late.manager.brickGone(brick, pid),
+      log,
+    });
+    late.manager = new VolumeManager(store, supervisor, portmap, {
+      host: opts.host,
+      onVolfileChange: notify,
+      log,
+      ...(opts.signinTimeoutMs !== undefined ? { signinTimeoutMs: opts.signinTimeoutMs } : {}),
+    });
+
+    const cli = new RpcServer({ onError: (err) => log(`cli call failed: ${String(err)}`) });
+    cli.register({
+      ...CLI_PROGRAM_ID,
+      name: 'glusterts CLI',
+      procs: {
+        [CliProcs.NULL.proc]: () => undefined,
+        [CliProcs.REQUEST.proc]: procedureHandler(CliProcs.REQUEST, async ({ json }) => ({
+          json: JSON.stringify(await handleCli(late.manager, json)),
+        })),
+      },
+    });
+    const daemon = new Daemon({ address, volumes: late.manager, portmap, store, supervisor, rpc, cli });
+    late.daemon = daemon;
+    try {
+      await cli.listen({ path: store.cliSocketPath });
+      chmodSync(store.cliSocketPath, 0o600);
+      await late.manager.restore();
+    } catch (err) {
+      await daemon.close();
+      throw err;
+    }
+    return daemon;
+  }
+
+  /** Stops the bricks, then the servers. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.cli.close();
+      await this.volumes.shutdown();
+      await this.rpc.close();
+      try {
+        unlinkSync(this.cliSocket);
+      } catch {
+        // already gone
+      }
+    })();
+    return this.closing;
+  }
+}
+
+/** Compatibility with the embryonic daemon's entry point. */
+export function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  return Daemon.start(opts);
+}
+
+interface GlusterdHooks {
+  volfileFor(key: string): { volume: string; spec: string } | undefined;
+  volumeId(name: string): string | undefined;
+  portOf(brick: string): number | undefined;
+  signin(brick: string, port: number, pid: number): boolean;
+  signout(brick: string): void;
+  fetched(conn: RpcConnection<MgmtConnState>, volume: string): void;
+}
+
+/** GF-DUMP, Portmap and Handshake, registered in the order DUMP lists them. */
+function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: GlusterdHooks): void {
   rpc.register({
     ...Program.DUMP,
     name: 'GF-DUMP',
@@ -40,20 +264,115 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
   rpc.register({
+    ...Program.PORTMAP,
+    name: 'Gluster Portmap',
+    procs: {
+      [PortmapProcs.NULL.proc]: () => undefined,
+      [PortmapProcs.PORTBYBRICK.proc]: procedureHandler(PortmapProcs.PORTBYBRICK, ({ brick }) => {
+        const port = hooks.portOf(brick);
+        return port === undefined
+          ? { opRet: -1, opErrno: 0, status: 0, port: 0 }
+          : { opRet: 0, opErrno: 0, status: 0, port };
+      }),
+      [PortmapProcs.SIGNIN.proc]: procedureHandler(PortmapProcs.SIGNIN, ({ brick, port, pid }) =>
+        hooks.signin(brick, port, pid) ? { opRet: 0, opErrno: 0 } : { opRet: -1, opErrno: Errno.ENOENT },
+      ),
+      [PortmapProcs.SIGNOUT.proc]: procedureHandler(PortmapProcs.SIGNOUT, ({ brick }) => {
+        hooks.signout(brick);
+        return { opRet: 0, opErrno: 0 };
+      }),
+    },
+  });
+  rpc.register({
     ...Program.HANDSHAKE,
     name: 'Gluster Handshake',
     procs: {
       [HandshakeProcs.NULL.proc]: () => undefined,
+      [HandshakeProcs.GETSPEC.proc]: procedureHandler(HandshakeProcs.GETSPEC, ({ key }, ctx) => {
+        const found = hooks.volfileFor(key);
+        if (!found) return { opRet: -1, opErrno: Errno.ENOENT, spec: '', xdata: new Map() };
+        hooks.fetched(ctx.conn, found.volume);
+        return { opRet: Buffer.byteLength(found.spec), opErrno: 0, spec: found.spec, xdata: new Map() };
+      }),
       [HandshakeProcs.PING.proc]: procedureHandler(HandshakeProcs.PING, pingResult),
+      [HandshakeProcs.EVENT_NOTIFY.proc]: procedureHandler(HandshakeProcs.EVENT_NOTIFY, () => ({
+        opRet: 0,
+        opErrno: 0,
+        dict: new Map(),
+      })),
+      [HandshakeProcs.GET_VOLUME_INFO.proc]: procedureHandler(HandshakeProcs.GET_VOLUME_INFO, ({ dict }) => {
+        const name = legacyString(dict, 'volname');
+        const id = name === undefined ? undefined : hooks.volumeId(name.replace(/^\/+/, ''));
+        if (id === undefined)
+          return { opRet: -1, opErrno: Errno.ENOENT, opErrstr: 'volume not found', dict: new Map() };
+        return { opRet: 0, opErrno: 0, opErrstr: '', dict: legacyDict({ volume_id: id }) };
+      }),
     },
   });
-  const servers: Server[] = [await rpc.listen({ host: opts.host, port: opts.port })];
-  if (opts.socketPath) servers.push(await rpc.listen({ path: opts.socketPath }));
-  const bound = servers[0]!.address();
-  const port = typeof bound === 'object' && bound ? bound.port : opts.port;
-  return {
-    address: { host: opts.host, port },
-    programs: rpc.programs,
-    close: () => rpc.close(),
-  };
+}
+
+async function handleCli(manager: VolumeManager, json: string): Promise<CliReply> {
+  let req: CliRequest;
+  try {
+    req = parseCliRequest(json);
+  } catch (err) {
+    return { ok: false, error: `bad request: ${(err as Error).message}` };
+  }
+  try {
+    switch (req.op) {
+      case 'create': {
+        const r = await manager.create(req.name, req.bricks, req.force);
+        return { ok: true, result: r.volume, warnings: r.warnings };
+      }
+      case 'start': {
+        const r = await manager.start(req.name, req.force);
+        return { ok: true, result: r.volume, warnings: r.warnings };
+      }
+      case 'stop':
+        return { ok: true, result: (await manager.stop(req.name)).volume };
+      case 'delete':
+        return { ok: true, result: (await manager.delete(req.name)).volume };
+      case 'set': {
+        const r = await manager.set(req.name, req.key, req.value);
+        return { ok: true, result: r.volume, warnings: r.warnings };
+      }
+      case 'info':
+        if (req.name !== undefined && !manager.get(req.name))
+          return { ok: false, error: `Volume ${req.name} does not exist` };
+        return { ok: true, result: req.name === undefined ? manager.list() : [manager.get(req.name)] };
+      case 'status':
+        return { ok: true, result: manager.status(req.name) };
+    }
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/**
+ * The CLI socket doubles as the state directory's lock: a socket that answers means a
+ * daemon already runs on this directory; one that does not is left over and removed.
+ */
+async function claimCliSocket(path: string): Promise<void> {
+  if (Buffer.byteLength(path) > 107)
+    throw new Error(`state directory path too long for its unix socket (${path}); use a shorter --data`);
+  if (!existsSync(path)) return;
+  if (await answers(path))
+    throw new Error(`another glusterts daemon is running on this state directory (${path})`);
+  unlinkSync(path);
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  if (await answers(path)) throw new Error(`${path} is in use by another server`);
+  unlinkSync(path);
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const s = net.connect({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolveAnswer(true);
+    });
+    s.once('error', () => resolveAnswer(false));
+  });
 }

@@ -1,38 +1,67 @@
-/** `glusterts up`: runs the embedded default in the foreground until SIGINT/SIGTERM. */
+/**
+ * `glusterts up`: the embedded default. Starts the management daemon, creates the volume
+ * (one brick, DATA/bricks/<NAME>-0) on first run, starts it, waits for its brick to sign
+ * in, prints how to use it, and runs until SIGINT/SIGTERM, which stop the bricks and the
+ * daemon.
+ */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { startDaemon } from '../../mgmt/daemon.js';
+import { join, resolve } from 'node:path';
+import { Daemon } from '../../mgmt/daemon.js';
+import { untilSignal } from './daemon.js';
 
 export interface UpOptions {
   data: string;
   host: string;
   port: number;
   volume: string;
+  /** The value --data defaults to, to leave it out of printed commands. */
+  defaultData?: string;
 }
 
 export async function up(opts: UpOptions): Promise<void> {
   const data = resolve(opts.data);
-  mkdirSync(data, { recursive: true });
-  const daemon = await startDaemon({ host: opts.host, port: opts.port });
-  const { host, port } = daemon.address;
-  const hostPort = port === 24007 ? host : `${host}:${port}`;
-  console.log(`glusterts management daemon listening on ${host}:${port} (data: ${data})`);
-  console.log(`serving: ${daemon.programs.map((p) => `${p.name} ${p.prog}/${p.vers}`).join(', ')}`);
-  console.log(`check it with:    glusterts dump ${hostPort}`);
-  console.log(
-    `volume "${opts.volume}" and its bricks are not served yet (the volume service is the next milestone);\n` +
-      `once they are, QEMU will reach it as:  qemu-img info gluster://${hostPort}/${opts.volume}/disk.qcow2`,
-  );
-  console.log('press Ctrl-C to stop');
+  const stop = untilSignal();
+  const daemon = await Daemon.start({ data, host: opts.host, port: opts.port });
+  try {
+    const { host, port } = daemon.address;
+    console.log(`glusterts management daemon listening on ${host}:${port} (data: ${data})`);
+    const name = opts.volume;
+    const brickDir = join(data, 'bricks', `${name}-0`);
+    let vol = daemon.volumes.get(name);
+    if (!vol) {
+      mkdirSync(brickDir, { recursive: true });
+      vol = (await daemon.volumes.create(name, [`${brickDir}`])).volume;
+      console.log(`created volume ${name} (brick ${vol.bricks[0]!.host}:${brickDir})`);
+    }
+    if (vol.status !== 'started') await daemon.volumes.start(name);
+    const ready = await Promise.race([
+      Promise.all(
+        vol.bricks.map((b) => daemon.portmap.waitForSignin(b.path, 30_000).then((e) => ({ b, e }))),
+      ),
+      stop.then(() => null),
+    ]);
+    if (!ready) return;
+    for (const { b, e } of ready)
+      console.log(`volume ${name} started: brick ${b.host}:${b.path} on port ${e.port} (pid ${e.pid})`);
 
-  await new Promise<void>((done) => {
-    const stop = (signal: string) => {
-      console.log(`\n${signal}: stopping`);
-      process.off('SIGINT', onInt).off('SIGTERM', onTerm);
-      daemon.close().then(done, done);
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt).on('SIGTERM', onTerm);
-  });
+    const hostPort = port === 24007 ? host : `${host}:${port}`;
+    const uri = `gluster://${hostPort}/${name}/disk.qcow2`;
+    const dataFlag = resolve(opts.defaultData ?? 'glusterts-data') === data ? '' : ` --data ${data}`;
+    console.log(
+      [
+        '',
+        'use it:',
+        `  qemu-img create -f qcow2 ${uri} 10G`,
+        `  qemu-system-x86_64 -m 2G -drive file=${uri},format=qcow2,if=virtio,cache=none`,
+        `  glusterts volume info${dataFlag}`,
+        `  glusterts dump ${hostPort}`,
+        '',
+        'press Ctrl-C to stop',
+      ].join('\n'),
+    );
+    const signal = await stop;
+    console.log(`\n${signal}: stopping bricks and daemon`);
+  } finally {
+    await daemon.close();
+  }
 }

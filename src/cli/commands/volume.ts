@@ -1,0 +1,178 @@
+/**
+ * `glusterts volume …`: sends one request to the running daemon over its CLI socket
+ * (DATA/cli.socket) and prints the answer the way the gluster CLI does.
+ */
+import { resolve } from 'node:path';
+import { RpcClient, encodeCredential, glusterV2 } from '../../rpc/index.js';
+import { callProcedure } from '../../protocol/index.js';
+import { CLI_PROGRAM_ID, CliProcs, type CliReply, type CliRequest } from '../../mgmt/cli-program.js';
+import type { VolumeStatusReport } from '../../mgmt/manager.js';
+import { VolumeStore } from '../../mgmt/store.js';
+import type { VolumeRecord } from '../../mgmt/volume.js';
+
+export const VOLUME_USAGE = `  volume create NAME [HOST:]BRICKPATH... [force]
+  volume start NAME [force]
+  volume stop NAME
+  volume delete NAME
+  volume info [NAME]
+  volume status [NAME]
+  volume set NAME KEY VALUE
+            --data DIR      the daemon's state directory (default ./glusterts-data)`;
+
+export class UsageError extends Error {}
+
+/** Sends a request to the daemon whose state directory is `data`. */
+export async function cliRequest(data: string, req: CliRequest, timeoutMs = 60_000): Promise<CliReply> {
+  const path = new VolumeStore(resolve(data)).cliSocketPath;
+  let client: RpcClient;
+  try {
+    client = await RpcClient.connect({ path });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED')
+      throw new Error(
+        `no glusterts daemon is running on ${resolve(data)} (start one with 'glusterts up' or 'glusterts daemon')`,
+      );
+    throw err;
+  }
+  try {
+    const reply = await callProcedure(
+      client,
+      CLI_PROGRAM_ID,
+      CliProcs.REQUEST,
+      { json: JSON.stringify(req) },
+      { cred: encodeCredential(glusterV2(process.pid)), timeoutMs },
+    );
+    return JSON.parse(reply.json) as CliReply;
+  } finally {
+    client.close();
+  }
+}
+
+/** Parses `volume SUBCOMMAND ARGS` into a request. */
+export function parseVolumeArgs(args: readonly string[]): CliRequest {
+  const [sub, ...rest] = args;
+  const force = rest.at(-1) === 'force' || rest.includes('--force');
+  const plain = rest.filter((a) => a !== '--force');
+  const need = (n: number, usage: string) => {
+    if (plain.length !== n) throw new UsageError(`usage: glusterts volume ${usage}`);
+  };
+  switch (sub) {
+    case 'create': {
+      const words = plain.at(-1) === 'force' ? plain.slice(0, -1) : plain;
+      if (words.length < 2)
+        throw new UsageError('usage: glusterts volume create NAME [HOST:]BRICKPATH... [force]');
+      return { op: 'create', name: words[0]!, bricks: words.slice(1), force };
+    }
+    case 'start': {
+      const words = plain.at(-1) === 'force' ? plain.slice(0, -1) : plain;
+      if (words.length !== 1) throw new UsageError('usage: glusterts volume start NAME [force]');
+      return { op: 'start', name: words[0]!, force };
+    }
+    case 'stop':
+    case 'delete':
+      need(1, `${sub} NAME`);
+      return { op: sub, name: plain[0]! };
+    case 'set':
+      need(3, 'set NAME KEY VALUE');
+      return { op: 'set', name: plain[0]!, key: plain[1]!, value: plain[2]! };
+    case 'info':
+    case 'status':
+      if (plain.length > 1) throw new UsageError(`usage: glusterts volume ${sub} [NAME]`);
+      return plain[0] === undefined || plain[0] === 'all' ? { op: sub } : { op: sub, name: plain[0] };
+    default:
+      throw new UsageError(`unknown volume command ${sub ?? '(none)'}\n${VOLUME_USAGE}`);
+  }
+}
+
+/** Runs a volume command; returns the exit code. */
+export async function volume(data: string, args: readonly string[]): Promise<number> {
+  const req = parseVolumeArgs(args);
+  const reply = await cliRequest(data, req);
+  const label = `volume ${req.op}`;
+  const named = 'name' in req && req.name !== undefined ? `${label}: ${req.name}` : label;
+  if (!reply.ok) {
+    console.error(`${named}: failed: ${reply.error}`);
+    return 1;
+  }
+  for (const w of reply.warnings ?? []) console.error(`${named}: warning: ${w}`);
+  switch (req.op) {
+    case 'create':
+      console.log(`${named}: success: please start the volume to access data`);
+      break;
+    case 'start':
+    case 'stop':
+    case 'delete':
+      console.log(`${named}: success`);
+      break;
+    case 'set':
+      console.log(`${label}: success`);
+      break;
+    case 'info':
+      process.stdout.write(formatInfo(reply.result as VolumeRecord[]));
+      break;
+    case 'status':
+      process.stdout.write(formatStatus(reply.result as VolumeStatusReport[], req.name !== undefined));
+      return (reply.result as VolumeStatusReport[]).some((v) => v.status === 'started') ||
+        req.name === undefined
+        ? 0
+        : 1;
+  }
+  return 0;
+}
+
+const STATUS_WORD = { created: 'Created', started: 'Started', stopped: 'Stopped' } as const;
+
+/** `gluster volume info`'s layout. */
+export function formatInfo(vols: readonly VolumeRecord[]): string {
+  if (vols.length === 0) return 'No volumes present\n';
+  return vols
+    .map((v) => {
+      const lines = [
+        '',
+        `Volume Name: ${v.name}`,
+        'Type: Distribute',
+        `Volume ID: ${v.id}`,
+        `Status: ${STATUS_WORD[v.status]}`,
+        'Snapshot Count: 0',
+        `Number of Bricks: ${v.bricks.length}`,
+        'Transport-type: tcp',
+        'Bricks:',
+        ...v.bricks.map((b, i) => `Brick${i + 1}: ${b.host}:${b.path}`),
+      ];
+      const opts = Object.entries(v.options);
+      if (opts.length) lines.push('Options Reconfigured:', ...opts.map(([k, val]) => `${k}: ${val}`));
+      return lines.join('\n') + '\n';
+    })
+    .join('');
+}
+
+const RULE = '-'.repeat(78);
+
+/** `gluster volume status`'s layout. */
+export function formatStatus(vols: readonly VolumeStatusReport[], oneVolume: boolean): string {
+  const started = vols.filter((v) => v.status === 'started');
+  if (oneVolume && vols[0] && vols[0].status !== 'started') return `Volume ${vols[0].name} is not started\n`;
+  if (started.length === 0) return 'No volumes present\n';
+  return started
+    .map((v) => {
+      const rows = v.bricks.map(
+        (b) =>
+          `${`Brick ${b.brick}`.padEnd(44)}${String(b.port ?? 'N/A').padEnd(10)}${'0'.padEnd(11)}` +
+          `${(b.online ? 'Y' : 'N').padEnd(8)}${b.pid ?? 'N/A'}`,
+      );
+      return [
+        `Status of volume: ${v.name}`,
+        `${'Gluster process'.padEnd(44)}${'TCP Port'.padEnd(10)}${'RDMA Port'.padEnd(11)}${'Online'.padEnd(8)}Pid`,
+        RULE,
+        ...rows,
+        ' ',
+        `Task Status of Volume ${v.name}`,
+        RULE,
+        'There are no active volume tasks',
+        ' ',
+      ].join('\n');
+    })
+    .join('\n')
+    .concat('\n');
+}

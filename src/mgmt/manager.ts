@@ -1,0 +1,404 @@
+/**
+ * VolumeManager: the volume operations behind the CLI (create, start, stop, delete, set,
+ * info, status), the volume table GETSPEC reads, and brick life cycles. Operations run
+ * one at a time; each persists the record before it acts, so a restart finds the state
+ * the last operation asked for.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { networkInterfaces, hostname } from 'node:os';
+import { isAbsolute, join, posix } from 'node:path';
+import { validateVolumeOption } from './options.js';
+import type { PortmapTable } from './portmap.js';
+import type { VolumeStore } from './store.js';
+import type { BrickSupervisor } from './supervisor.js';
+import { brickVolfile, clientVolfile } from './volfiles.js';
+import {
+  brickLabel,
+  brickVolfileKey,
+  checkVolumeName,
+  dashedPath,
+  type Brick,
+  type VolumeRecord,
+} from './volume.js';
+
+export interface ManagerOptions {
+  /** The daemon's address: the default brick host, and a local address. */
+  host: string;
+  /** How long `start` waits for each brick to sign in before warning. */
+  signinTimeoutMs?: number;
+  /** A volume's volfiles changed (or the volume appeared, started, stopped or went away). */
+  onVolfileChange?: (volume: string) => void;
+  log?: (message: string) => void;
+}
+
+export interface BrickStatus {
+  brick: string;
+  port: number | null;
+  online: boolean;
+  pid: number | null;
+}
+
+export interface VolumeStatusReport {
+  name: string;
+  status: VolumeRecord['status'];
+  bricks: BrickStatus[];
+}
+
+export interface OpResult {
+  volume: VolumeRecord;
+  warnings: string[];
+}
+
+/** A failed operation: the message is what the CLI prints after "failed: ". */
+export class VolumeOpError extends Error {
+  override readonly name = 'VolumeOpError';
+}
+
+const MAX_BRICKS = 64;
+const MAX_BRICK_PATH = 1024;
+
+export class VolumeManager {
+  private readonly volumes = new Map<string, VolumeRecord>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly o: Required<ManagerOptions>;
+
+  constructor(
+    private readonly store: VolumeStore,
+    private readonly supervisor: BrickSupervisor,
+    private readonly portmap: PortmapTable,
+    options: ManagerOptions,
+  ) {
+    this.o = {
+      signinTimeoutMs: 10_000,
+      onVolfileChange: () => undefined,
+      log: (m) => console.error(`glusterts mgmt: ${m}`),
+      ...options,
+    };
+  }
+
+  /** Runs operations one after the other. */
+  private serial<T>(op: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(op, op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  list(): VolumeRecord[] {
+    return [...this.volumes.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(name: string): VolumeRecord | undefined {
+    return this.volumes.get(name);
+  }
+
+  private require(name: string): VolumeRecord {
+    const v = this.volumes.get(name);
+    if (!v) throw new VolumeOpError(`Volume ${name} does not exist`);
+    return v;
+  }
+
+  /** The volume a brick path belongs to, if any. */
+  volumeOfBrick(path: string): VolumeRecord | undefined {
+    for (const v of this.volumes.values()) if (v.bricks.some((b) => b.path === path)) return v;
+    return undefined;
+  }
+
+  /**
+   * GETSPEC's lookup: `<vol>` (one leading '/' or more stripped, as glusterd does) gives
+   * the client volfile, `<vol>.<host>.<dashed brick path>` a brick volfile.
+   */
+  volfileFor(key: string): { volume: string; spec: string } | undefined {
+    const k = key.replace(/^\/+/, '');
+    const vol = this.volumes.get(k);
+    if (vol) return { volume: vol.name, spec: clientVolfile(vol) };
+    for (const v of this.volumes.values()) {
+      if (!k.startsWith(`${v.name}.`)) continue;
+      const brick = v.bricks.find((b) => brickVolfileKey(v.name, b) === k);
+      if (brick) return { volume: v.name, spec: brickVolfile(v, brick) };
+    }
+    return undefined;
+  }
+
+  // ---- life cycle -------------------------------------------------------------------
+
+  /** Loads the stored volumes and starts the bricks of started ones. */
+  restore(): Promise<void> {
+    return this.serial(async () => {
+      for (const v of this.store.load((name, err) =>
+        this.o.log(`volume ${name} not loaded: ${err.message}`),
+      )) {
+        this.volumes.set(v.name, v);
+        this.writeVolfiles(v);
+        if (v.status === 'started') {
+          for (const b of v.bricks) killStaleBrick(this.pidFile(b), b.path, this.o.log);
+          this.startBricks(v);
+        }
+      }
+    });
+  }
+
+  /** Stops every brick process; volumes keep their status, so the next start resumes them. */
+  shutdown(): Promise<void> {
+    return this.serial(async () => {
+      await this.supervisor.stopAll();
+      for (const v of this.volumes.values()) for (const b of v.bricks) this.brickGone(b.path);
+    });
+  }
+
+  // ---- operations -------------------------------------------------------------------
+
+  create(name: string, brickArgs: readonly string[], force = false): Promise<OpResult> {
+    return this.serial(() => {
+      checkVolumeName(name);
+      if (this.volumes.has(name)) throw new VolumeOpError(`Volume ${name} already exists`);
+      if (brickArgs.length === 0) throw new VolumeOpError('at least one brick is required');
+      if (brickArgs.length > MAX_BRICKS) throw new VolumeOpError(`at most ${MAX_BRICKS} bricks per volume`);
+      const bricks = brickArgs.map((a) => this.parseBrick(a));
+      const warnings: string[] = [];
+      for (let i = 0; i < bricks.length; i++) {
+        const b = bricks[i]!;
+        for (let j = 0; j < i; j++) checkOverlap(b, bricks[j]!, `this command`);
+        for (const v of this.volumes.values())
+          for (const other of v.bricks) checkOverlap(b, other, `volume ${v.name}`);
+      }
+      for (const b of bricks) warnings.push(...prepareBrickDir(b, force));
+      const vol: VolumeRecord = { name, id: randomUUID(), status: 'created', bricks, options: {} };
+      this.store.save(vol);
+      this.volumes.set(name, vol);
+      this.writeVolfiles(vol);
+      this.o.onVolfileChange(name);
+      return { volume: vol, warnings };
+    });
+  }
+
+  start(name: string, force = false): Promise<OpResult> {
+    return this.serial(async () => {
+      const vol = this.require(name);
+      if (vol.status === 'started' && !force) throw new VolumeOpError(`Volume ${name} already started`);
+      for (const b of vol.bricks) {
+        if (!existsSync(b.path) || !statSync(b.path).isDirectory())
+          throw new VolumeOpError(`brick directory ${b.path} is missing`);
+      }
+      vol.status = 'started';
+      this.store.save(vol);
+      this.writeVolfiles(vol);
+      this.startBricks(vol);
+      const warnings: string[] = [];
+      await Promise.all(
+        vol.bricks.map((b) =>
+          this.portmap.waitForSignin(b.path, this.o.signinTimeoutMs).catch(() => {
+            warnings.push(
+              `brick ${brickLabel(b)} has not signed in after ${this.o.signinTimeoutMs} ms; ` +
+                `see ${this.logFile(b)}`,
+            );
+          }),
+        ),
+      );
+      this.o.onVolfileChange(name);
+      return { volume: vol, warnings };
+    });
+  }
+
+  stop(name: string): Promise<OpResult> {
+    return this.serial(async () => {
+      const vol = this.require(name);
+      if (vol.status !== 'started') throw new VolumeOpError(`Volume ${name} is not in the started state`);
+      vol.status = 'stopped';
+      this.store.save(vol);
+      await Promise.all(vol.bricks.map((b) => this.supervisor.stop(b.path)));
+      for (const b of vol.bricks) this.brickGone(b.path);
+      this.o.onVolfileChange(name);
+      return { volume: vol, warnings: [] };
+    });
+  }
+
+  delete(name: string): Promise<OpResult> {
+    return this.serial(() => {
+      const vol = this.require(name);
+      if (vol.status === 'started')
+        throw new VolumeOpError(
+          `Volume ${name} has been started. Volume needs to be stopped before deletion.`,
+        );
+      this.store.remove(name);
+      this.volumes.delete(name);
+      this.o.onVolfileChange(name);
+      return { volume: vol, warnings: [] };
+    });
+  }
+
+  set(name: string, key: string, value: string): Promise<OpResult> {
+    return this.serial(() => {
+      const vol = this.require(name);
+      let checked;
+      try {
+        checked = validateVolumeOption(key, value);
+      } catch (err) {
+        throw new VolumeOpError((err as Error).message);
+      }
+      vol.options = { ...vol.options, [checked.key]: checked.value };
+      this.store.save(vol);
+      this.writeVolfiles(vol);
+      this.o.onVolfileChange(name);
+      const warnings =
+        checked.key === 'auth.allow' && vol.status === 'started'
+          ? ['brick-side option: takes effect when the bricks next start (volume stop + start)']
+          : [];
+      return { volume: vol, warnings };
+    });
+  }
+
+  status(name?: string): VolumeStatusReport[] {
+    const vols = name === undefined ? this.list() : [this.require(name)];
+    return vols.map((v) => ({
+      name: v.name,
+      status: v.status,
+      bricks: v.bricks.map((b) => {
+        const entry = v.status === 'started' ? this.portmap.get(b.path) : undefined;
+        const pid = this.supervisor.pid(b.path);
+        return {
+          brick: brickLabel(b),
+          port: entry?.port ?? null,
+          online: entry !== undefined && pid !== undefined,
+          pid: pid ?? null,
+        };
+      }),
+    }));
+  }
+
+  /** May this brick sign in? Only bricks of started volumes. */
+  acceptsSignin(brickPath: string): boolean {
+    return this.volumeOfBrick(brickPath)?.status === 'started';
+  }
+
+  // ---- helpers ----------------------------------------------------------------------
+
+  logFile(b: Brick): string {
+    return join(this.store.logsDir, `${dashedPath(b.path)}.log`);
+  }
+
+  private pidFile(b: Brick): string {
+    return join(this.store.logsDir, `${dashedPath(b.path)}.pid`);
+  }
+
+  private brickVolfilePath(vol: VolumeRecord, b: Brick): string {
+    return join(this.store.volumeDir(vol.name), 'bricks', `${brickVolfileKey(vol.name, b)}.vol`);
+  }
+
+  private writeVolfiles(vol: VolumeRecord): void {
+    this.store.saveVolfile(vol.name, `${vol.name}.tcp-fuse.vol`, clientVolfile(vol));
+    for (const b of vol.bricks)
+      this.store.saveVolfile(
+        vol.name,
+        join('bricks', `${brickVolfileKey(vol.name, b)}.vol`),
+        brickVolfile(vol, b),
+      );
+  }
+
+  private startBricks(vol: VolumeRecord): void {
+    for (const b of vol.bricks) {
+      this.supervisor.start({
+        brickPath: b.path,
+        volfile: this.brickVolfilePath(vol, b),
+        logFile: this.logFile(b),
+        pidFile: this.pidFile(b),
+      });
+    }
+  }
+
+  /** A brick process is gone: forget its port. */
+  brickGone(path: string, pid?: number): void {
+    this.portmap.signout(path, pid);
+  }
+
+  private parseBrick(arg: string): Brick {
+    const m = /^(?:([^:/]+):)?(\/.*)$/.exec(arg);
+    if (!m) throw new VolumeOpError(`wrong brick type: ${arg}, use <HOSTNAME>:<export-dir-abs-path>`);
+    const host = m[1] ?? defaultBrickHost(this.o.host);
+    if (!isLocalHost(host, this.o.host))
+      throw new VolumeOpError(`Host ${host} is not this node: glusterts bricks run on the daemon's node`);
+    const raw = m[2]!;
+    if (raw.length > MAX_BRICK_PATH || hasUnsafeChars(raw) || !isAbsolute(raw))
+      throw new VolumeOpError(
+        `brick path ${JSON.stringify(raw)} is invalid: an absolute path without spaces, '#' or control characters`,
+      );
+    const path = posix.normalize(raw).replace(/\/+$/, '');
+    if (path === '') throw new VolumeOpError('the root directory cannot be a brick');
+    return { host, path };
+  }
+}
+
+/** Whitespace, '#' and control characters would break the volfile's line syntax. */
+function hasUnsafeChars(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x23 || /\s/.test(s[i]!)) return true;
+  }
+  return false;
+}
+
+function defaultBrickHost(daemonHost: string): string {
+  return daemonHost === '0.0.0.0' || daemonHost === '::' ? '127.0.0.1' : daemonHost;
+}
+
+function isLocalHost(host: string, daemonHost: string): boolean {
+  if (host === daemonHost || host === 'localhost' || host === hostname()) return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === host));
+}
+
+function checkOverlap(b: Brick, other: Brick, where: string): void {
+  if (b.path === other.path) throw new VolumeOpError(`Brick ${brickLabel(b)} is already part of ${where}`);
+  if (b.path.startsWith(other.path + '/'))
+    throw new VolumeOpError(`Brick ${brickLabel(b)} is inside brick ${brickLabel(other)} of ${where}`);
+  if (other.path.startsWith(b.path + '/'))
+    throw new VolumeOpError(`Brick ${brickLabel(b)} contains brick ${brickLabel(other)} of ${where}`);
+}
+
+/** Checks (and with force, creates) a brick directory. Returns warnings. */
+function prepareBrickDir(b: Brick, force: boolean): string[] {
+  if (!existsSync(b.path)) {
+    if (!force)
+      throw new VolumeOpError(
+        `brick directory ${b.path} does not exist; create it, or use 'force' to have it created`,
+      );
+    mkdirSync(b.path, { recursive: true, mode: 0o755 });
+    return [];
+  }
+  if (!statSync(b.path).isDirectory()) throw new VolumeOpError(`brick ${b.path} is not a directory`);
+  if (readdirSync(b.path).length > 0) {
+    if (!force)
+      throw new VolumeOpError(`brick directory ${b.path} is not empty; use 'force' to use it anyway`);
+    return [`brick directory ${b.path} is not empty; using it anyway (force)`];
+  }
+  return [];
+}
+
+/**
+ * A daemon that was killed leaves its brick processes behind; the pid files name them.
+ * Kills the recorded process only if its command line is a brick serving this path.
+ */
+function killStaleBrick(pidFile: string, brickPath: string, log: (m: string) => void): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return;
+  }
+  const i = argv.indexOf('--brick-name');
+  if (i < 0 || argv[i + 1] !== brickPath) return;
+  log(`killing brick process ${pid} left over from a previous daemon (${brickPath})`);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Brick supervision: one OS process per brick.
+ *
+ * `start` spawns the brick program (`--volfile FILE --brick-name PATH --mgmt HOST:PORT`,
+ * the contract of src/brick/main.ts) in its own process group, with stdout and stderr
+ * appended to its log file. `stop` sends SIGTERM and SIGKILL after a grace period. A
+ * brick that dies while it should be running is started again after a backoff that
+ * doubles up to a ceiling and resets once the brick has stayed up for a while.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+
+export interface BrickSpec {
+  /** The brick path: the supervisor's key and the brick's `--brick-name`. */
+  brickPath: string;
+  volfile: string;
+  logFile: string;
+  /** Where the running process's pid is kept, so a later daemon can find an orphan. */
+  pidFile?: string;
+}
+
+export interface SupervisorOptions {
+  /** argv prefix of the brick program; the contract's arguments are appended. */
+  command: readonly string[];
+  /** `HOST:PORT` of the daemon, passed as `--mgmt`. */
+  mgmt: string;
+  stopGraceMs?: number;
+  restartMinMs?: number;
+  restartMaxMs?: number;
+  /** A brick that stays up this long gets the minimum backoff again. */
+  stableMs?: number;
+  /** A brick process exited (before any restart is scheduled). */
+  onExit?: (brickPath: string, pid: number, expected: boolean) => void;
+  log?: (message: string) => void;
+}
+
+interface Supervised {
+  spec: BrickSpec;
+  child: ChildProcess | undefined;
+  /** false once stop() was asked: exits are expected and never restarted. */
+  wanted: boolean;
+  backoffMs: number;
+  startedAt: number;
+  restartTimer: NodeJS.Timeout | undefined;
+  restarts: number;
+  exited: Promise<void>;
+}
+
+export interface BrickProcessInfo {
+  brickPath: string;
+  pid: number | undefined;
+  restarts: number;
+}
+
+export class BrickSupervisor {
+  private readonly bricks = new Map<string, Supervised>();
+  private readonly o: Required<Omit<SupervisorOptions, 'onExit'>> & Pick<SupervisorOptions, 'onExit'>;
+
+  constructor(options: SupervisorOptions) {
+    this.o = {
+      stopGraceMs: 5000,
+      restartMinMs: 1000,
+      restartMaxMs: 30_000,
+      stableMs: 10_000,
+      log: (m) => console.error(`glusterts mgmt: ${m}`),
+      ...options,
+    };
+  }
+
+  info(brickPath: string): BrickProcessInfo | undefined {
+    const s = this.bricks.get(brickPath);
+    return s && { brickPath, pid: s.child?.pid, restarts: s.restarts };
+  }
+
+  /** The pid of the running process for this brick, if any. */
+  pid(brickPath: string): number | undefined {
+    const child = this.bricks.get(brickPath)?.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
+  isSupervised(brickPath: string): boolean {
+    return this.bricks.get(brickPath)?.wanted ?? false;
+  }
+
+  /** Starts supervising a brick (no-op if it already is). */
+  start(spec: BrickSpec): void {
+    const existing = this.bricks.get(spec.brickPath);
+    if (existing?.wanted) return;
+    if (existing) existing.wanted = true;
+    const s: Supervised = existing ?? {
+      spec,
+      child: undefined,
+      wanted: true,
+      backoffMs: this.o.restartMinMs,
+      startedAt: 0,
+      restartTimer: undefined,
+      restarts: 0,
+      exited: Promise.resolve(),
+    };
+    s.spec = spec;
+    this.bricks.set(spec.brickPath, s);
+    if (!s.child || s.child.exitCode !== null || s.child.signalCode !== null) this.spawn(s);
+  }
+
+  private spawn(s: Supervised): void {
+    s.restartTimer = undefined;
+    const log = openSync(s.spec.logFile, 'a', 0o640);
+    const args = ['--volfile', s.spec.volfile, '--brick-name', s.spec.brickPath, '--mgmt', this.o.mgmt];
+    writeSync(log, `--- ${new Date().toISOString()} starting ${[...this.o.command, ...args].join(' ')}\n`);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.o.command[0]!, [...this.o.command.slice(1), ...args], {
+        stdio: ['ignore', log, log],
+        detached: true,
+      });
+    } finally {
+      closeSync(log);
+    }
+    s.child = child;
+    s.startedAt = Date.now();
+    if (s.spec.pidFile && child.pid !== undefined) writeFileSync(s.spec.pidFile, `${child.pid}\n`);
+    s.exited = new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (code: number | null, signal: string | null) => {
+        if (done) return;
+        done = true;
+        this.onChildExit(s, child, code, signal);
+        resolve();
+      };
+      child.once('error', (err) => {
+        this.o.log(`brick ${s.spec.brickPath}: ${err.message}`);
+        // A program that could not be spawned never emits 'exit'.
+        if (child.pid === undefined) finish(null, null);
+      });
+      child.once('exit', finish);
+    });
+  }
+
+  private onChildExit(s: Supervised, child: ChildProcess, code: number | null, signal: string | null): void {
+    if (s.child !== child) return;
+    if (s.spec.pidFile) rmSync(s.spec.pidFile, { force: true });
+    const expected = !s.wanted;
+    this.o.onExit?.(s.spec.brickPath, child.pid ?? 0, expected);
+    if (expected) return;
+    if (Date.now() - s.startedAt >= this.o.stableMs) s.backoffMs = this.o.restartMinMs;
+    const delay = s.backoffMs;
+    s.backoffMs = Math.min(s.backoffMs * 2, this.o.restartMaxMs);
+    this.o.log(
+      `brick ${s.spec.brickPath} (pid ${child.pid}) died (${signal ?? `exit ${code}`}); restarting in ${delay} ms`,
+    );
+    s.restarts++;
+    s.restartTimer = setTimeout(() => {
+      if (s.wanted) this.spawn(s);
+    }, delay);
+  }
+
+  /** Stops a brick: SIGTERM, then SIGKILL after the grace period. Resolves once it exited. */
+  async stop(brickPath: string): Promise<void> {
+    const s = this.bricks.get(brickPath);
+    if (!s) return;
+    s.wanted = false;
+    if (s.restartTimer) clearTimeout(s.restartTimer);
+    s.restartTimer = undefined;
+    const child = s.child;
+    if (child && child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.o.stopGraceMs);
+      await s.exited;
+      clearTimeout(timer);
+    }
+    if (!s.wanted) this.bricks.delete(brickPath);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.bricks.keys()].map((b) => this.stop(b)));
+  }
+}
