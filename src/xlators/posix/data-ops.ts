@@ -1,0 +1,244 @@
+/**
+ * Fops on open files: OPEN, READ, WRITE, FLUSH, FSYNC, FTRUNCATE, FSTAT, FSETATTR,
+ * RELEASE, FALLOCATE, DISCARD, ZEROFILL, SEEK, RCHECKSUM. All IO runs on the libuv pool
+ * through the addon (preadv/pwritev/fallocate/lseek). An fd opened O_DIRECT does its IO
+ * through aligned buffers; unaligned offsets or sizes get the kernel's EINVAL, as stock.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { intValue } from '../../protocol/dict.js';
+import { Errno, FopError } from '../../protocol/errno.js';
+import { payloadChunks, payloadLength } from '../../protocol/procedure.js';
+import {
+  DIRECT_ALIGNMENT,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  IOV_MAX,
+  SEEK_DATA,
+  SEEK_HOLE,
+  allocAligned,
+  fallocate,
+  lseek,
+  preadv,
+  pwritev,
+} from '../../sys/index.js';
+import type { OpenFd } from '../../xlator/fd.js';
+import type { FopTable } from '../../xlator/translator.js';
+import { applySetattr } from './attrs.js';
+import type { Posix } from './context.js';
+import type { FdState } from './fdctx.js';
+import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate, open } from './fsx.js';
+import { weakChecksum } from './hash.js';
+import { iattFromStat } from './iatt.js';
+import { checkDataFile, openFlags } from './security.js';
+
+/** Largest READ/WRITE/RCHECKSUM served: QEMU's own limit; more is refused, not allocated. */
+export const MAX_IO = 512 * 1024 * 1024;
+const ZERO_CHUNK = 1024 * 1024;
+
+function buffer(size: number, direct: boolean): Buffer {
+  return direct ? allocAligned(size, DIRECT_ALIGNMENT) : Buffer.allocUnsafe(size);
+}
+
+/** pwritev until everything is written; an error after a partial write reports the part. */
+async function writeAll(fd: number, chunks: readonly Buffer[], offset: number): Promise<number> {
+  const todo = chunks.filter((c) => c.length > 0);
+  let done = 0;
+  while (todo.length > 0) {
+    let n: number;
+    try {
+      n = await pwritev(fd, todo.slice(0, IOV_MAX), offset + done);
+    } catch (e) {
+      if (done > 0) return done;
+      throw e;
+    }
+    if (n === 0) break;
+    done += n;
+    while (n > 0 && todo.length > 0) {
+      const head = todo[0]!;
+      if (n >= head.length) {
+        n -= head.length;
+        todo.shift();
+      } else {
+        todo[0] = head.subarray(n);
+        n = 0;
+      }
+    }
+  }
+  return done;
+}
+
+export function dataOps(p: Posix): FopTable {
+  const { brick, fds } = p;
+
+  const stat = async (s: FdState, fd: OpenFd) => iattFromStat(await fstat(s.fd), fd.gfid);
+  const fileFd = (s: FdState): number => {
+    if (s.isDir) throw FopError.of('EISDIR');
+    return s.fd;
+  };
+
+  /** pre-stat, operation, post-stat: the shape of most replies here. */
+  async function around(fd: OpenFd, op: (osFd: number, s: FdState) => Promise<void>) {
+    return fds.use(fd, async (s) => {
+      const prestat = await stat(s, fd);
+      await op(fileFd(s), s);
+      return { prestat, poststat: await stat(s, fd), xdata: null };
+    });
+  }
+
+  return {
+    async OPEN(req) {
+      return brick.with(req.gfid, async (node) => {
+        if (node.isDir) throw FopError.of('EISDIR');
+        checkDataFile(node.stat);
+        const { flags, direct } = openFlags(req.flags, p.oDirect);
+        const fd = await open(node.path, flags);
+        const st = await fstat(fd).catch(async (e: unknown) => {
+          await closeQuietly(fd);
+          throw e;
+        });
+        if (st.ino !== node.stat.ino || st.dev !== node.stat.dev) {
+          await closeQuietly(fd);
+          throw FopError.of('ESTALE', 'handle changed while opening');
+        }
+        fds.attach(req.fd, fd, false, direct);
+        return { xdata: null };
+      });
+    },
+
+    async READ(req) {
+      if (req.size > MAX_IO) throw FopError.of('EINVAL', `READ of ${req.size} bytes`);
+      return fds.use(req.fd, async (s) => {
+        const fd = fileFd(s);
+        const buf = buffer(req.size, s.direct);
+        const n = req.size === 0 ? 0 : await preadv(fd, [buf], req.offset);
+        const st = await fstat(fd);
+        return {
+          opRet: n,
+          // Stock's EOF hint: the read reached the end of the file.
+          opErrno: req.offset + n >= Number(st.size) ? Errno.ENOENT : 0,
+          stat: iattFromStat(st, req.fd.gfid),
+          size: n,
+          xdata: null,
+          payload: buf.subarray(0, n),
+        };
+      });
+    },
+
+    async WRITE(req) {
+      const len = payloadLength(req.payload);
+      if (len > MAX_IO) throw FopError.of('EINVAL', `WRITE of ${len} bytes`);
+      return fds.use(req.fd, async (s) => {
+        const fd = fileFd(s);
+        const prestat = await stat(s, req.fd);
+        let chunks = payloadChunks(req.payload);
+        if (s.direct && len > 0) {
+          const aligned = allocAligned(len, DIRECT_ALIGNMENT);
+          let at = 0;
+          for (const c of chunks) at += c.copy(aligned, at);
+          chunks = [aligned];
+        }
+        const n = await writeAll(fd, chunks, req.offset);
+        // A write flagged O_SYNC/O_DSYNC (FUSE passes the fd's flags) is stable before its reply.
+        if ((req.flag & constants.O_SYNC) === constants.O_SYNC) await fsync(fd);
+        else if (req.flag & constants.O_DSYNC) await fdatasync(fd);
+        return { opRet: n, prestat, poststat: await stat(s, req.fd), xdata: null };
+      });
+    },
+
+    async FLUSH(req) {
+      // close(2) semantics only: durability is FSYNC's job, as in stock.
+      return fds.use(req.fd, async () => ({ xdata: null }));
+    },
+
+    async FSYNC(req) {
+      return fds.use(req.fd, async (s) => {
+        const prestat = await stat(s, req.fd);
+        await (req.data ? fdatasync(s.fd) : fsync(s.fd));
+        return { prestat, poststat: await stat(s, req.fd), xdata: null };
+      });
+    },
+
+    async FTRUNCATE(req) {
+      return around(req.fd, (fd) => ftruncate(fd, req.offset));
+    },
+
+    async FSTAT(req) {
+      return fds.use(req.fd, async (s) => ({ stat: await stat(s, req.fd), xdata: null }));
+    },
+
+    async FSETATTR(req) {
+      return fds.use(req.fd, async (s) => {
+        const prestat = await stat(s, req.fd);
+        await applySetattr({ fd: s.fd, isDir: s.isDir }, req.stbuf, req.valid);
+        return { prestat, poststat: await stat(s, req.fd), xdata: null };
+      });
+    },
+
+    async RELEASE(req) {
+      await fds.release(req.fd);
+      return { xdata: null };
+    },
+
+    async FALLOCATE(req) {
+      return around(req.fd, (fd) => fallocate(fd, req.flags, req.offset, req.size));
+    },
+
+    async DISCARD(req) {
+      return around(req.fd, (fd) =>
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, req.offset, req.size),
+      );
+    },
+
+    async ZEROFILL(req) {
+      return around(req.fd, async (fd, s) => {
+        try {
+          await fallocate(fd, FALLOC_FL_ZERO_RANGE, req.offset, req.size);
+        } catch (e) {
+          if (errCode(e) !== 'EOPNOTSUPP' && errCode(e) !== 'ENOSYS') throw e;
+          // Filesystems without ZERO_RANGE: write the zeros, as stock falls back to.
+          const zeros = buffer(Math.min(ZERO_CHUNK, req.size), s.direct).fill(0);
+          for (let done = 0; done < req.size;) {
+            const n = Math.min(zeros.length, req.size - done);
+            done += await writeAll(fd, [zeros.subarray(0, n)], req.offset + done);
+          }
+        }
+      });
+    },
+
+    async SEEK(req) {
+      const whence = req.what === 0 ? SEEK_DATA : req.what === 1 ? SEEK_HOLE : -1;
+      if (whence < 0) throw FopError.of('EINVAL', `SEEK what ${req.what}`);
+      return fds.use(req.fd, async (s) => ({
+        offset: await lseek(fileFd(s), req.offset, whence),
+        xdata: null,
+      }));
+    },
+
+    async RCHECKSUM(req) {
+      if (req.len > MAX_IO) throw FopError.of('EINVAL', `RCHECKSUM of ${req.len} bytes`);
+      return fds.use(req.fd, async (s) => {
+        const fd = fileFd(s);
+        let data: Buffer;
+        if (s.direct) {
+          // Read the aligned span around the range, so any offset works on an O_DIRECT fd.
+          const start = Math.floor(req.offset / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT;
+          const end = Math.ceil((req.offset + req.len) / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT;
+          const buf = allocAligned(Math.max(end - start, DIRECT_ALIGNMENT), DIRECT_ALIGNMENT);
+          const n = end > start ? await preadv(fd, [buf], start) : 0;
+          data = buf.subarray(Math.min(req.offset - start, n), Math.min(req.offset - start + req.len, n));
+        } else {
+          const buf = Buffer.allocUnsafe(req.len);
+          data = buf.subarray(0, req.len ? await preadv(fd, [buf], req.offset) : 0);
+        }
+        return {
+          flags: 1,
+          weakChecksum: weakChecksum(data),
+          strongChecksum: createHash('sha256').update(data).digest(),
+          xdata: new Map([['fips-mode-rchecksum', intValue(1)]]),
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * posix's state on an OpenFd: the OS fd. Calls in flight hold a reference, so a RELEASE
+ * racing them (a hostile or confused client) closes the OS fd only after they finish and
+ * can never make them act on a recycled fd number.
+ */
+import { constants } from 'node:fs';
+import { FopError } from '../../protocol/errno.js';
+import type { OpenFd } from '../../xlator/fd.js';
+import type { Brick } from './brick.js';
+import { closeQuietly, open } from './fsx.js';
+import { checkDataFile } from './security.js';
+import type { DirCursor } from './dir-ops.js';
+
+export interface FdState {
+  fd: number;
+  isDir: boolean;
+  /** Opened with O_DIRECT: IO must go through aligned buffers. */
+  direct: boolean;
+  /** Directory listing position (READDIR/READDIRP). */
+  cursor?: DirCursor;
+  refs: number;
+  released: boolean;
+}
+
+export class FdStates {
+  constructor(
+    readonly owner: object,
+    private readonly brick: Brick,
+  ) {}
+
+  attach(fd: OpenFd, osFd: number, isDir: boolean, direct: boolean, cursor?: DirCursor): void {
+    fd.set(this.owner, { fd: osFd, isDir, direct, cursor, refs: 0, released: false } satisfies FdState);
+  }
+
+  /**
+   * Runs `fn` with the OS fd behind `fd`. An anonymous fd opens the gfid's handle for
+   * this call only (O_RDWR, as stock's anonymous fds); an unknown or released one is EBADF.
+   */
+  async use<T>(fd: OpenFd, fn: (s: FdState) => Promise<T>): Promise<T> {
+    if (fd.anonymous) return this.useAnonymous(fd, fn);
+    const s = fd.get<FdState>(this.owner);
+    if (!s || s.released) throw FopError.of('EBADF');
+    s.refs++;
+    try {
+      return await fn(s);
+    } finally {
+      if (--s.refs === 0 && s.released) await closeQuietly(s.fd);
+    }
+  }
+
+  private async useAnonymous<T>(fd: OpenFd, fn: (s: FdState) => Promise<T>): Promise<T> {
+    return this.brick.with(fd.gfid, async (node) => {
+      if (node.isDir) return fn({ fd: node.fd, isDir: true, direct: false, refs: 1, released: false });
+      checkDataFile(node.stat);
+      const osFd = await open(node.path, constants.O_RDWR | constants.O_NOFOLLOW);
+      try {
+        return await fn({ fd: osFd, isDir: false, direct: false, refs: 1, released: false });
+      } finally {
+        await closeQuietly(osFd);
+      }
+    });
+  }
+
+  /** RELEASE/RELEASEDIR: never fails; the OS fd closes once no call uses it. */
+  async release(fd: OpenFd): Promise<void> {
+    const s = fd.get<FdState>(this.owner);
+    if (!s || s.released) return;
+    s.released = true;
+    fd.delete(this.owner);
+    await s.cursor?.close();
+    if (s.refs === 0) await closeQuietly(s.fd);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What a brick refuses from clients, whatever the layers above let through (every byte
+ * from the network is hostile; see the CVE list in docs/posix.md):
+ * - names that are not one path component, or would shadow "."/".." or the handle store;
+ * - writes to the xattrs that hold the brick's own bookkeeping;
+ * - opening device nodes (CVE-2018-10923) and anything but regular files for data IO.
+ */
+import { constants, type BigIntStats } from 'node:fs';
+import { FopError } from '../../protocol/errno.js';
+import { Limits } from '../../protocol/limits.js';
+import { GFID2PATH_PREFIX, GFID_XATTR, HIDDEN_DIR, MDATA_XATTR, VOLUME_ID_XATTR } from './layout.js';
+
+/**
+ * Checks a basename from an entry fop. `isNew` for names being created (".", ".." are
+ * only ever looked up). `atRoot` hides the handle store.
+ */
+export function checkName(name: string, isNew: boolean, atRoot: boolean): void {
+  if (name.length === 0) throw FopError.of('EINVAL', 'empty name');
+  if (name.includes('/') || name.includes('\0')) throw FopError.of('EPERM', 'name is not one path component');
+  if (Buffer.byteLength(name, 'utf8') > Limits.NAME) throw FopError.of('ENAMETOOLONG');
+  if (isNew && (name === '.' || name === '..')) throw FopError.of('EPERM', `"${name}" as a new name`);
+  if (atRoot && name === HIDDEN_DIR)
+    throw FopError.of(isNew ? 'EPERM' : 'ENOENT', `${HIDDEN_DIR} is internal`);
+}
+
+/** Xattrs clients may read but never set or remove. */
+export function isInternalXattr(name: string): boolean {
+  return (
+    name === GFID_XATTR ||
+    name === VOLUME_ID_XATTR ||
+    name === MDATA_XATTR ||
+    name.startsWith(GFID2PATH_PREFIX)
+  );
+}
+
+/** Xattrs left out of a list-all GETXATTR (stock also hides security.selinux). */
+export function isHiddenXattr(name: string): boolean {
+  return isInternalXattr(name) || name === 'security.selinux';
+}
+
+/** A name the kernel could hold as an xattr (namespace prefix, no NUL, ≤ XATTR_NAME_MAX). */
+export function isXattrName(name: string): boolean {
+  return (
+    /^(user|trusted|security|system)\../.test(name) && !name.includes('\0') && Buffer.byteLength(name) <= 255
+  );
+}
+
+export function checkXattrName(name: string): void {
+  if (name.length === 0 || name.includes('\0')) throw FopError.of('EINVAL', 'bad xattr name');
+  if (Buffer.byteLength(name) > 255) throw FopError.of('ERANGE', 'xattr name too long');
+}
+
+const O_ACCMODE = 3;
+const { O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NONBLOCK, O_NOATIME } = constants;
+const O_DIRECT = 0o40000;
+const O_LARGEFILE = 0o100000;
+/** Open flags passed from clients to open(2); O_CREAT/O_EXCL/O_PATH/O_TMPFILE never are. */
+const OPEN_PASSTHROUGH =
+  O_ACCMODE | O_APPEND | O_TRUNC | O_SYNC | O_DSYNC | O_NONBLOCK | O_NOATIME | O_LARGEFILE;
+
+export function openFlags(clientFlags: number, allowDirect: boolean): { flags: number; direct: boolean } {
+  const direct = allowDirect && (clientFlags & O_DIRECT) !== 0;
+  const flags = (clientFlags & OPEN_PASSTHROUGH) | (direct ? O_DIRECT : 0) | constants.O_NOFOLLOW;
+  return { flags, direct };
+}
+
+/** Data IO (OPEN, TRUNCATE, anonymous fds) is for regular files only. */
+export function checkDataFile(st: BigIntStats): void {
+  const type = Number(st.mode) & constants.S_IFMT;
+  if (type === constants.S_IFREG) return;
+  if (type === constants.S_IFDIR) throw FopError.of('EISDIR');
+  throw FopError.of('EINVAL', 'not a regular file');
+}
