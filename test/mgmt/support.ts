@@ -1,0 +1,88 @@
+// Shared helpers for the management daemon's tests: a daemon on a private loopback address
+// and state directory, running the stub brick, and typed calls to it.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RpcClient, encodeCredential, glusterV2 } from '../../src/rpc/index.js';
+import { callProcedure, type Procedure } from '../../src/protocol/index.js';
+import { Daemon, type DaemonOptions } from '../../src/mgmt/daemon.js';
+import type { Infer } from '../../src/xdr/index.js';
+
+export const STUB_BRICK = new URL('./stub-brick.js', import.meta.url).pathname;
+export const REAL_BRICK = new URL('../../src/brick/main.js', import.meta.url).pathname;
+
+export interface TestDaemon {
+  daemon: Daemon;
+  data: string;
+  /** Makes an empty directory to use as a brick. */
+  brickDir(name: string): string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh state directory and a daemon on `host`, port 0, supervising the stub brick. */
+export async function startTestDaemon(
+  host: string,
+  opts: Partial<DaemonOptions> & { data?: string } = {},
+): Promise<TestDaemon> {
+  const data = opts.data ?? mkdtempSync(join(tmpdir(), 'gts-mgmt-'));
+  const daemon = await Daemon.start({
+    host,
+    port: 0,
+    brickCommand: [process.execPath, STUB_BRICK],
+    brickStopGraceMs: 2000,
+    brickRestartMinMs: 100,
+    brickRestartMaxMs: 400,
+    signinTimeoutMs: 5000,
+    log: () => undefined,
+    ...opts,
+    data,
+  });
+  return {
+    daemon,
+    data,
+    brickDir(name) {
+      const dir = join(data, 'bricks', name);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    },
+    async cleanup() {
+      await daemon.close();
+      if (!opts.data) rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function connect(daemon: Daemon): Promise<RpcClient> {
+  return RpcClient.connect({ host: daemon.address.host, port: daemon.address.port }, { timeoutMs: 5000 });
+}
+
+export function call<P extends Procedure>(
+  client: RpcClient,
+  program: { prog: number; vers: number },
+  proc: P,
+  args: Infer<P['args']>,
+): Promise<Infer<P['results']>> {
+  return callProcedure(client, program, proc, args, { cred: encodeCredential(glusterV2(process.pid)) });
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(what: string, check: () => T | undefined, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
