@@ -4,7 +4,8 @@
  * turns on the same brick. See docs/posix.md.
  */
 import { parseGfid } from '../../protocol/gfid.js';
-import { defineTranslator } from '../../xlator/translator.js';
+import { FopError } from '../../protocol/errno.js';
+import { defineTranslator, type FopHandler, type FopTable } from '../../xlator/translator.js';
 import { Brick } from './brick.js';
 import type { Posix } from './context.js';
 import { dataOps } from './data-ops.js';
@@ -13,6 +14,18 @@ import { entryOps } from './entry-ops.js';
 import { FdStates } from './fdctx.js';
 import { inodeOps } from './inode-ops.js';
 import { xattrOps } from './xattr-ops.js';
+
+/** System calls fail with Node/addon errors; what leaves posix is always a FopError. */
+function asFopErrors(fops: FopTable): FopTable {
+  const out: Record<string, FopHandler<never>> = {};
+  for (const [name, handler] of Object.entries(fops) as [string, FopHandler<never>][]) {
+    out[name] = (req, ctx, next) =>
+      handler(req, ctx, next).catch((e: unknown) => {
+        throw FopError.from(e);
+      });
+  }
+  return out as FopTable;
+}
 
 export const posix = defineTranslator({
   type: 'storage/posix',
@@ -33,7 +46,7 @@ export const posix = defineTranslator({
     const owner = {};
     const p: Posix = { brick, fds: new FdStates(owner, brick), oDirect: options['o-direct'] };
     return {
-      fops: { ...entryOps(p), ...inodeOps(p), ...dataOps(p), ...dirOps(p), ...xattrOps(p) },
+      fops: asFopErrors({ ...entryOps(p), ...inodeOps(p), ...dataOps(p), ...dirOps(p), ...xattrOps(p) }),
       init: () => brick.init(),
       fini: () => brick.fini(),
     };

@@ -1,6 +1,5 @@
 /** A posix-only graph over a temp brick directory, and shorthands for calling fops. */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gfuuidValue, type GfxDict } from '../../../src/protocol/dict.js';
 import { FopError } from '../../../src/protocol/errno.js';
