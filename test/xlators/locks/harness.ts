@@ -77,7 +77,7 @@ export function caller(s: Session, owner: string | Buffer, signal?: AbortSignal)
   };
 }
 
-export function openFile(gfid = randomBytes(16)): OpenFd {
+export function openFile(gfid: Buffer = randomBytes(16)): OpenFd {
   return new OpenFd(gfid, 2, false);
 }
 
