@@ -1,5 +1,7 @@
-// The CLI as a user runs it: `glusterts up` in the foreground, `glusterts dump` against
-// it, and SIGTERM for a clean stop.
+// The CLI as a user runs it: `glusterts up` in the foreground (daemon, volume, brick),
+// `glusterts dump` and `glusterts volume info` against it, and SIGTERM for a clean stop
+// that leaves no brick process behind. Bricks are the stub brick program until the real
+// one is used (see test/mgmt/real-brick.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -10,37 +12,99 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
+const STUB_BRICK = new URL('../mgmt/stub-brick.js', import.meta.url).pathname;
+const HOST = '127.0.0.24';
 const run = promisify(execFile);
 
-test('glusterts up serves DUMP, glusterts dump lists it, SIGTERM stops it cleanly', async () => {
-  const data = mkdtempSync(join(tmpdir(), 'glusterts-up-'));
-  const daemon = spawn(process.execPath, [CLI, 'up', '--host', '127.0.0.9', '--port', '0', '--data', data], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+function alive(pid: number): boolean {
   try {
-    let out = '';
-    const port = await new Promise<number>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no listening line in: ${out}`)), 10_000);
-      daemon.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const m = /listening on 127\.0\.0\.9:(\d+)/.exec(out);
-        if (m && out.includes('Ctrl-C')) {
-          clearTimeout(timer);
-          ok(Number(m[1]));
-        }
-      });
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `glusterts up` until it prints "Ctrl-C"; returns the process and its output. */
+async function up(data: string) {
+  const child = spawn(process.execPath, [CLI, 'up', '--host', HOST, '--port', '0', '--data', data], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, GLUSTERTS_BRICK_PROGRAM: STUB_BRICK },
+  });
+  let out = '';
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`up did not get ready: ${out}`)), 15_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ctrl-C')) {
+        clearTimeout(timer);
+        ok();
+      }
     });
-    assert.match(out, /gluster:\/\/127\.0\.0\.9:\d+\/vms\//, 'prints the QEMU URI to use');
+    child.once('exit', (code) => fail(new Error(`up exited ${code}: ${out}`)));
+  });
+  return { child, out };
+}
 
-    const { stdout } = await run(process.execPath, [CLI, 'dump', `127.0.0.9:${port}`]);
-    assert.match(stdout, /123451501\/1\s+GF-DUMP/);
-    assert.match(stdout, /14398633\/2\s+Gluster Handshake/);
+test('glusterts up serves volume vms with a signed-in brick; SIGTERM stops everything', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'gts-up-'));
+  let first: Awaited<ReturnType<typeof up>> | undefined;
+  let second: Awaited<ReturnType<typeof up>> | undefined;
+  const brickPids: number[] = [];
+  try {
+    first = await up(data);
+    const { out } = first;
+    const port = Number(new RegExp(`listening on ${HOST.replaceAll('.', '\\.')}:(\\d+)`).exec(out)![1]);
+    const brick = join(data, 'bricks', 'vms-0');
+    assert.match(out, new RegExp(`created volume vms \\(brick ${HOST}:${brick}\\)`));
+    const m = /brick \S+ on port (\d+) \(pid (\d+)\)/.exec(out)!;
+    const brickPid = Number(m[2]);
+    brickPids.push(brickPid);
+    assert.ok(alive(brickPid), 'the brick process runs');
+    const uri = `gluster://${HOST}:${port}/vms/disk.qcow2`;
+    assert.ok(out.includes(`  qemu-img create -f qcow2 ${uri} 10G\n`), out);
+    assert.ok(
+      out.includes(`  qemu-system-x86_64 -m 2G -drive file=${uri},format=qcow2,if=virtio,cache=none\n`),
+      out,
+    );
+    assert.ok(out.includes(`  glusterts volume info --data ${data}\n`), out);
 
-    daemon.kill('SIGTERM');
-    const [code] = await once(daemon, 'exit');
+    const dump = await run(process.execPath, [CLI, 'dump', `${HOST}:${port}`]);
+    assert.match(dump.stdout, /management daemon \(lists Portmap\)/);
+    assert.match(dump.stdout, /123451501\/1\s+GF-DUMP/);
+    assert.match(dump.stdout, /14398633\/2\s+Gluster Handshake/);
+    const info = await run(process.execPath, [CLI, 'volume', 'info', '--data', data]);
+    assert.match(info.stdout, /Volume Name: vms\nType: Distribute\n/);
+    assert.match(info.stdout, /Status: Started\n/);
+    assert.ok(info.stdout.includes(`Brick1: ${HOST}:${brick}\n`));
+    const id = /Volume ID: (\S+)/.exec(info.stdout)![1];
+
+    first.child.kill('SIGTERM');
+    const [code] = await once(first.child, 'exit');
     assert.equal(code, 0, 'exits 0 on SIGTERM');
+    assert.ok(!alive(brickPid), 'the brick process is gone too');
+
+    // The second run reuses the volume and starts its brick again.
+    second = await up(data);
+    assert.doesNotMatch(second.out, /created volume/);
+    const pid2 = Number(/\(pid (\d+)\)/.exec(second.out)![1]);
+    brickPids.push(pid2);
+    assert.notEqual(pid2, brickPid);
+    const info2 = await run(process.execPath, [CLI, 'volume', 'info', '--data', data]);
+    assert.ok(info2.stdout.includes(`Volume ID: ${id}\n`), 'same volume');
+    second.child.kill('SIGINT');
+    assert.deepEqual(await once(second.child, 'exit'), [0, null]);
+    assert.ok(!alive(pid2));
   } finally {
-    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+    // On failure: a clean stop first (it stops the brick), then force.
+    for (const r of [first, second]) {
+      if (!r || r.child.exitCode !== null) continue;
+      r.child.kill('SIGTERM');
+      const timer = setTimeout(() => r.child.kill('SIGKILL'), 5000);
+      await once(r.child, 'exit');
+      clearTimeout(timer);
+    }
+    for (const pid of brickPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(data, { recursive: true, force: true });
   }
 });
@@ -55,7 +119,11 @@ test('glusterts reports bad arguments with a clear message and a non-zero exit',
     (e: any) => e.code === 1 && /--port/.test(e.stderr),
   );
   await assert.rejects(
-    run(process.execPath, [CLI, 'dump', '127.0.0.9:1']),
+    run(process.execPath, [CLI, 'daemon', '--port', '70000']),
+    (e: any) => e.code === 1 && /--port/.test(e.stderr),
+  );
+  await assert.rejects(
+    run(process.execPath, [CLI, 'dump', `${HOST}:1`]),
     (e: any) => e.code === 1 && /ECONNREFUSED/.test(e.stderr),
   );
 });

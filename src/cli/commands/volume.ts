@@ -90,7 +90,8 @@ export async function volume(data: string, args: readonly string[]): Promise<num
   const req = parseVolumeArgs(args);
   const reply = await cliRequest(data, req);
   const label = `volume ${req.op}`;
-  const named = 'name' in req && req.name !== undefined ? `${label}: ${req.name}` : label;
+  // As the gluster CLI: "volume set: failed: …" but "volume create: NAME: failed: …".
+  const named = 'name' in req && req.name !== undefined && req.op !== 'set' ? `${label}: ${req.name}` : label;
   if (!reply.ok) {
     console.error(`${named}: failed: ${reply.error}`);
     return 1;
