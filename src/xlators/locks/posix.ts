@@ -110,6 +110,9 @@ export class PosixLocks implements LockTable {
       return;
     }
     if (!blocking) throw FopError.of('EAGAIN', 'conflicting lock held');
+    // Check the caps before giving anything up.
+    this.ledger.checkWaiting(req.owner.session);
+    this.ledger.checkRecords(req.owner.session, 1);
     this.apply({ ...req, type: UNLCK }, 0);
     this.wake();
     try {
