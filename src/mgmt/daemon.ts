@@ -75,6 +75,8 @@ export function defaultBrickCommand(): string[] {
 export interface DaemonEvents {
   /** A GETSPEC was answered: the key as sent, and the volume it named (undefined: ENOENT). */
   getspec: [key: string, volume: string | undefined];
+  /** A PORTBYBRICK was answered: the brick asked for and the port given (undefined: -1). */
+  portbybrick: [brick: string, port: number | undefined];
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> {
@@ -141,7 +143,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         return found;
       },
       volumeId: (name) => late.manager.get(name)?.id,
-      portOf: (brick) => portmap.get(brick)?.port,
+      portOf: (brick) => {
+        const port = portmap.get(brick)?.port;
+        late.daemon?.emit('portbybrick', brick, port);
+        return port;
+      },
       signin: (brick, port, pid) => {
         if (!late.manager.acceptsSignin(brick) || port < 1 || port > 65535) return false;
         portmap.signin(brick, { port, pid });
@@ -188,6 +194,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     });
     late.manager = new VolumeManager(store, supervisor, portmap, {
       host: opts.host,
+      port: address.port,
       onVolfileChange: notify,
       log,
       ...(opts.signinTimeoutMs !== undefined ? { signinTimeoutMs: opts.signinTimeoutMs } : {}),

@@ -25,6 +25,8 @@ import {
 export interface ManagerOptions {
   /** The daemon's address: the default brick host, and a local address. */
   host: string;
+  /** The daemon's TCP port (written into client volfiles when it is not 24007). */
+  port: number;
   /** How long `start` waits for each brick to sign in before warning. */
   signinTimeoutMs?: number;
   /** A volume's volfiles changed (or the volume appeared, started, stopped or went away). */
@@ -111,7 +113,7 @@ export class VolumeManager {
   volfileFor(key: string): { volume: string; spec: string } | undefined {
     const k = key.replace(/^\/+/, '');
     const vol = this.volumes.get(k);
-    if (vol) return { volume: vol.name, spec: clientVolfile(vol) };
+    if (vol) return { volume: vol.name, spec: clientVolfile(vol, { mgmtPort: this.o.port }) };
     for (const v of this.volumes.values()) {
       if (!k.startsWith(`${v.name}.`)) continue;
       const brick = v.bricks.find((b) => brickVolfileKey(v.name, b) === k);
@@ -286,7 +288,11 @@ export class VolumeManager {
   }
 
   private writeVolfiles(vol: VolumeRecord): void {
-    this.store.saveVolfile(vol.name, `${vol.name}.tcp-fuse.vol`, clientVolfile(vol));
+    this.store.saveVolfile(
+      vol.name,
+      `${vol.name}.tcp-fuse.vol`,
+      clientVolfile(vol, { mgmtPort: this.o.port }),
+    );
     for (const b of vol.bricks)
       this.store.saveVolfile(
         vol.name,
@@ -315,8 +321,12 @@ export class VolumeManager {
     const m = /^(?:([^:/]+):)?(\/.*)$/.exec(arg);
     if (!m) throw new VolumeOpError(`wrong brick type: ${arg}, use <HOSTNAME>:<export-dir-abs-path>`);
     const host = m[1] ?? defaultBrickHost(this.o.host);
-    if (!isLocalHost(host, this.o.host))
-      throw new VolumeOpError(`Host ${host} is not this node: glusterts bricks run on the daemon's node`);
+    if (!isReachableBrickHost(host, this.o.host))
+      throw new VolumeOpError(
+        `Host ${host} is not this daemon's address (${this.o.host}): clients ask the daemon at the ` +
+          `brick's host for its port, so bricks must use the daemon's address ` +
+          `(any local address when the daemon listens on 0.0.0.0)`,
+      );
     const raw = m[2]!;
     if (raw.length > MAX_BRICK_PATH || hasUnsafeChars(raw) || !isAbsolute(raw))
       throw new VolumeOpError(
@@ -341,8 +351,10 @@ function defaultBrickHost(daemonHost: string): string {
   return daemonHost === '0.0.0.0' || daemonHost === '::' ? '127.0.0.1' : daemonHost;
 }
 
-function isLocalHost(host: string, daemonHost: string): boolean {
-  if (host === daemonHost || host === 'localhost' || host === hostname()) return true;
+function isReachableBrickHost(host: string, daemonHost: string): boolean {
+  if (host === daemonHost) return true;
+  if (daemonHost !== '0.0.0.0' && daemonHost !== '::') return false;
+  if (host === 'localhost' || host === hostname()) return true;
   if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
   return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === host));
 }

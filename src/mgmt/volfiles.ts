@@ -3,7 +3,10 @@
  * captured GETSPEC replies in test/fixtures/wire):
  *
  * client (GETSPEC key `<vol>`), bottom to top
- *     <vol>-client-N  protocol/client  one per brick, no remote-port (clients ask portmap)
+ *     <vol>-client-N  protocol/client  one per brick; clients ask portmap for the port
+ *                     (remote-port is written only when the daemon is not on 24007, and
+ *                     then names the daemon's port: clients send DUMP there, see Portmap
+ *                     listed, and ask PORTBYBRICK as they would on 24007)
  *     <vol>-dht       cluster/distribute (present even for one brick, as glusterd does)
  *     <vol>-utime, -write-behind, -open-behind, -quick-read, -md-cache, -io-threads
  *                     each removable with its volume option; all gone with client.trimmed
@@ -28,8 +31,25 @@ function decl(
 
 const onOff = (b: boolean) => (b ? 'on' : 'off');
 
-function clientDecl(vol: VolumeRecord, index: number, opts: VolumeOptionValues): VolumeDecl {
+/** Where clients find the management daemon, when it is not the default. */
+export interface ClientVolfileOptions {
+  /** The daemon's TCP port; other than 24007 it is written as remote-port. */
+  mgmtPort?: number;
+}
+
+export const GLUSTERD_PORT = 24007;
+
+function clientDecl(
+  vol: VolumeRecord,
+  index: number,
+  opts: VolumeOptionValues,
+  where: ClientVolfileOptions,
+): VolumeDecl {
   const brick = vol.bricks[index]!;
+  const port: [string, string][] =
+    where.mgmtPort !== undefined && where.mgmtPort !== GLUSTERD_PORT
+      ? [['remote-port', String(where.mgmtPort)]]
+      : [];
   return decl(`${vol.name}-client-${index}`, 'protocol/client', [
     ['send-gids', 'true'],
     ['strict-locks', 'off'],
@@ -42,14 +62,15 @@ function clientDecl(vol: VolumeRecord, index: number, opts: VolumeOptionValues):
     ['transport-type', 'tcp'],
     ['remote-subvolume', brick.path],
     ['remote-host', brick.host],
+    ...port,
     ['ping-timeout', String(opts['network.ping-timeout'])],
   ]);
 }
 
 /** The client volfile's translator stack as declarations, bottom first. */
-export function clientGraph(vol: VolumeRecord): VolumeDecl[] {
+export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {}): VolumeDecl[] {
   const opts = resolveVolumeOptions(vol.options);
-  const clients = vol.bricks.map((_, i) => clientDecl(vol, i, opts));
+  const clients = vol.bricks.map((_, i) => clientDecl(vol, i, opts, where));
   const volumes: VolumeDecl[] = [...clients];
   let below = `${vol.name}-dht`;
   volumes.push(
@@ -97,8 +118,8 @@ export function clientGraph(vol: VolumeRecord): VolumeDecl[] {
   return volumes;
 }
 
-export function clientVolfile(vol: VolumeRecord): string {
-  return printVolfile({ volumes: clientGraph(vol) });
+export function clientVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}): string {
+  return printVolfile({ volumes: clientGraph(vol, where) });
 }
 
 /** The brick volfile's stack as declarations, bottom first. */

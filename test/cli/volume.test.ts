@@ -185,7 +185,11 @@ test('volume create refuses bad bricks and names with clear errors', async () =>
       [['create', 'x', b('empty')], /is already part of volume first/],
       [['create', 'x', b('m1'), b('m1'), 'force'], /is already part of this command/],
       [['create', 'bad name!', b('m2'), 'force'], /volume name "bad name!" is invalid/],
-      [['create', 'x', '192.0.2.1:' + b('m3'), 'force'], /Host 192.0.2.1 is not this node/],
+      [
+        ['create', 'x', '192.0.2.1:' + b('m3'), 'force'],
+        /Host 192.0.2.1 is not this daemon's address \(127\.0\.0\.23\)/,
+      ],
+      [['create', 'x', `127.0.0.1:${b('m4')}`, 'force'], /Host 127.0.0.1 is not this daemon's address/],
       [['create', 'x', 'relative/dir'], /wrong brick type: relative\/dir/],
       [['create', 'x', b('with space'), 'force'], /brick path .* is invalid/],
       [['start', 'nope'], /volume start: nope: failed: Volume nope does not exist/],

@@ -71,14 +71,14 @@ test('GETSPEC: op_ret is the byte length, keys with or without "/", brick keys, 
       [three, '//three'],
     ] as const) {
       const r = await call(c, Program.HANDSHAKE, HandshakeProcs.GETSPEC, getspec(key));
-      const expected = clientVolfile(vol);
+      const expected = clientVolfile(vol, { mgmtPort: t.daemon.address.port });
       assert.equal(r.spec, expected, key);
       assert.equal(r.opRet, Buffer.byteLength(expected), key);
       assert.equal(r.opErrno, 0);
       assert.equal(r.xdata.size, 0);
       assert.equal(r.spec, readFileSync(join(t.data, 'vols', vol.name, `${vol.name}.tcp-fuse.vol`), 'utf8'));
     }
-    const oneSpec = clientVolfile(one);
+    const oneSpec = clientVolfile(one, { mgmtPort: t.daemon.address.port });
     assert.notEqual(Buffer.byteLength(oneSpec), oneSpec.length, 'the test covers multi-byte paths');
     assert.equal(
       (await call(c, Program.HANDSHAKE, HandshakeProcs.GETSPEC, getspec('three'))).spec.match(

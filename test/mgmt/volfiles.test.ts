@@ -70,6 +70,13 @@ test('three bricks: one protocol/client each under one distribute', () => {
   assert.ok(text.endsWith('    subvolumes vm3-io-threads\nend-volume\n'));
 });
 
+test('remote-port names the daemon only when it is not on 24007', () => {
+  const vol = volume(['/b/0']);
+  assert.equal(clientVolfile(vol, { mgmtPort: 24007 }), clientVolfile(vol));
+  const v = parseVolfile(clientVolfile(vol, { mgmtPort: 40123 }));
+  assert.equal(v.volumes[0]!.options.get('remote-port'), '40123');
+});
+
 test('client.trimmed gives protocol/client + distribute + io-stats only', () => {
   const v = parseVolfile(clientVolfile(volume(['/b/0'], { 'client.trimmed': 'on' })));
   assert.deepEqual(
