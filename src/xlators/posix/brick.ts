@@ -32,6 +32,7 @@ import {
   AUX_DIRS,
   GFID_XATTR,
   HIDDEN_DIR,
+  MDATA_XATTR,
   ROOT_HANDLE_TARGET,
   VOLUME_ID_XATTR,
   dirHandleTarget,
@@ -335,6 +336,24 @@ export class Brick {
 
   async removeGfid2path(path: string, parent: Buffer, name: string): Promise<void> {
     await lremovexattr(path, gfid2path(parent, name)[0]).catch(ignore('ENODATA'));
+  }
+
+  /**
+   * Stock (features.ctime) reports times from trusted.glusterfs.mdata when present. glusterts
+   * reports and changes the filesystem's times, so before it changes an inode it drops
+   * that xattr: stock then falls back to stat, as for files from before ctime existed,
+   * instead of serving stale times later. Best effort; absent is the usual case.
+   */
+  async dropMdata(target: Node | string | number): Promise<void> {
+    const p =
+      typeof target === 'number'
+        ? fremovexattr(target, MDATA_XATTR)
+        : typeof target === 'string'
+          ? lremovexattr(target, MDATA_XATTR)
+          : target.isDir
+            ? fremovexattr(target.fd, MDATA_XATTR)
+            : lremovexattr(target.path, MDATA_XATTR);
+    await p.catch(() => undefined);
   }
 
   // ---- per-inode serialisation (xattrop) --------------------------------------------

@@ -102,6 +102,7 @@ export function dataOps(p: Posix): FopTable {
           await closeQuietly(fd);
           throw FopError.of('ESTALE', 'handle changed while opening');
         }
+        if ((flags & 3) !== constants.O_RDONLY || flags & constants.O_TRUNC) await brick.dropMdata(fd);
         fds.attach(req.fd, fd, false, direct);
         return { xdata: null };
       });
@@ -132,6 +133,8 @@ export function dataOps(p: Posix): FopTable {
       return fds.use(req.fd, async (s) => {
         const fd = fileFd(s);
         const prestat = await stat(s, req.fd);
+        // Anonymous fds had no OPEN that dropped stock's time xattr.
+        if (req.fd.anonymous) await brick.dropMdata(fd);
         let chunks = payloadChunks(req.payload);
         if (s.direct && len > 0) {
           const aligned = allocAligned(len, DIRECT_ALIGNMENT);
@@ -171,6 +174,7 @@ export function dataOps(p: Posix): FopTable {
     async FSETATTR(req) {
       return fds.use(req.fd, async (s) => {
         const prestat = await stat(s, req.fd);
+        await brick.dropMdata(s.fd);
         await applySetattr({ fd: s.fd, isDir: s.isDir }, req.stbuf, req.valid);
         return { prestat, poststat: await stat(s, req.fd), xdata: null };
       });

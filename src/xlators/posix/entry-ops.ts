@@ -100,6 +100,7 @@ export function entryOps(p: Posix): FopTable {
       const gfid = gfidReq(req.xdata)!;
       return brick.withDir(req.pargfid, async (dir) => {
         const preparent = brick.iatt(dir);
+        await brick.dropMdata(dir);
         const path = brick.entryPath(dir, req.bname);
         const { flags, direct } = openFlags(req.flags, p.oDirect);
         let created = true;
@@ -142,6 +143,7 @@ export function entryOps(p: Posix): FopTable {
       const gfid = gfidReq(req.xdata)!;
       return brick.withDir(req.pargfid, async (dir) => {
         const preparent = brick.iatt(dir);
+        await brick.dropMdata(dir);
         const path = brick.entryPath(dir, req.bname);
         await fsp.mkdir(path, 0o700);
         let sub: Node | undefined;
@@ -172,6 +174,7 @@ export function entryOps(p: Posix): FopTable {
         throw FopError.of('EINVAL', 'MKNOD of a directory or symlink');
       return brick.withDir(req.pargfid, async (dir) => {
         const preparent = brick.iatt(dir);
+        await brick.dropMdata(dir);
         const path = brick.entryPath(dir, req.bname);
         await mknodat(dir.fd, req.bname, type | (req.mode & ~req.umask & PERMS), req.dev);
         try {
@@ -202,6 +205,7 @@ export function entryOps(p: Posix): FopTable {
       if (req.linkname.includes('\0')) throw FopError.of('EINVAL', 'NUL in symlink target');
       return brick.withDir(req.pargfid, async (dir) => {
         const preparent = brick.iatt(dir);
+        await brick.dropMdata(dir);
         const path = brick.entryPath(dir, req.bname);
         // The target is stored, never followed by the brick.
         await fsp.symlink(req.linkname, path);
@@ -224,6 +228,7 @@ export function entryOps(p: Posix): FopTable {
         if (node.isDir) throw FopError.of('EPERM', 'hard link to a directory');
         return brick.withDir(req.newgfid, async (dir) => {
           const preparent = brick.iatt(dir);
+          await Promise.all([brick.dropMdata(dir), brick.dropMdata(node)]);
           const path = brick.entryPath(dir, req.newbname);
           await fsp.link(node.path, path);
           await brick.addGfid2path(path, dir.gfid, req.newbname).catch(async (e: unknown) => {
@@ -247,6 +252,7 @@ export function entryOps(p: Posix): FopTable {
         const path = brick.entryPath(dir, req.bname);
         const { stat, gfid } = await brick.statEntry(path);
         if (stat.isDirectory()) throw FopError.of('EISDIR');
+        await Promise.all([brick.dropMdata(dir), brick.dropMdata(path)]);
         // Other names remain: this name's gfid2path goes (stock keeps it on the last).
         if (gfid && stat.nlink > 2n) await brick.removeGfid2path(path, dir.gfid, req.bname);
         await fsp.unlink(path);
@@ -262,6 +268,7 @@ export function entryOps(p: Posix): FopTable {
         const path = brick.entryPath(dir, req.bname);
         const { stat, gfid } = await brick.statEntry(path);
         if (!stat.isDirectory()) throw FopError.of('ENOTDIR');
+        await brick.dropMdata(dir);
         await fsp.rmdir(path);
         if (gfid) await brick.removeHandle(gfid);
         return { prestat, poststat: await brick.restat(dir), xdata: null };
@@ -294,6 +301,7 @@ export function entryOps(p: Posix): FopTable {
               xdata: null,
             };
           }
+          await Promise.all([brick.dropMdata(od), brick.dropMdata(nd), brick.dropMdata(oldPath)]);
           await fsp.rename(oldPath, newPath);
           if (src.gfid) {
             if (src.stat.isDirectory()) {

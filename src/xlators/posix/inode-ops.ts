@@ -41,6 +41,7 @@ export function inodeOps(p: Posix): FopTable {
     async SETATTR(req) {
       return brick.with(req.gfid, async (node) => {
         const prestat = brick.iatt(node);
+        await brick.dropMdata(node);
         await applySetattr(
           node.isDir ? { fd: node.fd, isDir: true } : { path: node.path },
           req.stbuf,
@@ -64,6 +65,7 @@ export function inodeOps(p: Posix): FopTable {
       return brick.with(req.gfid, async (node) => {
         if (node.isDir) throw FopError.of('EISDIR');
         const prestat = brick.iatt(node);
+        await brick.dropMdata(node);
         await truncatePath(node.path, req.offset);
         return { prestat, poststat: await brick.restat(node), xdata: null };
       });

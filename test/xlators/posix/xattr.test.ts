@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DictType, ptrValue, type DictValue } from '../../../src/protocol/dict.js';
 import { ROOT_GFID } from '../../../src/protocol/gfid.js';
-import { lgetxattr } from '../../../src/sys/index.js';
+import { lgetxattr, lsetxattr } from '../../../src/sys/index.js';
+import { OpenFd } from '../../../src/xlator/index.js';
 import { create, fails, makeBrick, mkdir } from './helpers.js';
 
 const ptr = (s: string | Buffer) => ptrValue(typeof s === 'string' ? Buffer.from(s) : s);
@@ -182,6 +183,35 @@ test('XATTROP: ADD_ARRAY (big-endian i32), ADD_ARRAY64, OR, AND, GET_AND_SET; co
       b.call('XATTROP', { gfid, flags: 9, dict: new Map([[key, ptr(i32(1))]]), xdata: null }),
       'EINVAL',
     );
+  } finally {
+    await b.close();
+  }
+});
+
+test('trusted.glusterfs.mdata: returned when asked for, dropped before glusterts changes the inode', async () => {
+  const b = await makeBrick();
+  try {
+    const { gfid, fd } = await create(b, 'f');
+    await b.call('RELEASE', { gfid, fd, xdata: null });
+    const path = join(b.dir, 'f');
+    const mdata = Buffer.alloc(57, 1);
+    await lsetxattr(path, 'trusted.glusterfs.mdata', mdata);
+    const asked = new Map([['trusted.glusterfs.mdata', { type: DictType.INT, value: 1n } as DictValue]]);
+    const l = await b.call('LOOKUP', {
+      gfid: Buffer.alloc(16),
+      pargfid: ROOT_GFID,
+      flags: 0,
+      bname: 'f',
+      xdata: asked,
+    });
+    assert.deepEqual(bytes(l.xdata?.get('trusted.glusterfs.mdata')), mdata);
+    // Reading does not drop it; opening for writing does (stock would report stale times).
+    const ro = new OpenFd(gfid, 0, false);
+    await b.call('OPEN', { gfid, flags: 0, xdata: null, fd: ro });
+    assert.deepEqual(await lgetxattr(path, 'trusted.glusterfs.mdata'), mdata);
+    const rw = new OpenFd(gfid, 2, false);
+    await b.call('OPEN', { gfid, flags: 2, xdata: null, fd: rw });
+    await assert.rejects(lgetxattr(path, 'trusted.glusterfs.mdata'), { code: 'ENODATA' });
   } finally {
     await b.close();
   }
