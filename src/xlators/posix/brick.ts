@@ -14,6 +14,7 @@ import { constants, promises as fsp, type BigIntStats } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { FopError } from '../../protocol/errno.js';
 import { NULL_GFID, ROOT_GFID, parseGfid } from '../../protocol/gfid.js';
+import { Limits } from '../../protocol/limits.js';
 import type { Iatt } from '../../protocol/iatt.js';
 import {
   fgetxattr,
@@ -24,6 +25,7 @@ import {
   lsetxattr,
   openBeneath,
   openDirectory,
+  RESOLVE_NO_SYMLINKS,
   XATTR_CREATE,
 } from '../../sys/index.js';
 import { closeQuietly, errCode, fstat, lstat } from './fsx.js';
@@ -165,8 +167,10 @@ export class Brick {
     try {
       fd = await openBeneath(this.rootFd, rel, O_DIR);
     } catch (e) {
-      // Dangling, looping or escaping handles all mean: no such directory (any more).
-      throw FopError.of('ESTALE', `directory handle: ${errCode(e) ?? e}`);
+      // The kernel follows at most 40 symlinks per lookup, one per directory level here;
+      // deeper directories are found by walking the handle chain ourselves.
+      if (errCode(e) !== 'ELOOP') throw FopError.of('ESTALE', `directory handle: ${errCode(e) ?? e}`);
+      fd = await this.openByChain(gfid);
     }
     try {
       const have = await this.fdGfid(fd);
@@ -177,6 +181,31 @@ export class Brick {
       await closeQuietly(fd);
       throw FopError.from(e);
     }
+  }
+
+  /** A directory handle's parent gfid and name, from its symlink. */
+  private async handleLink(gfid: Uint8Array): Promise<{ parent: Buffer; name: string }> {
+    const target = await fsp.readlink(this.handlePath(gfid)).catch(() => '');
+    const m = /^\.\.\/\.\.\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f-]{36})\/([^/]+)$/.exec(target);
+    if (!m || m[2] === '.' || m[2] === '..') throw FopError.of('ESTALE', 'malformed directory handle');
+    return { parent: parseGfid(m[1]!), name: m[2]! };
+  }
+
+  /** Opens a directory by the brick-relative path its handle chain spells, symlink-free. */
+  private async openByChain(gfid: Buffer): Promise<number> {
+    const names: string[] = [];
+    let at: Buffer = gfid;
+    while (!this.isRoot(at)) {
+      if (names.length > Limits.PATH / 2) throw FopError.of('ESTALE', 'directory handle chain too long');
+      const { parent, name } = await this.handleLink(at);
+      names.push(name);
+      at = parent;
+    }
+    return openBeneath(this.rootFd, names.reverse().join('/'), O_DIR, 0, RESOLVE_NO_SYMLINKS).catch(
+      (e: unknown) => {
+        throw FopError.of('ESTALE', `directory path: ${errCode(e) ?? e}`);
+      },
+    );
   }
 
   async release(node: Node): Promise<void> {
@@ -213,18 +242,7 @@ export class Brick {
   /** A directory's parent as a Node (the root is its own parent). */
   async parentOf(dir: Node): Promise<Node> {
     if (this.isRoot(dir.gfid)) return this.openDirNode(ROOT_GFID, '.');
-    const fd = await openBeneath(this.rootFd, `${HIDDEN_DIR}/${handleRelPath(dir.gfid)}/..`, O_DIR).catch(
-      (e: unknown) => {
-        throw FopError.of('ESTALE', `parent: ${errCode(e) ?? e}`);
-      },
-    );
-    try {
-      const gfid = (await this.fdGfid(fd)) ?? Buffer.alloc(16);
-      return { gfid, stat: await fstat(fd), isDir: true, fd, path: `/proc/self/fd/${fd}` };
-    } catch (e) {
-      await closeQuietly(fd);
-      throw FopError.from(e);
-    }
+    return this.resolve((await this.handleLink(dir.gfid)).parent);
   }
 
   // ---- gfids and handles ------------------------------------------------------------

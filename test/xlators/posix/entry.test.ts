@@ -335,3 +335,30 @@ test('RENAME: files move their gfid2path, directories re-point their handle, rep
     await b.close();
   }
 });
+
+test("directories deeper than the kernel's 40-symlink limit still resolve (handle chain walked by posix)", async () => {
+  const b = await makeBrick();
+  try {
+    let parent = ROOT_GFID;
+    const chain: Buffer[] = [];
+    for (let i = 0; i < 45; i++) {
+      parent = (await mkdir(b, `d${i}`, parent)).gfid;
+      chain.push(parent);
+    }
+    const f = await create(b, 'deep.txt', parent);
+    await write(b, f.fd, 0, 'deep');
+    assert.deepEqual((await b.call('STAT', { gfid: parent, xdata: null })).stat.gfid, parent);
+    assert.deepEqual((await lookup(b, parent, '..')).prestat.gfid, chain[43]);
+    assert.deepEqual((await lookup(b, parent, 'deep.txt')).prestat.gfid, f.gfid);
+    await b.call('RENAME', {
+      oldgfid: chain[43]!,
+      newgfid: chain[43]!,
+      oldbname: 'd44',
+      newbname: 'renamed',
+      xdata: null,
+    });
+    assert.deepEqual((await lookup(b, parent, 'deep.txt')).prestat.gfid, f.gfid);
+  } finally {
+    await b.close();
+  }
+});
