@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const STUB_BRICK = new URL('../mgmt/stub-brick.js', import.meta.url).pathname;
+const REAL_BRICK = new URL('../../src/brick/main.js', import.meta.url).pathname;
 const HOST = '127.0.0.24';
 const run = promisify(execFile);
 
@@ -26,10 +27,13 @@ function alive(pid: number): boolean {
 }
 
 /** Runs `glusterts up` until it prints "Ctrl-C"; returns the process and its output. */
-async function up(data: string) {
-  const child = spawn(process.execPath, [CLI, 'up', '--host', HOST, '--port', '0', '--data', data], {
+async function up(data: string, brickProgram: string | null = STUB_BRICK, host = HOST) {
+  const env = { ...process.env };
+  if (brickProgram) env.GLUSTERTS_BRICK_PROGRAM = brickProgram;
+  else delete env.GLUSTERTS_BRICK_PROGRAM;
+  const child = spawn(process.execPath, [CLI, 'up', '--host', host, '--port', '0', '--data', data], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, GLUSTERTS_BRICK_PROGRAM: STUB_BRICK },
+    env,
   });
   let out = '';
   await new Promise<void>((ok, fail) => {
@@ -105,6 +109,36 @@ test('glusterts up serves volume vms with a signed-in brick; SIGTERM stops every
       clearTimeout(timer);
     }
     for (const pid of brickPids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test('glusterts up with the real brick program: the brick answers DUMP as a brick; SIGTERM ends it', async (t) => {
+  if (!existsSync(REAL_BRICK)) {
+    t.skip('src/brick/main.ts is not built');
+    return;
+  }
+  const host = '127.0.0.27';
+  const data = mkdtempSync(join(tmpdir(), 'gts-up-'));
+  let running: Awaited<ReturnType<typeof up>> | undefined;
+  let brickPid = 0;
+  try {
+    running = await up(data, null, host);
+    const m = /on port (\d+) \(pid (\d+)\)/.exec(running.out)!;
+    brickPid = Number(m[2]);
+    const dump = await run(process.execPath, [CLI, 'dump', `${host}:${m[1]}`]);
+    assert.match(dump.stdout, /brick \(lists the FOP program\)/);
+    assert.match(dump.stdout, /1298437\/400/);
+    assert.doesNotMatch(dump.stdout, /34123456/, 'a brick never lists Portmap');
+    running.child.kill('SIGTERM');
+    assert.deepEqual(await once(running.child, 'exit'), [0, null]);
+    assert.ok(!alive(brickPid), 'the real brick exited with the daemon');
+  } finally {
+    if (running && running.child.exitCode === null) {
+      running.child.kill('SIGTERM');
+      await once(running.child, 'exit');
+    }
+    if (brickPid && alive(brickPid)) process.kill(brickPid, 'SIGKILL');
     rmSync(data, { recursive: true, force: true });
   }
 });
