@@ -23,13 +23,18 @@ export interface FdState {
 }
 
 export class FdStates {
+  /** Every OS fd still open, so graph teardown can close what clients never released. */
+  private readonly live = new Set<FdState>();
+
   constructor(
     readonly owner: object,
     private readonly brick: Brick,
   ) {}
 
   attach(fd: OpenFd, osFd: number, isDir: boolean, direct: boolean, cursor?: DirCursor): void {
-    fd.set(this.owner, { fd: osFd, isDir, direct, cursor, refs: 0, released: false } satisfies FdState);
+    const s: FdState = { fd: osFd, isDir, direct, cursor, refs: 0, released: false };
+    fd.set(this.owner, s);
+    this.live.add(s);
   }
 
   /**
@@ -65,9 +70,19 @@ export class FdStates {
   async release(fd: OpenFd): Promise<void> {
     const s = fd.get<FdState>(this.owner);
     if (!s || s.released) return;
-    s.released = true;
     fd.delete(this.owner);
+    await this.close(s);
+  }
+
+  private async close(s: FdState): Promise<void> {
+    s.released = true;
+    this.live.delete(s);
     await s.cursor?.close();
     if (s.refs === 0) await closeQuietly(s.fd);
+  }
+
+  /** Graph teardown: closes every fd still open. */
+  async closeAll(): Promise<void> {
+    for (const s of [...this.live]) await this.close(s);
   }
 }

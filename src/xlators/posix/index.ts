@@ -48,7 +48,10 @@ export const posix = defineTranslator({
     return {
       fops: asFopErrors({ ...entryOps(p), ...inodeOps(p), ...dataOps(p), ...dirOps(p), ...xattrOps(p) }),
       init: () => brick.init(),
-      fini: () => brick.fini(),
+      fini: async () => {
+        await p.fds.closeAll();
+        await brick.fini();
+      },
     };
   },
 });
