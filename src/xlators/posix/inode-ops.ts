@@ -78,7 +78,8 @@ export function inodeOps(p: Posix): FopTable {
         // readlink(2) truncates to the buffer it is given.
         const max = Math.min(req.size || Limits.PATH, Limits.PATH);
         if (target.length > max) target = target.subarray(0, max);
-        return { buf: brick.iatt(node), path: target.toString('utf8'), xdata: null };
+        // Stock clients take the target's length from op_ret (fuse_readlink_cbk).
+        return { opRet: target.length, buf: brick.iatt(node), path: target.toString('utf8'), xdata: null };
       });
     },
 

@@ -218,6 +218,8 @@ test('MKDIR, MKNOD (fifo and device), SYMLINK and READLINK', async () => {
     });
     const rl = await b.call('READLINK', { gfid: s, size: 4096, xdata: null });
     assert.equal(rl.path, '../../../etc/shadow');
+    // Regression: stock FUSE takes the link length from op_ret; 0 made readlink return ''.
+    assert.equal(rl.opRet, '../../../etc/shadow'.length);
     assert.equal(rl.buf.mode & 0o170000, 0o120000);
     await fails(b.call('READLINK', { gfid: d.gfid, size: 4096, xdata: null }), 'EINVAL');
   } finally {
