@@ -37,6 +37,7 @@ ioengine=${engine}
 volume=vms
 brick=${host}
 direct=1
+verify_state_save=0
 size=4M
 numjobs=4
 group_reporting=0
