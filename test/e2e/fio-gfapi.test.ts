@@ -70,6 +70,7 @@ filename_format=${engine}.rand.$jobnum
 ${extra}`,
   );
   const { stdout } = await run('fio', ['--output-format=json', file], {
+    cwd: jobs,
     timeout: 240_000,
     maxBuffer: 64 << 20,
   });
