@@ -2,7 +2,7 @@
  * The FOP program (1298437 v400) on a brick: decodes each call with the FOP table,
  * turns wire fd numbers into the session's OpenFds, runs the fop down the brick graph
  * and encodes the reply. Failures become op_ret -1 with the errno and zeroed fields,
- * as stock bricks send them.
+ * as stock bricks send them, plus whatever xdata the FopError carries.
  */
 import { RpcError, type RpcContext, type RpcHandler, type RpcProgram } from '../rpc/index.js';
 import {
@@ -60,7 +60,7 @@ function fopHandler(name: FopName, opts: FopProgramOptions): RpcHandler<BrickCon
     } catch (err) {
       const fopErr = FopError.from(err);
       if (!(err instanceof FopError)) opts.onError?.(err, name);
-      results = { ...failureTemplate, opRet: -1, opErrno: fopErr.errno, xdata: null };
+      results = { ...failureTemplate, opRet: -1, opErrno: fopErr.errno, xdata: fopErr.xdata };
       if (hasPayload(def.results)) results.payload = EMPTY;
     }
     const payload = hasPayload(def.results) ? payloadChunks(results.payload as Payload) : undefined;

@@ -3,6 +3,8 @@
  * wire by identity on Linux), and FopError: a failed file operation, carrying both the
  * number and its name. Translators throw FopError; servers turn it into op_ret -1.
  */
+import type { Dict } from './dict.js';
+
 export const Errno = {
   EPERM: 1,
   ENOENT: 2,
@@ -61,18 +63,21 @@ export class FopError extends Error {
   override readonly name = 'FopError';
   /** The errno name, e.g. 'ENOENT'; 'E#n' for numbers outside the table. */
   readonly code: string;
+  /** Reply xdata that goes with the failure (e.g. posix's `glusterfs.preop.check.failed`). */
+  readonly xdata: Dict | null;
 
   constructor(
     readonly errno: number,
     message?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; xdata?: Dict },
   ) {
     super(message ?? errnoName(errno), options);
     this.code = errnoName(errno);
+    this.xdata = options?.xdata ?? null;
   }
 
-  static of(code: ErrnoName, message?: string): FopError {
-    return new FopError(Errno[code], message ? `${code}: ${message}` : code);
+  static of(code: ErrnoName, message?: string, options?: { xdata?: Dict }): FopError {
+    return new FopError(Errno[code], message ? `${code}: ${message}` : code, options);
   }
 
   /**

@@ -40,10 +40,9 @@ export async function applySetattr(target: AttrTarget, stbuf: Iatt, valid: numbe
   if ('fd' in target) {
     if (valid & V.MODE) await fchmod(target.fd, stbuf.mode & 0o7777);
     if (uid !== -1 || gid !== -1) await fchown(target.fd, uid, gid);
-    if (valid & V.SIZE) {
-      if (target.isDir) throw FopError.of('EISDIR');
-      await ftruncate(target.fd, stbuf.size);
-    }
+    // DHT's directory heal sends valid = 0xffffffff: the size bit means nothing for a
+    // directory and is ignored (stock posix ignores it on everything).
+    if (valid & V.SIZE && !target.isDir) await ftruncate(target.fd, stbuf.size);
     if (t) await futimens(target.fd, t[0], t[1], t[2], t[3]);
     return;
   }

@@ -15,7 +15,15 @@ import { gfidReq, type Posix } from './context.js';
 import { closeQuietly, errCode, fchmod, fchown, lstat, open } from './fsx.js';
 import { iattFromStat } from './iatt.js';
 import { checkDataFile, checkName, openFlags } from './security.js';
-import { fdXattrs, nodeXattrs, pathXattrs, requestedXattrs, setCreateXattrs } from './xattrs.js';
+import {
+  checkParentPrecondition,
+  fdXattrs,
+  hasPrecondition,
+  nodeXattrs,
+  pathXattrs,
+  requestedXattrs,
+  setCreateXattrs,
+} from './xattrs.js';
 
 const PERMS = 0o7777;
 const S_ISGID = 0o2000;
@@ -103,6 +111,9 @@ export function entryOps(p: Posix): FopTable {
         await brick.dropMdata(dir);
         const path = brick.entryPath(dir, req.bname);
         const { flags, direct } = openFlags(req.flags, p.oDirect);
+        // DHT's parent-layout precondition is checked only when the name is new (as stock).
+        const isNew = !hasPrecondition(req.xdata) || (await lstat(path).catch(() => null)) === null;
+        const xdata = await checkParentPrecondition(nodeXattrs(dir), req.xdata, isNew);
         let created = true;
         let fd: number;
         try {
@@ -121,7 +132,7 @@ export function entryOps(p: Posix): FopTable {
             await fchown(fd, o.uid, o.gid);
           }
           used = (await brick.pathGfid(path)) ?? (await brick.adoptFile(path, gfid, dir.gfid, req.bname));
-          if (created) await setCreateXattrs(fdXattrs(fd), req.xdata);
+          if (created) await setCreateXattrs(fdXattrs(fd), xdata);
           p.fds.attach(req.fd, fd, false, direct);
         } catch (e) {
           await closeQuietly(fd);
@@ -143,6 +154,7 @@ export function entryOps(p: Posix): FopTable {
       const gfid = gfidReq(req.xdata)!;
       return brick.withDir(req.pargfid, async (dir) => {
         const preparent = brick.iatt(dir);
+        const xdata = await checkParentPrecondition(nodeXattrs(dir), req.xdata);
         await brick.dropMdata(dir);
         const path = brick.entryPath(dir, req.bname);
         await fsp.mkdir(path, 0o700);
@@ -154,7 +166,7 @@ export function entryOps(p: Posix): FopTable {
           const o = owner(ctx.caller, dir);
           await fchown(sub.fd, o.uid, o.gid);
           await brick.adoptDir(sub, gfid, dir.gfid, req.bname);
-          await setCreateXattrs(fdXattrs(sub.fd), req.xdata);
+          await setCreateXattrs(fdXattrs(sub.fd), xdata);
           const stat = await brick.restat(sub);
           return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
         } catch (e) {

@@ -1,10 +1,12 @@
 /**
  * Xattr access on whatever a fop resolved to (a directory fd, a non-directory's handle
- * path, an open fd), and the two places xattrs ride in xdata: keys a LOOKUP/STAT/READDIRP
- * asks for come back as PTR values, and keys in MKDIR/CREATE/MKNOD/SYMLINK xdata are set
- * on the new inode (DHT's layout travels this way).
+ * path, an open fd), and the places xattrs ride in xdata: keys a LOOKUP/STAT/READDIRP
+ * asks for come back as PTR values, keys in MKDIR/CREATE/MKNOD/SYMLINK xdata are set on
+ * the new inode (DHT's layout travels this way), and DHT's parent-layout precondition on
+ * CREATE/MKDIR is checked against the parent.
  */
-import { DictType, ptrValue, type Dict, type GfxDict } from '../../protocol/dict.js';
+import { DictType, dictString, intValue, ptrValue, type Dict, type GfxDict } from '../../protocol/dict.js';
+import { FopError } from '../../protocol/errno.js';
 import {
   fgetxattr,
   flistxattr,
@@ -78,4 +80,45 @@ export async function setCreateXattrs(target: XattrTarget, xdata: GfxDict): Prom
     if (!bytes || !isXattrName(key) || isInternalXattr(key)) continue;
     await target.set(key, bytes, 0);
   }
+}
+
+/** Names the parent xattr a CREATE/MKDIR is conditional on (DHT: its layout key). */
+export const PREOP_PARENT_KEY = 'glusterfs.preop.parent.key';
+/** Set in the reply xdata when that precondition fails. */
+export const PREOP_CHECK_FAILED = 'glusterfs.preop.check.failed';
+
+/**
+ * DHT's precondition on CREATE and MKDIR (stock posix_is_layout_stale): the xdata names a
+ * key in `glusterfs.preop.parent.key` and carries, under that key, the bytes the client
+ * believes the parent holds (its layout for this brick). Different bytes on the parent
+ * (or none) fail the fop with EIO and `glusterfs.preop.check.failed` in the reply, so DHT
+ * refreshes the layout and retries. Either way both keys are consumed: the parent's layout
+ * must never be stored on the new inode. Returns the xdata without them; `check` false
+ * only strips them (CREATE of a name that exists).
+ */
+export async function checkParentPrecondition(
+  parent: XattrTarget,
+  xdata: GfxDict,
+  check = true,
+): Promise<GfxDict> {
+  const key = dictString(xdata, PREOP_PARENT_KEY);
+  if (!xdata || key === undefined) return xdata;
+  const rest: Dict = new Map(xdata);
+  rest.delete(PREOP_PARENT_KEY);
+  const expected = rest.get(key);
+  if (!expected) return rest;
+  rest.delete(key);
+  if (!check) return rest;
+  const want = xattrBytes(expected);
+  const have = isXattrName(key) ? await parent.get(key).catch(() => null) : null;
+  if (!want || !have || !have.equals(want)) {
+    throw FopError.of('EIO', `parent ${key} differs from the client's (stale layout)`, {
+      xdata: new Map([[PREOP_CHECK_FAILED, intValue(1)]]),
+    });
+  }
+  return rest;
+}
+
+export function hasPrecondition(xdata: GfxDict): boolean {
+  return xdata?.has(PREOP_PARENT_KEY) ?? false;
 }
