@@ -9,6 +9,7 @@
         "native/files.cc",
         "native/io.cc",
         "native/memory.cc",
+        "native/statio.cc",
         "native/xattr.cc"
       ],
       "defines": ["NAPI_VERSION=8", "_FILE_OFFSET_BITS=64"],

@@ -29,7 +29,7 @@ constexpr Function kFunctions[] = {
     {"fallocate", Fallocate},     {"lseek", Lseek},               {"preadv", Preadv},
     {"pwritev", Pwritev},         {"syncfs", Syncfs},             {"allocAligned", AllocAligned},
     {"openBeneath", OpenBeneath}, {"mknodat", Mknodat},           {"utimensat", Utimensat},
-    {"futimens", Futimens},
+    {"futimens", Futimens},       {"statIo", StatIo},
 };
 
 struct Constant {

@@ -27,6 +27,7 @@ napi_value Lseek(napi_env env, napi_callback_info info);
 napi_value Preadv(napi_env env, napi_callback_info info);
 napi_value Pwritev(napi_env env, napi_callback_info info);
 napi_value Syncfs(napi_env env, napi_callback_info info);
+napi_value StatIo(napi_env env, napi_callback_info info);
 
 // memory.cc
 napi_value AllocAligned(napi_env env, napi_callback_info info);

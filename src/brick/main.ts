@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** Entry point of a brick process; see process.ts for the contract with the daemon. */
+// First: sizes the IO thread pool before anything can start it.
+import './threadpool.js';
 import { BRICK_TRANSLATORS } from '../xlators/index.js';
 import { runBrickProcess } from './process.js';
 

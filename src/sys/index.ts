@@ -24,6 +24,16 @@ export {
   type XattrFlags,
   type XattrValue,
 } from './xattr.js';
-export { fallocate, IOV_MAX, lseek, preadv, pwritev, syncfs } from './io.js';
+export {
+  fallocate,
+  IOV_MAX,
+  lseek,
+  preadv,
+  pwritev,
+  readWithStat,
+  syncfs,
+  writeWithStat,
+  type RawStat,
+} from './io.js';
 export { allocAligned, DIRECT_ALIGNMENT } from './memory.js';
 export { futimens, makedev, mknod, mknodat, openBeneath, openDirectory, utimensat } from './files.js';

@@ -40,3 +40,70 @@ export function pwritev(fd: number, buffers: readonly ArrayBufferView[], positio
 export function syncfs(fd: number): Promise<void> {
   return native().syncfs(fd);
 }
+
+/** The stat fields statIo reports, as bigints (nanosecond times). */
+export interface RawStat {
+  dev: bigint;
+  ino: bigint;
+  mode: bigint;
+  nlink: bigint;
+  uid: bigint;
+  gid: bigint;
+  rdev: bigint;
+  size: bigint;
+  blksize: bigint;
+  blocks: bigint;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+const STAT_FIELDS = 13;
+
+function rawStat(a: BigInt64Array, at: number): RawStat {
+  return {
+    dev: a[at]!,
+    ino: a[at + 1]!,
+    mode: a[at + 2]!,
+    nlink: a[at + 3]!,
+    uid: a[at + 4]!,
+    gid: a[at + 5]!,
+    rdev: a[at + 6]!,
+    size: a[at + 7]!,
+    blksize: a[at + 8]!,
+    blocks: a[at + 9]!,
+    atimeNs: a[at + 10]!,
+    mtimeNs: a[at + 11]!,
+    ctimeNs: a[at + 12]!,
+  };
+}
+
+/**
+ * preadv then fstat, in one thread-pool hop: a brick's READ and the stat its reply
+ * carries. Resolves with the bytes read and the file's stat after the read.
+ */
+export async function readWithStat(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  position: number,
+): Promise<{ bytes: number; post: RawStat }> {
+  const out = new BigInt64Array(2 * STAT_FIELDS);
+  const bytes = await native().statIo(fd, 0, buffers, position, 0, out);
+  return { bytes, post: rawStat(out, STAT_FIELDS) };
+}
+
+/**
+ * fstat, pwritev of every byte (short writes continued), an optional fsync (1) or
+ * fdatasync (2), and fstat again, in one thread-pool hop: a brick's WRITE with the pre
+ * and post stats of its reply. Rejects on any failure, the sync included.
+ */
+export async function writeWithStat(
+  fd: number,
+  buffers: readonly ArrayBufferView[],
+  position: number,
+  sync: 0 | 1 | 2,
+): Promise<{ bytes: number; pre: RawStat; post: RawStat }> {
+  const out = new BigInt64Array(2 * STAT_FIELDS);
+  const bytes = await native().statIo(fd, 1, buffers, position, sync, out);
+  return { bytes, pre: rawStat(out, 0), post: rawStat(out, STAT_FIELDS) };
+}

@@ -31,6 +31,14 @@ export interface Binding {
   lseek(fd: number, offset: number, whence: number): Promise<number>;
   preadv(fd: number, buffers: readonly ArrayBufferView[], position: number): Promise<number>;
   pwritev(fd: number, buffers: readonly ArrayBufferView[], position: number): Promise<number>;
+  statIo(
+    fd: number,
+    kind: 0 | 1,
+    buffers: readonly ArrayBufferView[],
+    position: number,
+    sync: 0 | 1 | 2,
+    out: BigInt64Array,
+  ): Promise<number>;
   syncfs(fd: number): Promise<void>;
   allocAligned(size: number, alignment: number): Buffer;
   openBeneath(dirFd: number, path: PathArg, flags: number, mode: number, resolve: number): Promise<number>;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   FALLOC_FL_KEEP_SIZE,
@@ -118,4 +120,30 @@ test('preadv on a write-only fd rejects with EBADF', async () => {
 
 test('syncfs', async (t) => {
   await syncfs(dataFile(t, 1));
+});
+
+test('readWithStat and writeWithStat: data and stats in one hop, sync modes, errors', async () => {
+  const { readWithStat, writeWithStat } = await import('../../src/sys/index.js');
+  const dir = fs.mkdtempSync(join(tmpdir(), 'statio-'));
+  const path = join(dir, 'f');
+  const fd = fs.openSync(path, 'w+');
+  try {
+    const w = await writeWithStat(fd, [Buffer.from('hello '), Buffer.from('world')], 10, 1);
+    assert.equal(w.bytes, 11);
+    assert.equal(w.pre.size, 0n);
+    assert.equal(w.post.size, 21n);
+    assert.equal(Number(w.post.mode) & 0o170000, 0o100000);
+    assert.equal(w.post.ino, BigInt(fs.fstatSync(fd).ino));
+    const buf = Buffer.alloc(32);
+    const r = await readWithStat(fd, [buf], 10);
+    assert.equal(r.bytes, 11);
+    assert.equal(buf.subarray(0, 11).toString(), 'hello world');
+    assert.equal(r.post.size, 21n);
+    assert.equal(r.post.mtimeNs, fs.fstatSync(fd, { bigint: true }).mtimeNs);
+    await assert.rejects(writeWithStat(9999, [buf], 0, 0), (e: any) => e.code === 'EBADF');
+    await assert.rejects(writeWithStat(fd, [buf], -1, 0), TypeError);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

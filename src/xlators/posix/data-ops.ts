@@ -21,7 +21,9 @@ import {
   fallocate,
   lseek,
   preadv,
+  readWithStat,
   pwritev,
+  writeWithStat,
 } from '../../sys/index.js';
 import type { OpenFd } from '../../xlator/fd.js';
 import type { FopTable } from '../../xlator/translator.js';
@@ -113,13 +115,13 @@ export function dataOps(p: Posix): FopTable {
       return fds.use(req.fd, async (s) => {
         const fd = fileFd(s);
         const buf = buffer(req.size, s.direct);
-        const n = req.size === 0 ? 0 : await preadv(fd, [buf], req.offset);
-        const st = await fstat(fd);
+        // One thread-pool hop for the read and the stat the reply carries.
+        const { bytes: n, post } = await readWithStat(fd, req.size === 0 ? [] : [buf], req.offset);
         return {
           opRet: n,
           // Stock's EOF hint: the read reached the end of the file.
-          opErrno: req.offset + n >= Number(st.size) ? Errno.ENOENT : 0,
-          stat: iattFromStat(st, req.fd.gfid),
+          opErrno: req.offset + n >= Number(post.size) ? Errno.ENOENT : 0,
+          stat: iattFromStat(post, req.fd.gfid),
           size: n,
           xdata: null,
           payload: buf.subarray(0, n),
@@ -132,7 +134,6 @@ export function dataOps(p: Posix): FopTable {
       if (len > MAX_IO) throw FopError.of('EINVAL', `WRITE of ${len} bytes`);
       return fds.use(req.fd, async (s) => {
         const fd = fileFd(s);
-        const prestat = await stat(s, req.fd);
         // Anonymous fds had no OPEN that dropped stock's time xattr.
         if (req.fd.anonymous) await brick.dropMdata(fd);
         let chunks = payloadChunks(req.payload);
@@ -142,11 +143,19 @@ export function dataOps(p: Posix): FopTable {
           for (const c of chunks) at += c.copy(aligned, at);
           chunks = [aligned];
         }
-        const n = await writeAll(fd, chunks, req.offset);
         // A write flagged O_SYNC/O_DSYNC (FUSE passes the fd's flags) is stable before its reply.
-        if ((req.flag & constants.O_SYNC) === constants.O_SYNC) await fsync(fd);
-        else if (req.flag & constants.O_DSYNC) await fdatasync(fd);
-        return { opRet: n, prestat, poststat: await stat(s, req.fd), xdata: null };
+        const sync =
+          (req.flag & constants.O_SYNC) === constants.O_SYNC ? 1 : req.flag & constants.O_DSYNC ? 2 : 0;
+        // pre-stat, the whole write, the sync and the post-stat in one thread-pool hop.
+        const { bytes, pre, post } = await writeWithStat(fd, chunks, req.offset, sync);
+        if (bytes < len) throw FopError.of('ENOSPC', `short write: ${bytes} of ${len} bytes`);
+        const gfid = req.fd.gfid;
+        return {
+          opRet: bytes,
+          prestat: iattFromStat(pre, gfid),
+          poststat: iattFromStat(post, gfid),
+          xdata: null,
+        };
       });
     },
 

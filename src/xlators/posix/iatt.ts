@@ -5,7 +5,25 @@ import { IattFlags, type Iatt } from '../../protocol/iatt.js';
 
 const NS = 1_000_000_000n;
 
-export function isDirStat(st: BigIntStats): boolean {
+/** The stat fields an iatt is made from: fs.BigIntStats, or the addon's RawStat. */
+export type StatLike = Pick<
+  BigIntStats,
+  | 'dev'
+  | 'ino'
+  | 'mode'
+  | 'nlink'
+  | 'uid'
+  | 'gid'
+  | 'rdev'
+  | 'size'
+  | 'blksize'
+  | 'blocks'
+  | 'atimeNs'
+  | 'mtimeNs'
+  | 'ctimeNs'
+>;
+
+export function isDirStat(st: StatLike): boolean {
   return (Number(st.mode) & constants.S_IFMT) === constants.S_IFDIR;
 }
 
@@ -20,7 +38,7 @@ function iaMakedev(dev: bigint): number {
  * `gfid` may be all zeros for an entry nobody has assigned one yet; stock then leaves the
  * inode number to the filesystem's.
  */
-export function iattFromStat(st: BigIntStats, gfid: Buffer): Iatt {
+export function iattFromStat(st: StatLike, gfid: Buffer): Iatt {
   const hasGfid = gfid.some((b) => b !== 0);
   const size = Number(st.size);
   let nlink = Number(st.nlink);
