@@ -73,6 +73,11 @@ export class Graph {
     return new Graph(layers, built.get(topVolume(volfile).name)!);
   }
 
+  /** Resolves when every translator is ready to serve (see Translator.whenReady). */
+  async ready(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.layers.map((l) => l.translator.whenReady?.(signal)));
+  }
+
   find(name: string): Layer | undefined {
     return this.layers.find((l) => l.name === name);
   }

@@ -73,6 +73,12 @@ export interface Translator {
   fini?(): Promise<void>;
   /** A session ended: release its locks and per-session state. Open fds were already released. */
   sessionEnded?(session: Session): Promise<void> | void;
+  /**
+   * Resolves once the translator can serve fops (GlusterFS's CHILD_UP): protocol/client
+   * when its brick accepted SETVOLUME. Absent means ready at once. Rejects when it gives
+   * up (e.g. authentication refused) or the signal aborts.
+   */
+  whenReady?(signal?: AbortSignal): Promise<void>;
 }
 
 /** What a volfile `type` names: a factory plus its option schema. */
