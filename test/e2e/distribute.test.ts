@@ -11,7 +11,8 @@
 // - the renamed file stays readable; its data stays where it was and stock DHT leaves a
 //   linkto file on the new name's brick: mode 01000, size 0, same gfid,
 //   `trusted.glusterfs.dht.linkto` = "dv-client-<cached brick>\0";
-// - STATFS through the mount sums the three bricks.
+// - STATFS through the mount sums the three bricks;
+// - a stale linkto file planted on a brick is found and removed by stock DHT's lookup.
 //
 // gfapi check: `qemu-img convert` of all 200 files (as raw images) into one output file,
 // one process. Unlike fio's gfapi engine, which only reports how many bytes it read, this
@@ -21,11 +22,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { lgetxattr } from '../../src/sys/index.js';
+import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
 import { killPid, mountFuse, requirePeer } from '../support/stock-gluster.js';
 import {
   dhtNameHash,
@@ -245,6 +246,20 @@ test('3-brick distribute: stock FUSE + gfapi clients, files spread by the DHT ha
     const owner = layoutOwner(layouts.get(f.dir)!, dhtNameHash(f.name));
     assert.equal(await xattr(join(bricks[owner]!, rel(f)), 'trusted.glusterfs.dht'), null, rel(f));
   }
+
+  // A stale linkto (pointing at a brick without the file) on a brick the name does not
+  // hash to: a lookup of the name in / (commit hash 1 ≠ the volume's 0, so DHT looks on
+  // every brick) finds it and, seeing glusterfs.open-fd-count = 0, removes it.
+  const ghost = ['ghost', 'ghost1', 'ghost2', 'ghost3'].find(
+    (n) => layoutOwner(layouts.get('')!, dhtNameHash(n)) !== BRICKS - 1,
+  )!;
+  const ghostPath = join(bricks[BRICKS - 1]!, ghost);
+  fs.writeFileSync(ghostPath, '');
+  fs.chmodSync(ghostPath, 0o1000);
+  await lsetxattr(ghostPath, 'trusted.gfid', randomBytes(16), 0);
+  await lsetxattr(ghostPath, 'trusted.glusterfs.dht.linkto', Buffer.from(`${VOLUME}-client-0\0`), 0);
+  assert.throws(() => fs.statSync(join(mnt, ghost)), /ENOENT/);
+  assert.ok(!fs.existsSync(ghostPath), 'stock DHT removed the stale linkto file');
 
   // libgfapi: every file, byte for byte, through one qemu-img process.
   const out = join(work, 'all.raw');

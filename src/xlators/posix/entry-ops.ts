@@ -60,7 +60,7 @@ export function entryOps(p: Posix): FopTable {
         });
         try {
           if (brick.isHidden(node.stat)) throw FopError.of('ENOENT');
-          const xdata = await requestedXattrs(nodeXattrs(node), req.xdata);
+          const xdata = await requestedXattrs(nodeXattrs(node), req.xdata, () => p.fds.openCount(node.gfid));
           return { prestat: brick.iatt(node), poststat: zeroIatt(), xdata };
         } finally {
           await brick.release(node);
@@ -71,7 +71,9 @@ export function entryOps(p: Posix): FopTable {
         if (req.bname === '.' || req.bname === '..') {
           const node = req.bname === '.' ? dir : await brick.parentOf(dir);
           try {
-            const xdata = await requestedXattrs(nodeXattrs(node), req.xdata);
+            const xdata = await requestedXattrs(nodeXattrs(node), req.xdata, () =>
+              p.fds.openCount(node.gfid),
+            );
             return { prestat: brick.iatt(node), poststat: brick.iatt(dir), xdata };
           } finally {
             if (node !== dir) await brick.release(node);
@@ -94,7 +96,12 @@ export function entryOps(p: Posix): FopTable {
             gfid = await brick.adoptFile(path, heal, dir.gfid, req.bname);
           }
         }
-        const xdata = await requestedXattrs(pathXattrs(path), req.xdata);
+        const known = gfid;
+        const xdata = await requestedXattrs(
+          pathXattrs(path),
+          req.xdata,
+          known ? () => p.fds.openCount(known) : undefined,
+        );
         return {
           prestat: iattFromStat(await lstat(path), gfid ?? Buffer.alloc(16)),
           poststat: brick.iatt(dir),

@@ -20,11 +20,15 @@ export interface FdState {
   cursor?: DirCursor;
   refs: number;
   released: boolean;
+  /** The inode's gfid in hex, for the per-inode open count. */
+  gfid?: string;
 }
 
 export class FdStates {
   /** Every OS fd still open, so graph teardown can close what clients never released. */
   private readonly live = new Set<FdState>();
+  /** Open (not yet released) fds per inode, from every client: `glusterfs.open-fd-count`. */
+  private readonly perInode = new Map<string, number>();
 
   constructor(
     readonly owner: object,
@@ -32,9 +36,16 @@ export class FdStates {
   ) {}
 
   attach(fd: OpenFd, osFd: number, isDir: boolean, direct: boolean, cursor?: DirCursor): void {
-    const s: FdState = { fd: osFd, isDir, direct, cursor, refs: 0, released: false };
+    const gfid = fd.gfid.toString('hex');
+    const s: FdState = { fd: osFd, isDir, direct, cursor, refs: 0, released: false, gfid };
     fd.set(this.owner, s);
     this.live.add(s);
+    this.perInode.set(gfid, (this.perInode.get(gfid) ?? 0) + 1);
+  }
+
+  /** How many fds clients hold open on an inode (stock: inode->fd_count). */
+  openCount(gfid: Buffer): number {
+    return this.perInode.get(gfid.toString('hex')) ?? 0;
   }
 
   /**
@@ -77,6 +88,11 @@ export class FdStates {
   private async close(s: FdState): Promise<void> {
     s.released = true;
     this.live.delete(s);
+    if (s.gfid !== undefined) {
+      const left = (this.perInode.get(s.gfid) ?? 1) - 1;
+      if (left > 0) this.perInode.set(s.gfid, left);
+      else this.perInode.delete(s.gfid);
+    }
     await s.cursor?.close();
     if (s.refs === 0) await closeQuietly(s.fd);
   }

@@ -5,7 +5,15 @@
  * the new inode (DHT's layout travels this way), and DHT's parent-layout precondition on
  * CREATE/MKDIR is checked against the parent.
  */
-import { DictType, dictString, intValue, ptrValue, type Dict, type GfxDict } from '../../protocol/dict.js';
+import {
+  DictType,
+  dictString,
+  intValue,
+  ptrValue,
+  uintValue,
+  type Dict,
+  type GfxDict,
+} from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import {
   fgetxattr,
@@ -50,11 +58,22 @@ export function nodeXattrs(node: Node): XattrTarget {
   return node.isDir ? fdXattrs(node.fd) : pathXattrs(node.path);
 }
 
-/** The requested keys that exist, as PTR values; absent ones are simply left out. */
-export async function requestedXattrs(target: XattrTarget, xdata: GfxDict): Promise<Dict | null> {
+/** LOOKUP key: how many fds are open on the inode (DHT removes stale linkto files at 0). */
+export const OPEN_FD_COUNT = 'glusterfs.open-fd-count';
+
+/**
+ * The requested keys that exist, as PTR values; absent ones are simply left out.
+ * `openFds`, when given, answers `glusterfs.open-fd-count` (UINT, as stock).
+ */
+export async function requestedXattrs(
+  target: XattrTarget,
+  xdata: GfxDict,
+  openFds?: () => number,
+): Promise<Dict | null> {
   if (!xdata || xdata.size === 0) return null;
   const out: Dict = new Map();
   for (const key of xdata.keys()) {
+    if (key === OPEN_FD_COUNT && openFds) out.set(key, uintValue(openFds()));
     if (!isXattrName(key)) continue;
     try {
       out.set(key, ptrValue(await target.get(key)));

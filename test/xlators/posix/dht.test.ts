@@ -228,3 +228,54 @@ test('SETATTR with valid = 0xffffffff on a directory (DHT heal): size bit ignore
     await fails(b.call('SETATTR', { gfid: randomGfid(), stbuf, valid: 0xffffffff, xdata: null }), 'ESTALE');
   });
 });
+
+test('LOOKUP answers glusterfs.open-fd-count (UINT, every client’s fds) so DHT can drop stale linkto files', async () => {
+  await withLayoutRoot(async (b) => {
+    const gfid = randomGfid();
+    const fd = new OpenFd(gfid, 0o2, false);
+    await b.call('CREATE', {
+      pargfid: ROOT_GFID,
+      flags: 0o102,
+      mode: 0o644,
+      umask: 0o022,
+      bname: 'f',
+      xdata: new Map([['gfid-req', gfuuidValue(gfid)]]),
+      fd,
+    });
+    const ask = new Map([
+      ['glusterfs.open-fd-count', { type: DictType.UINT, value: 4n }],
+      [LINKTO, { type: DictType.UINT, value: 256n }],
+    ]) as Dict;
+    const count = async () => {
+      const named = await lookup(b, ROOT_GFID, 'f', ask);
+      const nameless = await b.call('LOOKUP', {
+        gfid,
+        pargfid: Buffer.alloc(16),
+        flags: 0,
+        bname: '',
+        xdata: ask,
+      });
+      assert.deepEqual(
+        named.xdata?.get('glusterfs.open-fd-count'),
+        nameless.xdata?.get('glusterfs.open-fd-count'),
+      );
+      assert.equal(named.xdata?.has(LINKTO), false, 'absent xattrs stay absent');
+      return named.xdata?.get('glusterfs.open-fd-count');
+    };
+    assert.deepEqual(await count(), { type: DictType.UINT, value: 1n }, 'the CREATE fd');
+    const other = new OpenFd(gfid, 0, false);
+    await b.call('OPEN', { gfid, flags: 0, xdata: null, fd: other });
+    assert.deepEqual(await count(), { type: DictType.UINT, value: 2n });
+    await b.call('RELEASE', { gfid, fd, xdata: null });
+    await b.call('RELEASE', { gfid, fd: other, xdata: null });
+    await b.call('RELEASE', { gfid, fd: other, xdata: null });
+    assert.deepEqual(await count(), { type: DictType.UINT, value: 0n }, 'released: 0, sent anyway');
+    const plain = await lookup(
+      b,
+      ROOT_GFID,
+      'f',
+      new Map([[LINKTO, { type: DictType.UINT, value: 256n }]]) as Dict,
+    );
+    assert.equal(plain.xdata?.has('glusterfs.open-fd-count'), false, 'only when asked for');
+  });
+});
