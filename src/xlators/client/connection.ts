@@ -1,0 +1,317 @@
+/**
+ * The connection state machine of protocol/client: one brick, one TCP connection at a
+ * time, re-established for as long as the translator runs.
+ *
+ *     connecting ──handshake ok──► reopening ──fds re-opened──► up
+ *        ▲   │                         │                         │
+ *        │   └─refused, never up─► failed                        │
+ *        └──── wait reconnect-interval ◄──── connection lost ────┘
+ *     (stop() from any state ─► stopped)
+ *
+ * - connecting: handshake attempts (handshake.ts) every reconnect-interval-ms. A refusal
+ *   (auth failed, brick unknown to the brick or to portmap) before the first `up` is
+ *   final: `failed`. After having been up, every failure is retried.
+ * - reopening: SETVOLUME accepted; the owner re-opens its fds on the new session
+ *   (`reopen`), then the state becomes `up` (stock: CHILD_UP only after the re-opens).
+ * - up: fops flow. While any call is outstanding a PING goes out every ping-timeout; when
+ *   a PING has been unanswered for ping-timeout and nothing at all arrived for as long,
+ *   the connection is dropped. A dropped connection fails its calls with ENOTCONN (the
+ *   RpcClient does that) and the cycle starts over after reconnect-interval-ms.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { debuglog } from 'node:util';
+import type { RpcClient, RpcCallback } from '../../rpc/client.js';
+import { encodeCredential, glusterV3 } from '../../rpc/auth.js';
+import {
+  callProcedure,
+  CallbackProc,
+  DumpProcs,
+  FopError,
+  Program,
+  type LegacyDict,
+} from '../../protocol/index.js';
+import { establish, HandshakeError, type HandshakeConfig } from './handshake.js';
+
+const log = debuglog('glusterts-client');
+
+const PING_CRED = encodeCredential(glusterV3(0));
+
+export type ClientState = 'connecting' | 'reopening' | 'up' | 'failed' | 'stopped';
+
+/** One established connection: the RPC client and its number (1, 2, … per translator). */
+export interface BrickSession {
+  readonly rpc: RpcClient;
+  readonly generation: number;
+  readonly port: number;
+}
+
+export interface ConnectionConfig {
+  /** The translator's volume name, for messages. */
+  name: string;
+  handshake: Omit<HandshakeConfig, 'setvolume' | 'signal'>;
+  /** The SETVOLUME dict for the attempt after `reconnects` earlier sessions. */
+  setvolume(reconnects: number): LegacyDict;
+  reconnectIntervalMs: number;
+  /** 0 disables pings. */
+  pingTimeoutMs: number;
+  /** Re-opens what was open; runs in the reopening state, on the new session. */
+  reopen(session: BrickSession): Promise<void>;
+}
+
+export class BrickConnection {
+  private stateValue: ClientState = 'connecting';
+  private current: BrickSession | undefined;
+  private generation = 0;
+  private everUp = false;
+  private failure: Error | undefined;
+  private lastErrorValue: Error | undefined;
+  private readonly abort = new AbortController();
+  private readonly waiters = new Set<() => void>();
+  private loop: Promise<void> | undefined;
+
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pingSentAt: number | undefined;
+  private lastReceived = 0;
+  private outstanding = 0;
+
+  constructor(private readonly cfg: ConnectionConfig) {}
+
+  get state(): ClientState {
+    return this.stateValue;
+  }
+
+  /** The bound on each handshake step, also used for re-opens. */
+  get handshakeTimeoutMs(): number {
+    return this.cfg.handshake.timeoutMs;
+  }
+
+  /** The session fops may use: set while reopening and up. */
+  get session(): BrickSession | undefined {
+    return this.current;
+  }
+
+  /** Why the last attempt or connection failed, for messages and diagnostics. */
+  get lastError(): Error | undefined {
+    return this.lastErrorValue;
+  }
+
+  private get where(): string {
+    const h = this.cfg.handshake;
+    return `protocol/client ${this.cfg.name} (brick ${h.host}:${h.brick})`;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stateValue !== 'stopped') {
+      this.setState('stopped');
+      this.abort.abort();
+      this.stopPing();
+      this.current?.rpc.close();
+    }
+    await this.loop;
+  }
+
+  /** Resolves when up; rejects when failed, stopped or aborted. */
+  async whenUp(signal?: AbortSignal): Promise<void> {
+    await this.waitFor(() => this.stateValue !== 'connecting' && this.stateValue !== 'reopening', 0, signal);
+    if (this.stateValue === 'up') return;
+    throw this.failure ?? new Error(`${this.where}: stopped before it came up`);
+  }
+
+  /**
+   * The session a fop should go out on. Up: at once. Otherwise the call waits for `up`
+   * up to `waitMs`; then a session that is still re-opening fds is used (fd fops follow
+   * the anonymous-fd rules), and anything else fails with ENOTCONN.
+   */
+  async acquire(waitMs: number, signal?: AbortSignal): Promise<BrickSession> {
+    if (this.stateValue === 'up' && this.current) return this.current;
+    if (waitMs > 0 && (this.stateValue === 'connecting' || this.stateValue === 'reopening')) {
+      await this.waitFor(
+        () => this.stateValue !== 'connecting' && this.stateValue !== 'reopening',
+        waitMs,
+        signal,
+      );
+    }
+    const s = this.stateValue;
+    if ((s === 'up' || s === 'reopening') && this.current) return this.current;
+    const why =
+      s === 'failed'
+        ? (this.failure?.message ?? 'failed')
+        : s === 'stopped'
+          ? 'stopped'
+          : `not connected${waitMs > 0 ? ` after waiting ${waitMs} ms` : ''}` +
+            (this.lastErrorValue ? ` (last error: ${this.lastErrorValue.message})` : '');
+    throw FopError.of('ENOTCONN', `${this.where}: ${why}`);
+  }
+
+  /** Brackets a call on the wire, so pings run while anything is outstanding. */
+  callStarted(): void {
+    this.outstanding++;
+    if (this.pingTimer === undefined && this.cfg.pingTimeoutMs > 0 && this.current) this.armPing();
+  }
+
+  callEnded(): void {
+    this.outstanding--;
+  }
+
+  // ---- the loop ----------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let reconnects = 0;
+    while (!signal.aborted) {
+      let established;
+      try {
+        established = await establish({
+          ...this.cfg.handshake,
+          setvolume: this.cfg.setvolume(reconnects),
+          signal,
+        });
+      } catch (err) {
+        if (signal.aborted) break;
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.lastErrorValue = e;
+        log('%s: %s', this.where, e.message);
+        if (err instanceof HandshakeError && err.refused && !this.everUp) {
+          this.failure = new Error(`${this.where}: ${e.message}`, { cause: err });
+          this.setState('failed');
+          break;
+        }
+        if (!(await this.pause(signal))) break;
+        continue;
+      }
+      reconnects++;
+      const session: BrickSession = {
+        rpc: established.rpc,
+        generation: ++this.generation,
+        port: established.port,
+      };
+      const closed = this.attach(session);
+      this.current = session;
+      this.setState('reopening');
+      try {
+        await this.cfg.reopen(session);
+      } catch (err) {
+        log('%s: re-opening fds: %s', this.where, (err as Error).message);
+      }
+      if (!session.rpc.closed && !signal.aborted) {
+        this.everUp = true;
+        this.setState('up');
+        log('%s: up on port %d (session %d)', this.where, session.port, session.generation);
+      }
+      await closed;
+      this.current = undefined;
+      this.stopPing();
+      if (signal.aborted) break;
+      this.setState('connecting');
+      log('%s: disconnected: %s', this.where, this.lastErrorValue?.message ?? 'connection closed');
+      if (!(await this.pause(signal))) break;
+    }
+  }
+
+  /** Waits reconnect-interval; false when stopped meanwhile. */
+  private async pause(signal: AbortSignal): Promise<boolean> {
+    try {
+      await sleep(this.cfg.reconnectIntervalMs, undefined, { signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Listens to a new session; resolves when its connection is gone. */
+  private attach(session: BrickSession): Promise<void> {
+    const { rpc } = session;
+    this.lastReceived = Date.now();
+    this.pingSentAt = undefined;
+    rpc.socket.on('data', () => (this.lastReceived = Date.now()));
+    rpc.on('callback', (cb) => this.onCallback(cb));
+    return new Promise((resolve) => {
+      if (rpc.closed) return resolve();
+      rpc.once('close', (err) => {
+        if (err) this.lastErrorValue = err;
+        resolve();
+      });
+    });
+  }
+
+  /** Server → client calls are accepted and logged; none changes what this client does. */
+  private onCallback(cb: RpcCallback): void {
+    const { prog, vers, proc } = cb.header;
+    if (prog !== Program.CALLBACK.prog || vers !== Program.CALLBACK.vers) {
+      log('%s: ignoring a server call to program %d/%d', this.where, prog, vers);
+      return;
+    }
+    const name = Object.entries(CallbackProc).find(([, n]) => n === proc)?.[0] ?? `#${proc}`;
+    log('%s: callback %s ignored', this.where, name);
+  }
+
+  // ---- ping --------------------------------------------------------------------------
+
+  private armPing(): void {
+    const timer = setTimeout(() => this.pingTick(), this.cfg.pingTimeoutMs);
+    this.pingTimer = timer;
+  }
+
+  private stopPing(): void {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = undefined;
+    this.pingSentAt = undefined;
+  }
+
+  private pingTick(): void {
+    this.pingTimer = undefined;
+    const session = this.current;
+    if (!session || this.outstanding <= 0) return;
+    const now = Date.now();
+    const limit = this.cfg.pingTimeoutMs;
+    if (this.pingSentAt !== undefined && now - this.pingSentAt >= limit && now - this.lastReceived >= limit) {
+      this.lastErrorValue = new Error(`the brick has not responded in the last ${limit / 1000} seconds`);
+      log('%s: %s, disconnecting', this.where, this.lastErrorValue.message);
+      session.rpc.close();
+      return;
+    }
+    if (this.pingSentAt === undefined) {
+      this.pingSentAt = now;
+      callProcedure(session.rpc, Program.DUMP, DumpProcs.PING, null, { cred: PING_CRED }).then(
+        () => {
+          if (this.current === session) this.pingSentAt = undefined;
+        },
+        () => undefined,
+      );
+    }
+    this.armPing();
+  }
+
+  // ---- waiting -----------------------------------------------------------------------
+
+  private setState(state: ClientState): void {
+    this.stateValue = state;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Resolves when `done()` holds, after `timeoutMs` (0 = no limit), or rejects on abort. */
+  private waitFor(done: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (done()) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(FopError.of('ECANCELED', `${this.where}: aborted`));
+    return new Promise((resolve, reject) => {
+      const finish = (err?: Error): void => {
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const onAbort = (): void => finish(FopError.of('ECANCELED', `${this.where}: aborted`));
+      const timer = timeoutMs > 0 ? setTimeout(() => finish(), timeoutMs) : undefined;
+      this.waiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * One connection attempt of protocol/client, as stock's client-handshake.c makes it:
+ *
+ *     connect host:port ─► DUMP (v2) ─┬─ Portmap listed (glusterd): PORTBYBRICK, close,
+ *                                     │  connect host:<brick port> ─► DUMP (v2) ─┐
+ *                                     └─ no Portmap (a brick) ──────────────────┴─►
+ *     1298437/400 listed? ─► SETVOLUME (v3) ─► op_ret ≥ 0: the session is established
+ *
+ * Every step is bounded by `timeoutMs` and by `signal`. Failures are HandshakeErrors;
+ * `refused` marks the answers that will not change by retrying (the brick or portmap
+ * does not know remote-subvolume, or authentication failed).
+ */
+import net from 'node:net';
+import { RpcClient } from '../../rpc/client.js';
+import { encodeCredential, glusterV2, glusterV3 } from '../../rpc/auth.js';
+import {
+  callProcedure,
+  DumpProcs,
+  DUMP_GFS_ID,
+  Errno,
+  errnoName,
+  HandshakeProcs,
+  legacyString,
+  PortmapProcs,
+  Program,
+  type LegacyDict,
+  type ProgDetail,
+} from '../../protocol/index.js';
+import type { OpaqueAuth } from '../../rpc/message.js';
+
+export const GLUSTERD_PORT = 24007;
+
+const V2: OpaqueAuth = encodeCredential(glusterV2(0));
+const V3: OpaqueAuth = encodeCredential(glusterV3(0));
+
+export interface HandshakeConfig {
+  host: string;
+  /** Where to connect first (remote-port, or 24007). */
+  port: number;
+  family: 4 | 6 | undefined;
+  /** remote-subvolume. */
+  brick: string;
+  /** Bound on the TCP connect and on each call; 0 = none. */
+  timeoutMs: number;
+  keepAlive: boolean;
+  keepAliveDelayMs: number;
+  /** The SETVOLUME dict (built per attempt: RECON_NO changes). */
+  setvolume: LegacyDict;
+  signal: AbortSignal;
+}
+
+export class HandshakeError extends Error {
+  override readonly name = 'HandshakeError';
+  constructor(
+    message: string,
+    /** A refusal that retrying will not change (the brick or portmap said no). */
+    readonly refused: boolean,
+    /** The errno the peer answered with, if it answered. */
+    readonly errno?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface Established {
+  rpc: RpcClient;
+  /** The brick's port (the one actually connected to). */
+  port: number;
+  reply: LegacyDict;
+}
+
+function hasProgram(progs: readonly ProgDetail[], p: { prog: number; vers: number }): boolean {
+  return progs.some((d) => d.prognum === p.prog && d.progver === p.vers);
+}
+
+/** Opens a TCP connection, bounded by the timeout and the signal. */
+export function connectRpc(
+  cfg: Pick<HandshakeConfig, 'host' | 'family' | 'timeoutMs' | 'keepAlive' | 'keepAliveDelayMs' | 'signal'>,
+  port: number,
+): Promise<RpcClient> {
+  return new Promise((resolve, reject) => {
+    if (cfg.signal.aborted) return reject(new HandshakeError('stopped', false));
+    const socket = net.connect({ host: cfg.host, port, ...(cfg.family ? { family: cfg.family } : {}) });
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      cfg.signal.removeEventListener('abort', onAbort);
+      socket.off('error', done);
+      socket.off('connect', onConnect);
+      if (err) {
+        socket.destroy();
+        reject(
+          new HandshakeError(`connect ${cfg.host}:${port}: ${err.message}`, false, undefined, { cause: err }),
+        );
+      }
+    };
+    const onAbort = (): void => done(new Error('stopped'));
+    const onConnect = (): void => {
+      done();
+      socket.setNoDelay(true);
+      socket.setKeepAlive(cfg.keepAlive, cfg.keepAliveDelayMs);
+      resolve(new RpcClient(socket));
+    };
+    const timer =
+      cfg.timeoutMs > 0
+        ? setTimeout(() => done(new Error(`timed out after ${cfg.timeoutMs} ms`)), cfg.timeoutMs)
+        : undefined;
+    cfg.signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', done);
+    socket.once('connect', onConnect);
+  });
+}
+
+/**
+ * Runs the whole handshake. On success the connection is ready for v400 FOPs with v3
+ * credentials; on failure every socket it opened is closed.
+ */
+export async function establish(cfg: HandshakeConfig): Promise<Established> {
+  let port = cfg.port;
+  let hopped = false;
+  for (;;) {
+    const rpc = await connectRpc(cfg, port);
+    const where = `${cfg.host}:${port}`;
+    const v2 = { cred: V2, timeoutMs: cfg.timeoutMs, signal: cfg.signal };
+    const v3 = { ...v2, cred: V3 };
+    try {
+      const dump = await callProcedure(rpc, Program.DUMP, DumpProcs.DUMP, { gfsId: DUMP_GFS_ID }, v2);
+      if (dump.opRet < 0) throw new HandshakeError(`DUMP on ${where} failed`, false);
+      if (hasProgram(dump.progs, Program.PORTMAP)) {
+        if (hopped)
+          throw new HandshakeError(
+            `${where}, the port portmap gave for ${cfg.brick}, is glusterd again`,
+            false,
+          );
+        const pm = await callProcedure(
+          rpc,
+          Program.PORTMAP,
+          PortmapProcs.PORTBYBRICK,
+          { brick: cfg.brick },
+          v2,
+        );
+        if (pm.opRet < 0 || pm.port <= 0 || pm.port > 65535) {
+          throw new HandshakeError(
+            `portmap on ${where} knows no brick ${cfg.brick} (PORTBYBRICK: op_ret ${pm.opRet}, port ${pm.port})`,
+            true,
+            Errno.ENOENT,
+          );
+        }
+        rpc.close();
+        port = pm.port;
+        hopped = true;
+        continue;
+      }
+      if (!hasProgram(dump.progs, Program.FOP)) {
+        throw new HandshakeError(
+          `${where} does not offer the FOP program ${Program.FOP.prog}/${Program.FOP.vers} ` +
+            `(offers ${dump.progs.map((p) => `${p.prognum}/${p.progver}`).join(', ') || 'nothing'})`,
+          false,
+        );
+      }
+      const sv = await callProcedure(
+        rpc,
+        Program.HANDSHAKE,
+        HandshakeProcs.SETVOLUME,
+        { dict: cfg.setvolume },
+        v3,
+      );
+      if (sv.opRet < 0) {
+        const why = legacyString(sv.dict, 'ERROR') ?? errnoName(sv.opErrno);
+        const refused = sv.opErrno === Errno.EACCES || sv.opErrno === Errno.ENOENT;
+        throw new HandshakeError(
+          `brick ${where} refused remote-subvolume ${cfg.brick}: ${why} (${errnoName(sv.opErrno)})`,
+          refused,
+          sv.opErrno,
+        );
+      }
+      return { rpc, port, reply: sv.dict };
+    } catch (err) {
+      rpc.close();
+      if (err instanceof HandshakeError) throw err;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new HandshakeError(`handshake with ${where} for ${cfg.brick} failed: ${msg}`, false, undefined, {
+        cause: err,
+      });
+    }
+  }
+}
