@@ -157,11 +157,14 @@ export function formatStatus(vols: readonly VolumeStatusReport[], oneVolume: boo
   if (started.length === 0) return 'No volumes present\n';
   return started
     .map((v) => {
-      const rows = v.bricks.map(
-        (b) =>
-          `${`Brick ${b.brick}`.padEnd(44)}${String(b.port ?? 'N/A').padEnd(10)}${'0'.padEnd(11)}` +
-          `${(b.online ? 'Y' : 'N').padEnd(8)}${b.pid ?? 'N/A'}`,
-      );
+      const rows = v.bricks.map((b) => {
+        const label = `Brick ${b.brick}`;
+        const columns =
+          `${String(b.port ?? 'N/A').padEnd(10)}${'0'.padEnd(11)}` +
+          `${(b.online ? 'Y' : 'N').padEnd(8)}${b.pid ?? 'N/A'}`;
+        // Like the gluster CLI, a name too long for its column gets a line of its own.
+        return label.length < 44 ? `${label.padEnd(44)}${columns}` : `${label}\n${' '.repeat(44)}${columns}`;
+      });
       return [
         `Status of volume: ${v.name}`,
         `${'Gluster process'.padEnd(44)}${'TCP Port'.padEnd(10)}${'RDMA Port'.padEnd(11)}${'Online'.padEnd(8)}Pid`,
