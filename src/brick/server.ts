@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:net';
 import { Socket } from 'node:net';
 import { RpcServer, type RpcConnection, type RpcServerOptions } from '../rpc/index.js';
-import { DumpProcs, Errno, HandshakeProcs, Program, procedureHandler } from '../protocol/index.js';
+import {
+  Errno,
+  HandshakeProcs,
+  Program,
+  gfDumpProgram,
+  pingResult,
+  procedureHandler,
+} from '../protocol/index.js';
 import type { Graph, FopContext } from '../xlator/index.js';
 import { fopProgram } from './fop-program.js';
 import { newSession, type BrickConnectionState, type BrickSession } from './session.js';
@@ -23,7 +30,6 @@ export interface BrickServerOptions extends RpcServerOptions {
   logins?: ReadonlyMap<string, string>;
 }
 
-const pingResult = () => ({ opRet: 0, opErrno: 0, xdata: Buffer.alloc(0) });
 const SYSTEM_CALLER = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.alloc(0) };
 
 export class BrickServer {
@@ -44,20 +50,7 @@ export class BrickServer {
     this.rpc = new RpcServer<BrickConnectionState>(opts);
     // DUMP lists these in registration order; stock bricks put the FOP program first.
     this.rpc.register(fopProgram({ top: opts.graph.top, onError: (err, fop) => this.report(err, fop) }));
-    this.rpc.register({
-      ...Program.DUMP,
-      name: 'GF-DUMP',
-      procs: {
-        [DumpProcs.NULL.proc]: () => undefined,
-        [DumpProcs.DUMP.proc]: procedureHandler(DumpProcs.DUMP, () => ({
-          gfsId: 0n,
-          opRet: 0,
-          opErrno: 0,
-          progs: this.rpc.programs.map((p) => ({ progname: p.name, prognum: p.prog, progver: p.vers })),
-        })),
-        [DumpProcs.PING.proc]: procedureHandler(DumpProcs.PING, pingResult),
-      },
-    });
+    this.rpc.register(gfDumpProgram(this.rpc));
     this.rpc.register({
       ...Program.HANDSHAKE,
       name: 'GlusterFS Handshake',

@@ -20,13 +20,14 @@ import { resolve } from 'node:path';
 import { RpcServer, type RpcConnection, type RpcProgram } from '../rpc/index.js';
 import {
   CallbackProcs,
-  DumpProcs,
+  gfDumpProgram,
   Errno,
   HandshakeProcs,
   PortmapProcs,
   Program,
   legacyDict,
   legacyString,
+  pingResult,
   procedureHandler,
 } from '../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, parseCliRequest, type CliReply, type CliRequest } from './cli-program.js';
@@ -63,8 +64,6 @@ interface MgmtConnState {
 
 /** Bound on how many distinct volumes one connection is remembered to have fetched. */
 const MAX_FETCHED_PER_CONN = 256;
-
-const pingResult = () => ({ opRet: 0, opErrno: 0, xdata: Buffer.alloc(0) });
 
 export function defaultBrickCommand(): string[] {
   const override = process.env.GLUSTERTS_BRICK_PROGRAM;
@@ -256,20 +255,7 @@ interface GlusterdHooks {
 
 /** GF-DUMP, Portmap and Handshake, registered in the order DUMP lists them. */
 function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: GlusterdHooks): void {
-  rpc.register({
-    ...Program.DUMP,
-    name: 'GF-DUMP',
-    procs: {
-      [DumpProcs.NULL.proc]: () => undefined,
-      [DumpProcs.DUMP.proc]: procedureHandler(DumpProcs.DUMP, () => ({
-        gfsId: 0n,
-        opRet: 0,
-        opErrno: 0,
-        progs: rpc.programs.map((p) => ({ progname: p.name, prognum: p.prog, progver: p.vers })),
-      })),
-      [DumpProcs.PING.proc]: procedureHandler(DumpProcs.PING, pingResult),
-    },
-  });
+  rpc.register(gfDumpProgram(rpc));
   rpc.register({
     ...Program.PORTMAP,
     name: 'Gluster Portmap',

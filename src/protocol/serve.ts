@@ -4,7 +4,9 @@
  * and encodes its results.
  */
 import type { Infer } from '../xdr/index.js';
-import type { RpcContext, RpcHandler } from '../rpc/server.js';
+import type { RpcContext, RpcHandler, RpcProgram, RpcServer } from '../rpc/server.js';
+import { DumpProcs } from './dump.js';
+import { Program } from './programs.js';
 import type { Procedure } from './call.js';
 import { hasPayload, payloadChunks, type Payload } from './procedure.js';
 
@@ -20,5 +22,29 @@ export function procedureHandler<P extends Procedure, S = unknown>(
       ? payloadChunks((results as { payload: Payload }).payload)
       : undefined;
     return { results: (w) => procedure.results.write(w, results), ...(payload ? { payload } : {}) };
+  };
+}
+
+/** The reply to PING (GF-DUMP proc 2, handshake proc 3): op_ret 0, empty xdata. */
+export const pingResult = () => ({ opRet: 0, opErrno: 0, xdata: Buffer.alloc(0) });
+
+/**
+ * GF-DUMP, which every GlusterFS server offers: DUMP lists the server's programs in
+ * registration order (clients compare numbers only), PING answers at once.
+ */
+export function gfDumpProgram<S>(server: RpcServer<S>): RpcProgram<S> {
+  return {
+    ...Program.DUMP,
+    name: 'GF-DUMP',
+    procs: {
+      [DumpProcs.NULL.proc]: () => undefined,
+      [DumpProcs.DUMP.proc]: procedureHandler(DumpProcs.DUMP, () => ({
+        gfsId: 0n,
+        opRet: 0,
+        opErrno: 0,
+        progs: server.programs.map((p) => ({ progname: p.name, prognum: p.prog, progver: p.vers })),
+      })),
+      [DumpProcs.PING.proc]: procedureHandler(DumpProcs.PING, pingResult),
+    },
   };
 }
