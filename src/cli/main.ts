@@ -2,8 +2,13 @@
 /** The `glusterts` command: parses arguments and dispatches to src/cli/commands. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { cat } from './commands/cat.js';
+import { cp } from './commands/cp.js';
 import { daemon } from './commands/daemon.js';
 import { dump } from './commands/dump.js';
+import { ls } from './commands/ls.js';
+import { rm } from './commands/rm.js';
+import { stat } from './commands/stat.js';
 import { up } from './commands/up.js';
 import { UsageError, VOLUME_USAGE, volume } from './commands/volume.js';
 
@@ -22,6 +27,11 @@ commands:
             --data DIR --host ADDR --port N as for up; --socket PATH also serves a unix socket
 ${VOLUME_USAGE}
   dump    HOST[:PORT]     list the RPC programs a GlusterFS server (glusterd or brick) offers
+  cp      SRC DST         copy a file; either side a gluster://host[:port]/volume/path URL or a local path
+  cat     URL             write a volume's file to stdout
+  ls      [-l] URL        list a directory of a volume (-l: long format)
+  stat    URL             a file's attributes and gfid
+  rm      [-r] URL        remove a file (-r: a directory tree)
   help    this text
   version the package version`;
 
@@ -94,6 +104,16 @@ async function main(argv: string[]): Promise<number> {
       await dump(positionals[0]!);
       return 0;
     }
+    case 'cp':
+      return cp(rest);
+    case 'cat':
+      return cat(rest);
+    case 'ls':
+      return ls(rest);
+    case 'stat':
+      return stat(rest);
+    case 'rm':
+      return rm(rest);
     case 'version':
     case '--version':
       console.log(version());

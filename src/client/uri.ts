@@ -8,6 +8,7 @@
  */
 import { GlusterError } from './errors.js';
 import { GLUSTERD_PORT, type VolfileServer } from './mgmt.js';
+import { Volume, type ConnectOptions } from './volume.js';
 
 export interface GlusterUrl {
   server: VolfileServer;
@@ -49,4 +50,13 @@ export function parseGlusterUrl(s: string): GlusterUrl {
     server = { host, port };
   }
   return { server, volume, path };
+}
+
+/** Connects to the volume a gluster:// URL names (its one server, its volume). */
+export function connectUrl(
+  url: string | GlusterUrl,
+  opts: Omit<ConnectOptions, 'volume' | 'servers'> = {},
+): Promise<Volume> {
+  const u = typeof url === 'string' ? parseGlusterUrl(url) : url;
+  return Volume.connect({ ...opts, volume: u.volume, servers: [u.server] });
 }
