@@ -4,7 +4,7 @@
  * the same `trusted.glusterfs.dht` layouts (assigned the same way), linkto files, and the
  * same lookup fallbacks, so either client finds what the other placed. With one
  * subvolume it is a pass-through, as stock's, except MKDIR (a full-range layout is stored
- * with the directory) and xattr listings (DHT's keys hidden). See docs/distribute.md.
+ * with the directory) and xattr listings (DHT's keys hidden).
  */
 import { ptrValue, type Dict } from '../../protocol/dict.js';
 import type { FopTable } from '../../xlator/translator.js';
