@@ -8,6 +8,7 @@ import { haveStockGluster, startStockGluster, type StockGluster } from '../suppo
 import { clientSuite } from './suite.js';
 
 let stock: StockGluster | undefined;
+let writeBehind = true;
 
 async function startWhenFree(): Promise<StockGluster> {
   const deadline = Date.now() + 10 * 60_000;
@@ -33,6 +34,14 @@ clientSuite({
   },
   async stop() {
     await stock?.stop();
+  },
+  served: {
+    volume: 'cv',
+    server: () => ({ host: stock!.host }),
+    async changeVolfile() {
+      writeBehind = !writeBehind;
+      await stock!.cli('volume', 'set', 'cv', 'performance.write-behind', writeBehind ? 'on' : 'off');
+    },
   },
   connect: (opts = {}) =>
     Volume.connect({ ...opts, volume: 'cv', servers: [{ host: stock!.host }], timeoutMs: 20_000 }),

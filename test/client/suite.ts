@@ -6,8 +6,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { GlusterError, O, Volume, type VolumeOptions } from '../../src/client/index.js';
+import { promisify } from 'node:util';
+import { GlusterError, O, Volume, type VolfileServer, type VolumeOptions } from '../../src/client/index.js';
 
 export interface Backend {
   name: string;
@@ -18,6 +20,13 @@ export interface Backend {
   stop(): Promise<void>;
   /** Why the suite cannot run (missing peer, missing translator), or undefined. */
   skip?(): string | undefined;
+  /** Served backends: the volume name and its volfile server. */
+  served?: {
+    volume: string;
+    server(): VolfileServer;
+    /** Changes a volume option, so the server sends FETCHSPEC with a new volfile. */
+    changeVolfile(): Promise<void>;
+  };
 }
 
 export async function rejects(p: Promise<unknown>, code: string, syscall?: string): Promise<GlusterError> {
@@ -32,6 +41,8 @@ export async function rejects(p: Promise<unknown>, code: string, syscall?: strin
   assert.fail(`expected ${code}, the call succeeded`);
 }
 
+const run = promisify(execFile);
+const CLIENT_MODULE = new URL('../../src/client/index.js', import.meta.url).href;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;
 
@@ -375,6 +386,103 @@ export function clientSuite(backend: Backend): void {
         await other.close();
       }
     });
+
+    test(
+      'volfile servers: an unreachable one is skipped; a missing volume is ENOENT; FETCHSPEC → volfileChanged',
+      {
+        skip: backend.served ? false : 'no volfile server',
+      },
+      async () => {
+        const served = backend.served!;
+        const v = await Volume.connect({
+          volume: served.volume,
+          servers: [{ host: '127.0.0.45', port: 1 }, served.server()],
+          timeoutMs: 20_000,
+        });
+        try {
+          assert.ok(v.mgmtConnected);
+          assert.match(v.volfile, /type protocol\/client/);
+          const changed = new Promise<string>((ok, fail) => {
+            const timer = setTimeout(() => fail(new Error('no volfileChanged within 20 s')), 20_000);
+            v.once('volfileChanged', (text) => {
+              clearTimeout(timer);
+              ok(text);
+            });
+          });
+          await served.changeVolfile();
+          const text = await changed;
+          assert.notEqual(text, v.volfile, 'the new volfile differs from the one the graph was built from');
+          assert.equal(await v.refetchVolfile(), false, 'nothing new since the callback');
+          assert.ok(await v.exists('/'), 'the running graph keeps working');
+        } finally {
+          await v.close();
+        }
+        await rejects(
+          Volume.connect({ volume: 'no-such-volume', servers: [served.server()], timeoutMs: 20_000 }),
+          'ENOENT',
+          'glfs_init',
+        );
+        const refused = await rejects(
+          Volume.connect({
+            volume: served.volume,
+            servers: [{ host: '127.0.0.45', port: 1 }],
+            timeoutMs: 5000,
+          }),
+          'ECONNREFUSED',
+          'glfs_init',
+        );
+        assert.equal(refused.path, '127.0.0.45:1');
+        const ac = new AbortController();
+        const pending = Volume.connect({
+          volume: served.volume,
+          servers: [served.server()],
+          signal: ac.signal,
+        });
+        ac.abort();
+        await rejects(pending, 'ECANCELED', 'glfs_init');
+      },
+    );
+
+    test(
+      'a script that connects, reads 4 KiB and closes exits promptly (whole process, printed)',
+      {
+        skip: backend.served ? false : 'no volfile server',
+      },
+      async (t) => {
+        const d = dir('script');
+        await vol.mkdir(d);
+        const f = await vol.create(`${d}/4k`, 'w');
+        await f.pwrite(randomBytes(4096), 0);
+        await f.close();
+        const served = backend.served!;
+        const script = `
+        const t0 = performance.now();
+        const { Volume } = await import(${JSON.stringify(CLIENT_MODULE)});
+        const t1 = performance.now();
+        const v = await Volume.connect({ volume: ${JSON.stringify(served.volume)}, servers: [${JSON.stringify(served.server())}] });
+        const f = await v.open(${JSON.stringify(`${d}/4k`)});
+        const n = (await f.pread(4096, 0)).length;
+        await f.close();
+        await v.close();
+        console.log(JSON.stringify({ n, importMs: t1 - t0, workMs: performance.now() - t1 }));`;
+        const times: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const started = performance.now();
+          const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+            timeout: 20_000,
+          });
+          const wall = performance.now() - started;
+          const r = JSON.parse(stdout) as { n: number; importMs: number; workMs: number };
+          assert.equal(r.n, 4096);
+          times.push(
+            `${wall.toFixed(0)} (connect+read+close ${r.workMs.toFixed(0)}, import ${r.importMs.toFixed(0)})`,
+          );
+        }
+        const line = `script ${backend.name}: process wall ms: ${times.join('; ')}`;
+        t.diagnostic(line);
+        console.log(line);
+      },
+    );
 
     test('latency: connect + open + read 4 KiB + close, end to end (printed)', async (t) => {
       const d = dir('lat');
