@@ -24,6 +24,7 @@ async function startWhenFree(): Promise<StockGluster> {
 
 clientSuite({
   name: 'stock',
+  enforcesPermissions: true,
   skip: () => {
     if (haveStockGluster()) return undefined;
     if (process.env.CI === 'true') throw new Error('peer missing under CI: stock GlusterFS 10.3');

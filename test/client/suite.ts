@@ -14,12 +14,17 @@ import { GlusterError, O, Volume, type VolfileServer, type VolumeOptions } from 
 export interface Backend {
   name: string;
   /** A fresh Volume on the backend. */
-  connect(opts?: Pick<VolumeOptions, 'trimmed' | 'signal'>): Promise<Volume>;
+  connect(opts?: Pick<VolumeOptions, 'trimmed' | 'signal' | 'caller'>): Promise<Volume>;
   /** Starts the server (before the suite). */
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Why the suite cannot run (missing peer, missing translator), or undefined. */
   skip?(): string | undefined;
+  /**
+   * Whether the brick checks permissions on every fop (stock: features/access-control),
+   * or only on ACCESS (glusterts's storage/posix today).
+   */
+  enforcesPermissions?: boolean;
   /** Served backends: the volume name and its volfile server. */
   served?: {
     volume: string;
@@ -209,6 +214,27 @@ export function clientSuite(backend: Backend): void {
       await rejects(vol.unlink(`${d}/g2`), 'ENOENT', 'glfs_unlink');
       await vol.unlink(`${d}/ly`);
       assert.ok(await vol.exists(`${d}/y`), 'unlink removes the link, not the target');
+    });
+
+    test("caller: calls run as the given uid/gid; permissions are the brick's (EACCES)", async () => {
+      const d = dir('caller');
+      await vol.mkdir(d, 0o755);
+      const f = await vol.create(`${d}/secret`, 'w', 0o600);
+      await f.close();
+      const other = await backend.connect({ caller: { uid: 4242, gid: 4242, groups: [] } });
+      try {
+        await other.access(d, 5); // r-x for others
+        await rejects(other.access(`${d}/secret`, 4), 'EACCES', 'glfs_access');
+        if (backend.enforcesPermissions) {
+          await rejects(other.open(`${d}/secret`, 'r'), 'EACCES', 'glfs_open');
+          await rejects(other.mkdir(`${d}/nope`), 'EACCES', 'glfs_mkdir');
+        }
+        await vol.chmod(`${d}/secret`, 0o644);
+        const g = await other.open(`${d}/secret`, 'r');
+        await g.close();
+      } finally {
+        await other.close();
+      }
     });
 
     test('xattrs: setxattr, getxattr, listxattr, removexattr; ENODATA, XATTR_CREATE/REPLACE', async () => {
