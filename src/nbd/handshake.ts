@@ -173,9 +173,9 @@ export async function negotiate(ch: Channel, ctx: HandshakeContext): Promise<Neg
         break;
       }
       case OPT.STARTTLS: {
-        if (!ctx.tls) fail(option, REP.ERR_POLICY, 'TLS is not configured');
+        if (length !== 0) fail(option, REP.ERR_INVALID, 'STARTTLS takes no data');
+        else if (!ctx.tls) fail(option, REP.ERR_POLICY, 'TLS is not configured');
         else if (ch.tls) fail(option, REP.ERR_INVALID, 'TLS is already active');
-        else if (length !== 0) fail(option, REP.ERR_INVALID, 'STARTTLS takes no data');
         else await ch.startTls(optionReply(option, REP.ACK), ctx.tls);
         break;
       }
