@@ -14,8 +14,8 @@
  * - reopening: SETVOLUME accepted; the owner re-opens its fds on the new session
  *   (`reopen`), then the state becomes `up` (stock: CHILD_UP only after the re-opens).
  * - up: fops flow. While any call is outstanding a PING goes out every ping-timeout; when
- *   a PING has been unanswered for ping-timeout and nothing at all arrived for as long,
- *   the connection is dropped. A dropped connection fails its calls with ENOTCONN (the
+ *   a PING has been unanswered for ping-timeout and no whole record (reply or callback)
+ *   arrived for as long, the connection is dropped. A dropped connection fails its calls with ENOTCONN (the
  *   RpcClient does that) and the cycle starts over after reconnect-interval-ms.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -153,8 +153,14 @@ export class BrickConnection {
     if (this.pingTimer === undefined && this.cfg.pingTimeoutMs > 0 && this.current) this.armPing();
   }
 
-  callEnded(): void {
+  /**
+   * Ends what callStarted began. `answered`: a whole reply record arrived for the call
+   * (whatever it said). Only whole records count as "heard from the brick": bytes of a
+   * record that never completes must not keep a stalled connection alive.
+   */
+  callEnded(answered: boolean): void {
     this.outstanding--;
+    if (answered) this.lastReceived = Date.now();
   }
 
   // ---- the loop ----------------------------------------------------------------------
@@ -227,8 +233,10 @@ export class BrickConnection {
     const { rpc } = session;
     this.lastReceived = Date.now();
     this.pingSentAt = undefined;
-    rpc.socket.on('data', () => (this.lastReceived = Date.now()));
-    rpc.on('callback', (cb) => this.onCallback(cb));
+    rpc.on('callback', (cb) => {
+      this.lastReceived = Date.now();
+      this.onCallback(cb);
+    });
     return new Promise((resolve) => {
       if (rpc.closed) return resolve();
       rpc.once('close', (err) => {
@@ -278,7 +286,9 @@ export class BrickConnection {
       this.pingSentAt = now;
       callProcedure(session.rpc, Program.DUMP, DumpProcs.PING, null, { cred: PING_CRED }).then(
         () => {
-          if (this.current === session) this.pingSentAt = undefined;
+          if (this.current !== session) return;
+          this.pingSentAt = undefined;
+          this.lastReceived = Date.now();
         },
         () => undefined,
       );

@@ -221,10 +221,10 @@ class ProtocolClient implements ClientTranslator {
         timeoutMs: this.frameTimeoutMs,
         ...(ctx?.signal ? { signal: ctx.signal } : {}),
       })) as Record<string, unknown>;
+      this.conn.callEnded(true);
     } catch (err) {
+      this.conn.callEnded(answered(err));
       throw this.asFopError(name, err);
-    } finally {
-      this.conn.callEnded();
     }
     const opRet = results.opRet as number;
     if (opRet < 0) {
@@ -357,6 +357,12 @@ class ProtocolClient implements ClientTranslator {
     }
     return FopError.from(err);
   }
+}
+
+/** Whether a failed call still got a whole reply record (a status reply, or results that did not decode). */
+function answered(err: unknown): boolean {
+  if (err instanceof RpcError) return !['NOT_CONNECTED', 'TIMEOUT', 'ABORTED'].includes(err.code);
+  return err instanceof XdrError;
 }
 
 function validErrno(n: unknown): number {
