@@ -68,7 +68,8 @@ export function transmissionFlags(caps: Capabilities, structured: boolean, serve
   let f = TFLAG.HAS_FLAGS;
   if (ro) f |= TFLAG.READ_ONLY;
   if (caps.flush) f |= TFLAG.SEND_FLUSH;
-  if (caps.fua && !ro) f |= TFLAG.SEND_FUA;
+  // FUA is emulated with a flush after the write when the backend has no native FUA.
+  if ((caps.fua || caps.flush) && !ro) f |= TFLAG.SEND_FUA;
   if (caps.trim && !ro) f |= TFLAG.SEND_TRIM;
   if (caps.zero && !ro) f |= TFLAG.SEND_WRITE_ZEROES | TFLAG.SEND_FAST_ZERO;
   if (structured) f |= TFLAG.SEND_DF;
