@@ -33,6 +33,7 @@ import {
   type FopRequest,
   type TranslatorRegistry,
 } from '../xlator/index.js';
+import { CLIENT_TRANSLATORS } from '../xlators/client-registry.js';
 import { GlusterError, abortError } from './errors.js';
 import { Directory, type OpendirOptions } from './directory.js';
 import { File, openFlags, O, type OpenFlags } from './file.js';
@@ -141,7 +142,7 @@ export class Volume extends EventEmitter<VolumeEvents> {
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
-    const registry = opts.registry ?? (await defaultRegistry());
+    const registry = opts.registry ?? CLIENT_TRANSLATORS;
     let mgmt: MgmtConnection | undefined;
     try {
       mgmt = await MgmtConnection.open(opts.servers, opts.volume, { signal, timeoutMs });
@@ -164,7 +165,7 @@ export class Volume extends EventEmitter<VolumeEvents> {
    * translators reaches bricks directly, as glfs_set_volfile does).
    */
   static async fromVolfile(text: string, opts: VolumeOptions & { name?: string } = {}): Promise<Volume> {
-    const registry = opts.registry ?? (await defaultRegistry());
+    const registry = opts.registry ?? CLIENT_TRANSLATORS;
     return Volume.start(opts.name ?? 'local', text, undefined, { ...opts, registry });
   }
 
@@ -756,14 +757,4 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((ok) => setTimeout(ok, ms).unref());
-}
-
-async function defaultRegistry(): Promise<TranslatorRegistry> {
-  const mod = (await import('../xlators/index.js')) as { CLIENT_TRANSLATORS?: TranslatorRegistry };
-  if (!mod.CLIENT_TRANSLATORS) {
-    throw new GlusterError('ENOSYS', 'glfs_init', undefined, {
-      detail: 'no client translator registry (CLIENT_TRANSLATORS) is available yet',
-    });
-  }
-  return mod.CLIENT_TRANSLATORS;
 }
