@@ -4,13 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import {
-  AcceptStat,
-  AUTH_NONE_VERIFIER,
-  ReplyStat,
-  RejectStat,
-  successReply,
-} from '../../../src/rpc/index.js';
+import { AcceptStat, ReplyStat, RejectStat, successReply } from '../../../src/rpc/index.js';
 import {
   CallbackProc,
   encodeReply,
