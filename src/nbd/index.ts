@@ -4,3 +4,4 @@ export { NbdServer, DEFAULTS, type NbdServerOptions, type NbdTlsOptions } from '
 export { transmissionFlags } from './handshake.js';
 export * from './protocol.js';
 export { FileBackend, FileProvider, type FileProviderOptions } from './backends/file.js';
+export { GlusterBackend, GlusterProvider, type GlusterProviderOptions } from './backends/gluster.js';
