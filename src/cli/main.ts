@@ -2,6 +2,7 @@
 /** The `glusterts` command: parses arguments and dispatches to src/cli/commands. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { BENCH_USAGE, bench } from './commands/bench.js';
 import { cat } from './commands/cat.js';
 import { cp } from './commands/cp.js';
 import { daemon } from './commands/daemon.js';
@@ -32,6 +33,7 @@ ${VOLUME_USAGE}
   ls      [-l] URL        list a directory of a volume (-l: long format)
   stat    URL             a file's attributes and gfid
   rm      [-r] URL        remove a file (-r: a directory tree)
+${BENCH_USAGE}
   help    this text
   version the package version`;
 
@@ -114,6 +116,8 @@ async function main(argv: string[]): Promise<number> {
       return stat(rest);
     case 'rm':
       return rm(rest);
+    case 'bench':
+      return bench(rest);
     case 'version':
     case '--version':
       console.log(version());

@@ -1,0 +1,116 @@
+/**
+ * fio: command lines for the benchmark's jobs, its JSON output, and the ETA lines that
+ * tell when every job has finished its IO (fio prints them while the gfapi engine's
+ * glfs_fini still runs, ~10 s with stock libgfapi 10.3).
+ */
+
+/** One fio run: `jobs` files (`bench.0` … `bench.N-1`), one job each. */
+export interface FioSpec {
+  rw: 'read' | 'write' | 'randread' | 'randwrite';
+  /** Block size as fio takes it ("128k", "4k"). */
+  bs: string;
+  ioengine: 'psync' | 'libaio' | 'gfapi' | 'gfapi_async';
+  iodepth: number;
+  jobs: number;
+  /** Size of each file ("256M"). */
+  size: string;
+  /** Seconds of IO (time_based); 0 means one pass over `size`. */
+  runtime: number;
+  /** For file engines: the directory holding the files. */
+  directory?: string;
+  /** For the gfapi engines: volume and volfile-server host (fio always uses port 24007). */
+  volume?: string;
+  host?: string;
+}
+
+/** The fio arguments for `spec`; JSON goes to `output`, ETA lines to stdout. */
+export function fioArgs(spec: FioSpec, output: string): string[] {
+  const args = [
+    '--name=bench',
+    `--ioengine=${spec.ioengine}`,
+    `--rw=${spec.rw}`,
+    `--bs=${spec.bs}`,
+    `--iodepth=${spec.iodepth}`,
+    `--numjobs=${spec.jobs}`,
+    `--size=${spec.size}`,
+    '--direct=1',
+    // One file per job, the same names on every row, so reads find what the layout wrote.
+    '--filename_format=bench.$jobnum',
+    // Random jobs must not stop early because they ran out of fresh blocks.
+    '--norandommap',
+    '--randrepeat=0',
+    '--output-format=json',
+    `--output=${output}`,
+    '--eta=always',
+    '--eta-newline=1',
+    '--eta-interval=250ms',
+  ];
+  if (spec.runtime > 0) args.push('--time_based', `--runtime=${spec.runtime}`);
+  if (spec.ioengine === 'gfapi' || spec.ioengine === 'gfapi_async') {
+    if (!spec.volume || !spec.host) throw new Error('gfapi engines need volume and host');
+    args.push(`--volume=${spec.volume}`, `--brick=${spec.host}`);
+  } else {
+    if (!spec.directory) throw new Error('file engines need a directory');
+    args.push(`--directory=${spec.directory}`);
+  }
+  return args;
+}
+
+export interface FioResult {
+  /** Sum of the jobs' bandwidths, KiB/s (fio's `bw`, what the seed calls kB/s). */
+  aggregateKiBps: number;
+  /** Each job's (each file's) bandwidth, KiB/s, in job order. */
+  perJobKiBps: number[];
+  /** Sum of the jobs' IOPS. */
+  iops: number;
+  /** Mean completion latency over the jobs, microseconds. */
+  meanLatUs: number;
+}
+
+interface FioSide {
+  bw: number;
+  iops: number;
+  io_kbytes?: number;
+  clat_ns?: { mean?: number };
+  lat_ns?: { mean?: number };
+}
+interface FioJob {
+  jobname?: string;
+  error?: number;
+  read: FioSide;
+  write: FioSide;
+}
+
+/**
+ * Parses fio's `--output-format=json` (without group_reporting: one entry per job). Text
+ * before the first `{` (warnings fio prints to the same stream) is skipped.
+ */
+export function parseFioJson(text: string, direction: 'read' | 'write'): FioResult {
+  const start = text.indexOf('{');
+  if (start < 0) throw new Error('fio output holds no JSON');
+  const doc = JSON.parse(text.slice(start)) as { jobs?: FioJob[] };
+  const jobs = doc.jobs ?? [];
+  if (jobs.length === 0) throw new Error('fio JSON has no jobs');
+  const failed = jobs.find((j) => j.error);
+  if (failed) throw new Error(`fio job ${failed.jobname ?? '?'} failed with error ${failed.error}`);
+  const sides = jobs.map((j) => (direction === 'read' ? j.read : j.write));
+  const perJobKiBps = sides.map((s) => s.bw);
+  const lat = sides.map((s) => s.clat_ns?.mean ?? s.lat_ns?.mean ?? 0);
+  return {
+    aggregateKiBps: perJobKiBps.reduce((a, b) => a + b, 0),
+    perJobKiBps,
+    iops: sides.reduce((a, s) => a + s.iops, 0),
+    meanLatUs: lat.reduce((a, b) => a + b, 0) / lat.length / 1000,
+  };
+}
+
+/**
+ * True when an ETA line (`Jobs: 4 (f=0): [f(4)][100.0%][eta 00m:00s]`) shows every job
+ * past its IO: finishing (f), exited (E) or reaped (_).
+ */
+export function etaIoDone(line: string): boolean {
+  const m = /^Jobs: \d+ \(f=\d+\): \[([^\]]*)\]/.exec(line.trim());
+  if (!m) return false;
+  const states = m[1]!.replace(/\(\d+\)|,/g, '');
+  return states.length > 0 && /^[fE_]+$/.test(states);
+}

@@ -1,0 +1,229 @@
+/**
+ * The rows of the seed's tables, as a list: each row says which systems and workloads it
+ * applies to and how to measure one (row, workload, system). New rows (the glusterts
+ * TypeScript client, the NBD export) are added by appending to ROWS.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { etaIoDone, fioArgs, parseFioJson, type FioSpec } from './fio.js';
+import type { BenchEnv, Target } from './env.js';
+import {
+  FILES,
+  QEMU_DEPTH,
+  RANDOM_BS,
+  RANDOM_DEPTH_PER_FILE,
+  WORKLOADS,
+  type Sample,
+  type SystemId,
+  type Workload,
+  type WorkloadId,
+} from './model.js';
+import { track } from './proc.js';
+import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from './qemu.js';
+
+export interface RowContext {
+  env: BenchEnv;
+  bs: string;
+  bsBytes: number;
+  size: string;
+  sizeBytes: number;
+  runtime: number;
+  /** Where tools may write result files. */
+  scratch: string;
+  /** Base's first aggregate for a workload in this run, KiB/s (sizes qemu-img bench runs). */
+  baseKiBps(w: WorkloadId): number | undefined;
+}
+
+export type Figures = Omit<Sample, 'row' | 'system' | 'workload' | 'repeat' | 'at'>;
+
+export interface Measurement {
+  /** Resolves when the tool's IO is over (it may still be closing, e.g. in glfs_fini). */
+  ioDone: Promise<number>;
+  /** Resolves when the tool has exited, with the figures. */
+  result: Promise<Figures>;
+}
+
+export interface Row {
+  id: string;
+  /** The seed's row name (systems are appended in the tables). */
+  label: string;
+  systems: readonly SystemId[];
+  workloads: readonly WorkloadId[];
+  /** Peers (see peerMissing) the row needs. */
+  needs: readonly string[];
+  /** Which environment parts it needs. */
+  uses: { base?: boolean; fuse?: boolean; trimmed?: boolean };
+  measure(ctx: RowContext, w: Workload, system: SystemId): Measurement;
+}
+
+const BW: WorkloadId[] = ['seq-read', 'seq-write', 'rand-read', 'rand-write'];
+const QEMU: WorkloadId[] = ['seq-read', 'seq-write', 'open-close'];
+
+let seq = 0;
+
+function fioSpec(ctx: RowContext, w: Workload, engine: 'file' | 'gfapi'): Omit<FioSpec, 'directory'> {
+  const rw = (w.random ? 'rand' : '') + w.direction;
+  const ioengine = engine === 'file' ? (w.random ? 'libaio' : 'psync') : w.random ? 'gfapi_async' : 'gfapi';
+  return {
+    rw: rw as FioSpec['rw'],
+    bs: w.random ? RANDOM_BS : ctx.bs,
+    ioengine,
+    iodepth: w.random ? RANDOM_DEPTH_PER_FILE : 1,
+    jobs: FILES,
+    size: ctx.size,
+    runtime: ctx.runtime,
+  };
+}
+
+function fioMeasure(ctx: RowContext, w: Workload, spec: FioSpec): Measurement {
+  const out = join(ctx.scratch, `fio-${process.pid}-${seq++}.json`);
+  const t = track('fio', fioArgs(spec, out), {
+    cwd: ctx.scratch,
+    done: (stdout) => {
+      const lines = stdout.slice(-600).split(/[\r\n]+/);
+      return lines.slice(-3).some(etaIoDone);
+    },
+  });
+  const result = t.exit.then(async () => {
+    const r = parseFioJson(await readFile(out, 'utf8'), w.direction);
+    await rm(out, { force: true });
+    return {
+      tool: `fio ${spec.ioengine} ${spec.rw} bs=${spec.bs} iodepth=${spec.iodepth} numjobs=${spec.jobs}`,
+      aggregateKiBps: r.aggregateKiBps,
+      perFileKiBps: r.perJobKiBps,
+      iops: r.iops,
+    };
+  });
+  return { ioDone: t.ioDone, result };
+}
+
+/** qemu-img bench over one image: sequential only (qemu-img bench has no random mode). */
+function qemuMeasure(ctx: RowContext, w: Workload, image: string): Measurement {
+  if (w.id === 'open-close') {
+    // qemu-io, not qemu-img info: info prints only after it closed the image, so it cannot
+    // tell open from close. stdbuf: stdout is a pipe; line buffering shows when the read ended.
+    const t = track('stdbuf', ['-oL', 'qemu-io', '-f', 'raw', '-t', 'none', '-c', 'read 0 4k', image], {
+      done: (s) => s.includes('bytes at offset'),
+    });
+    return {
+      ioDone: t.ioDone,
+      result: t.exit.then((e) => ({
+        tool: "qemu-io -f raw -t none -c 'read 0 4k'",
+        openMs: e.doneMs,
+        wallMs: e.wallMs,
+      })),
+    };
+  }
+  // Size the run like fio's: as many requests as Base moved in `runtime`, at least one pass.
+  const base = ctx.baseKiBps(w.id);
+  const pass = Math.max(1, Math.floor(ctx.sizeBytes / ctx.bsBytes));
+  const count = Math.max(pass, base ? Math.round((base * 1024 * ctx.runtime) / ctx.bsBytes) : 0);
+  const args = qemuBenchArgs({
+    image,
+    write: w.direction === 'write',
+    bytes: ctx.bsBytes,
+    depth: QEMU_DEPTH,
+    count,
+  });
+  const t = track('stdbuf', ['-oL', 'qemu-img', ...args], { done: qemuBenchDone });
+  return {
+    ioDone: t.ioDone,
+    result: t.exit.then((e) => {
+      const r = parseQemuBench(e.stdout);
+      return {
+        tool: `qemu-img bench -t none -d ${QEMU_DEPTH} -s ${ctx.bsBytes} -c ${count}${w.direction === 'write' ? ' -w' : ''}`,
+        aggregateKiBps: r.kibps,
+        perFileKiBps: [r.kibps],
+        iops: r.iops,
+      };
+    }),
+  };
+}
+
+function target(ctx: RowContext, system: SystemId): Target {
+  const t = system === 'local' ? undefined : ctx.env.targets[system];
+  if (!t) throw new Error(`no ${system} target`);
+  return t;
+}
+
+const glusterUri = (t: Target, volume: string) => `gluster://${t.host}/${volume}/bench.0`;
+
+export const ROWS: readonly Row[] = [
+  {
+    id: 'base',
+    label: 'Base',
+    systems: ['local'],
+    workloads: [...BW, 'open-close'],
+    needs: ['fio', 'qemu-img', 'qemu-io', 'stdbuf'],
+    uses: { base: true },
+    measure: (ctx, w) =>
+      w.kind === 'latency'
+        ? qemuMeasure(ctx, w, join(ctx.env.baseDir, 'bench.0'))
+        : fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'file'), directory: ctx.env.baseDir }),
+  },
+  {
+    id: 'fuse',
+    label: 'FUSE mount',
+    systems: ['glusterts', 'stock'],
+    workloads: [...BW, 'open-close'],
+    needs: ['fio', 'qemu-img', 'qemu-io', 'stdbuf', 'stock-gluster'],
+    uses: { fuse: true },
+    measure: (ctx, w, system) => {
+      const mount = target(ctx, system).mount;
+      return w.kind === 'latency'
+        ? qemuMeasure(ctx, w, join(mount, 'bench.0'))
+        : fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'file'), directory: mount });
+    },
+  },
+  {
+    id: 'native-gfapi',
+    label: 'QEMU-GlusterFS native integration: fio gfapi',
+    systems: ['glusterts', 'stock'],
+    workloads: BW,
+    needs: ['fio', 'stock-gluster'],
+    uses: {},
+    measure: (ctx, w, system) => {
+      const t = target(ctx, system);
+      return fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'gfapi'), volume: t.volume, host: t.host });
+    },
+  },
+  {
+    id: 'native-qemu',
+    label: 'QEMU-GlusterFS native integration: QEMU block layer',
+    systems: ['glusterts', 'stock'],
+    workloads: QEMU,
+    needs: ['qemu-gluster', 'stdbuf', 'stock-gluster'],
+    uses: {},
+    measure: (ctx, w, system) => {
+      const t = target(ctx, system);
+      return qemuMeasure(ctx, w, glusterUri(t, t.volume));
+    },
+  },
+  {
+    id: 'trimmed-gfapi',
+    label: 'native with trimmed client side xlators: fio gfapi',
+    systems: ['glusterts', 'stock'],
+    workloads: BW,
+    needs: ['fio', 'stock-gluster'],
+    uses: { trimmed: true },
+    measure: (ctx, w, system) => {
+      const t = target(ctx, system);
+      return fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'gfapi'), volume: t.trimmedVolume, host: t.host });
+    },
+  },
+  {
+    id: 'trimmed-qemu',
+    label: 'native with trimmed client side xlators: QEMU block layer',
+    systems: ['glusterts', 'stock'],
+    workloads: QEMU,
+    needs: ['qemu-gluster', 'stdbuf', 'stock-gluster'],
+    uses: { trimmed: true },
+    measure: (ctx, w, system) => {
+      const t = target(ctx, system);
+      return qemuMeasure(ctx, w, glusterUri(t, t.trimmedVolume));
+    },
+  },
+];
+
+export const ROW_IDS: readonly string[] = ROWS.map((r) => r.id);
+export { WORKLOADS };

@@ -1,0 +1,238 @@
+/**
+ * `glusterts bench`: the seed's FIO matrix on this machine. Sets up Base, glusterts and
+ * stock GlusterFS 10.3 (see env.ts), then for each repeat, workload and row measures the
+ * row's systems in turn — the order flips every repeat so drift hits both — and prints the
+ * seed-format tables with ratios to Base.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setupEnv, STOCK_TRIMMED_OPTIONS, type BenchEnv } from './env.js';
+import { machineInfo, type MachineInfo } from './machine.js';
+import {
+  FILES,
+  QEMU_DEPTH,
+  RANDOM_BS,
+  RANDOM_DEPTH_PER_FILE,
+  WORKLOADS,
+  parseSize,
+  type Sample,
+  type SystemId,
+  type WorkloadId,
+} from './model.js';
+import { killAll } from './proc.js';
+import { buildTables, evaluateGoals, renderGoals, renderTables, type Goal, type Table } from './report.js';
+import { ROWS, type Figures, type Row, type RowContext } from './rows.js';
+import { peerMissing } from './stock-gluster.js';
+import { renderSvg } from './svg.js';
+
+export interface BenchOptions {
+  bs: string;
+  repeat: number;
+  /** Size of each of the 4 files. */
+  size: string;
+  /** Seconds per fio run. */
+  runtime: number;
+  rows: string[];
+  workloads: WorkloadId[];
+  systems: Exclude<SystemId, 'local'>[];
+  /** Parent of the scratch directory (must not be tmpfs: O_DIRECT). */
+  dir: string;
+  stockHost: string;
+  glustertsHost: string;
+  quick: boolean;
+  keep: boolean;
+  log: (msg: string) => void;
+}
+
+export const QUICK: Pick<BenchOptions, 'repeat' | 'size' | 'runtime'> = {
+  repeat: 1,
+  size: '32M',
+  runtime: 2,
+};
+export const FULL: Pick<BenchOptions, 'repeat' | 'size' | 'runtime'> = {
+  repeat: 3,
+  size: '256M',
+  runtime: 10,
+};
+
+export interface BenchResult {
+  version: 1;
+  started: string;
+  finished: string;
+  durationS: number;
+  options: {
+    bs: string;
+    repeat: number;
+    size: string;
+    runtime: number;
+    rows: string[];
+    workloads: string[];
+    systems: string[];
+    quick: boolean;
+    files: number;
+    queueDepth: { sequential: number; random: number; qemuImgBench: number };
+    randomBs: string;
+    stockHost: string;
+    glustertsHost: string;
+  };
+  machine: MachineInfo;
+  loadavgAfter: number[];
+  stockTrimmedOptions: Readonly<Record<string, string>>;
+  volfiles: Record<string, string>;
+  notes: string[];
+  samples: Sample[];
+  tables: Table[];
+  goals: Goal[];
+}
+
+/** Checks the rows' peers; returns the rows that can run and notes for those that cannot. */
+export function selectRows(ids: readonly string[]): { rows: Row[]; notes: string[] } {
+  const notes: string[] = [];
+  const rows: Row[] = [];
+  for (const id of ids) {
+    const row = ROWS.find((r) => r.id === id);
+    if (!row) throw new Error(`unknown row ${id}; rows: ${ROWS.map((r) => r.id).join(', ')}`);
+    const why = row.needs.map((n) => (n === 'stdbuf' ? '' : peerMissing(n))).find(Boolean);
+    if (why) notes.push(`row ${id} left out: ${why}`);
+    else rows.push(row);
+  }
+  return { rows, notes };
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const started = new Date();
+  const { rows, notes } = selectRows(opts.rows);
+  const workloads = WORKLOADS.filter((w) => opts.workloads.includes(w.id));
+  const needSystems = new Set(rows.flatMap((r) => r.systems.filter((s) => s !== 'local')));
+  const systems = opts.systems.filter((s) => needSystems.has(s));
+  mkdirSync(opts.dir, { recursive: true });
+  const work = mkdtempSync(join(opts.dir, 'glusterts-bench-'));
+  const machine = machineInfo(work);
+  const samples: Sample[] = [];
+  let env: BenchEnv | undefined;
+  const onSignal = () => {
+    killAll();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    env = await setupEnv({
+      work,
+      systems,
+      size: opts.size,
+      needBase: true,
+      needFuse: rows.some((r) => r.uses.fuse),
+      needTrimmed: rows.some((r) => r.uses.trimmed),
+      stockHost: opts.stockHost,
+      glustertsHost: opts.glustertsHost,
+      log: opts.log,
+    });
+    const scratch = join(work, 'scratch');
+    mkdirSync(scratch, { recursive: true });
+    const firstBase = new Map<WorkloadId, number>();
+    const ctx: RowContext = {
+      env,
+      bs: opts.bs,
+      bsBytes: parseSize(opts.bs),
+      size: opts.size,
+      sizeBytes: parseSize(opts.size),
+      runtime: opts.runtime,
+      scratch,
+      baseKiBps: (w) => firstBase.get(w),
+    };
+    const pending: Promise<void>[] = [];
+    const drain = async () => {
+      const all = pending.splice(0);
+      await Promise.all(all);
+    };
+    for (let repeat = 0; repeat < opts.repeat; repeat++) {
+      const order: SystemId[] =
+        repeat % 2 === 0 ? ['local', 'stock', 'glusterts'] : ['local', 'glusterts', 'stock'];
+      for (const w of workloads) {
+        for (const row of rows) {
+          if (!row.workloads.includes(w.id)) continue;
+          for (const system of order) {
+            if (!row.systems.includes(system) || (system !== 'local' && !systems.includes(system))) continue;
+            const at = new Date().toISOString();
+            opts.log(`repeat ${repeat + 1}/${opts.repeat} ${w.id} ${row.id} ${system}`);
+            const record = (f: Figures) => {
+              samples.push({ row: row.id, system, workload: w.id, repeat, at, ...f });
+              if (row.id === 'base' && f.aggregateKiBps !== undefined && !firstBase.has(w.id))
+                firstBase.set(w.id, f.aggregateKiBps);
+            };
+            // Latency is wall time: nothing else may run. Base sizes qemu-img bench runs.
+            if (w.kind === 'latency' || row.id === 'base') await drain();
+            const m = row.measure(ctx, w, system);
+            if (w.kind === 'latency' || row.id === 'base') record(await m.result);
+            else {
+              await m.ioDone;
+              pending.push(m.result.then(record));
+            }
+          }
+        }
+        await drain();
+      }
+    }
+    await drain();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    killAll();
+    await env?.stop();
+    if (!opts.keep) rmSync(work, { recursive: true, force: true });
+    else notes.push(`scratch kept in ${work}`);
+  }
+  const tables = buildTables(samples, rows, opts.bs);
+  const finished = new Date();
+  return {
+    version: 1,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
+    options: {
+      bs: opts.bs,
+      repeat: opts.repeat,
+      size: opts.size,
+      runtime: opts.runtime,
+      rows: rows.map((r) => r.id),
+      workloads: workloads.map((w) => w.id),
+      systems,
+      quick: opts.quick,
+      files: FILES,
+      queueDepth: { sequential: 1, random: RANDOM_DEPTH_PER_FILE, qemuImgBench: QEMU_DEPTH },
+      randomBs: RANDOM_BS,
+      stockHost: opts.stockHost,
+      glustertsHost: opts.glustertsHost,
+    },
+    machine,
+    loadavgAfter: machineInfo(opts.dir).loadavg,
+    stockTrimmedOptions: STOCK_TRIMMED_OPTIONS,
+    volfiles: env?.volfiles ?? {},
+    notes,
+    samples,
+    tables,
+    goals: evaluateGoals(tables),
+  };
+}
+
+export function describeRun(r: BenchResult): string {
+  const m = r.machine;
+  return (
+    `${m.cpuModel}, ${m.cores} cores, kernel ${m.kernel}, Node ${m.node}, ${m.fio}, ${m.qemu.replace(/ Copyright.*/, '')}, ${m.glusterfs}; ` +
+    `bricks and Base on ${m.filesystem}; ${r.options.repeat} repeat(s), ${r.options.runtime} s per fio run, ${FILES} files × ${r.options.size}; ` +
+    `load ${m.loadavg.join(' ')} before, ${r.loadavgAfter.join(' ')} after; ${r.durationS} s in all`
+  );
+}
+
+export function renderReport(r: BenchResult): string {
+  const out = [`glusterts bench — ${describeRun(r)}`, ''];
+  out.push(renderTables(r.tables));
+  out.push(renderGoals(r.goals));
+  if (r.notes.length) out.push(...r.notes.map((n) => `note: ${n}`), '');
+  return out.join('\n');
+}
+
+export function writeOutputs(r: BenchResult, json?: string, svg?: string): void {
+  if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
+  if (svg) writeFileSync(svg, renderSvg(r.tables, describeRun(r)));
+}

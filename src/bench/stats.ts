@@ -1,0 +1,27 @@
+/** Summaries over repeated samples: median, min, max, and ratios between summaries. */
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  /** Number of samples summarised. */
+  n: number;
+}
+
+/** The median of `xs` (mean of the two middle values for an even count). Throws on []. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of no samples');
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function summarize(xs: readonly number[]): Summary {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+
+/** `value / base`, or undefined when there is no base (or it is zero). */
+export function ratio(value: number, base: number | undefined): number | undefined {
+  if (base === undefined || !(base > 0) || !Number.isFinite(value)) return undefined;
+  return value / base;
+}

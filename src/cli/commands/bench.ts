@@ -1,0 +1,86 @@
+/** `glusterts bench`: the 2012 talk's FIO tables on this machine (see docs/benchmarks.md). */
+import { parseArgs } from 'node:util';
+import { FULL, QUICK, renderReport, runBench, writeOutputs } from '../../bench/run.js';
+import { ROW_IDS } from '../../bench/rows.js';
+import { WORKLOADS, parseSize, type WorkloadId } from '../../bench/model.js';
+
+export const BENCH_USAGE = `  bench   the talk's FIO tables on this machine: Base, FUSE, native (fio gfapi, qemu-img bench),
+          trimmed native; glusterts and a private stock GlusterFS 10.3 side by side (needs root)
+            --quick           1 repeat, 4 × ${QUICK.size} files, ${QUICK.runtime} s runs (under 5 minutes)
+            --bs SIZE         sequential block size           (default 128k)
+            --repeat N        repeats; median, min, max       (default ${FULL.repeat})
+            --size SIZE       size of each of the 4 files     (default ${FULL.size})
+            --runtime S       seconds per fio run             (default ${FULL.runtime})
+            --rows a,b        ${ROW_IDS.join(',')}
+            --workloads a,b   ${WORKLOADS.map((w) => w.id).join(',')}
+            --systems a,b     glusterts,stock
+            --json FILE       every sample, the machine, the tables
+            --svg FILE        a bar chart
+            --dir DIR         scratch parent, not tmpfs      (default /var/tmp)
+            --stock-host A / --glusterts-host A   (default 127.0.0.2 / 127.0.0.3, port 24007)
+            --keep            keep the scratch directory`;
+
+function list(s: string, all: readonly string[], what: string): string[] {
+  const xs = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const x of xs)
+    if (!all.includes(x)) throw new Error(`--${what}: unknown ${x}; one of ${all.join(', ')}`);
+  return xs;
+}
+
+export async function bench(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: 'boolean', default: false },
+      bs: { type: 'string', default: '128k' },
+      repeat: { type: 'string' },
+      size: { type: 'string' },
+      runtime: { type: 'string' },
+      rows: { type: 'string', default: ROW_IDS.join(',') },
+      workloads: { type: 'string', default: WORKLOADS.map((w) => w.id).join(',') },
+      systems: { type: 'string', default: 'glusterts,stock' },
+      json: { type: 'string' },
+      svg: { type: 'string' },
+      dir: { type: 'string', default: '/var/tmp' },
+      'stock-host': { type: 'string', default: '127.0.0.2' },
+      'glusterts-host': { type: 'string', default: '127.0.0.3' },
+      keep: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
+    },
+  });
+  const preset = values.quick ? QUICK : FULL;
+  const repeat = Number(values.repeat ?? preset.repeat);
+  const runtime = Number(values.runtime ?? preset.runtime);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: not a count: ${values.repeat}`);
+  if (!(runtime > 0)) throw new Error(`--runtime: not a number of seconds: ${values.runtime}`);
+  const size = values.size ?? preset.size;
+  parseSize(size);
+  parseSize(values.bs);
+  const result = await runBench({
+    bs: values.bs,
+    repeat,
+    size,
+    runtime,
+    rows: list(values.rows, ROW_IDS, 'rows'),
+    workloads: list(
+      values.workloads,
+      WORKLOADS.map((w) => w.id),
+      'workloads',
+    ) as WorkloadId[],
+    systems: list(values.systems, ['glusterts', 'stock'], 'systems') as ('glusterts' | 'stock')[],
+    dir: values.dir,
+    stockHost: values['stock-host'],
+    glustertsHost: values['glusterts-host'],
+    quick: values.quick,
+    keep: values.keep,
+    log: (m) => {
+      if (values.verbose) console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+    },
+  });
+  console.log(renderReport(result));
+  writeOutputs(result, values.json, values.svg);
+  return 0;
+}

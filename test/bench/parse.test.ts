@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { etaIoDone, fioArgs, parseFioJson } from '../../src/bench/fio.js';
+import { parseSize } from '../../src/bench/model.js';
+import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from '../../src/bench/qemu.js';
+
+/** Trimmed fio 3.33 JSON (no group_reporting): 4 jobs of a 128k seq read. */
+const FIO_JSON = `note: both iodepth >= 1 and synchronous I/O engine are selected, queue depth will be capped at 1
+{
+  "fio version" : "fio-3.33",
+  "jobs" : [
+    { "jobname" : "bench", "groupid" : 0, "error" : 0,
+      "read" : { "io_kbytes" : 262144, "bw" : 15769, "iops" : 123.2, "clat_ns" : { "mean" : 8000000.0 } },
+      "write" : { "io_kbytes" : 0, "bw" : 0, "iops" : 0.0, "clat_ns" : { "mean" : 0.0 } } },
+    { "jobname" : "bench", "groupid" : 0, "error" : 0,
+      "read" : { "io_kbytes" : 262144, "bw" : 17488, "iops" : 136.6, "clat_ns" : { "mean" : 7000000.0 } },
+      "write" : { "io_kbytes" : 0, "bw" : 0, "iops" : 0.0, "clat_ns" : { "mean" : 0.0 } } },
+    { "jobname" : "bench", "groupid" : 0, "error" : 0,
+      "read" : { "io_kbytes" : 262144, "bw" : 16000, "iops" : 125.0, "clat_ns" : { "mean" : 8000000.0 } },
+      "write" : { "io_kbytes" : 0, "bw" : 0, "iops" : 0.0, "clat_ns" : { "mean" : 0.0 } } },
+    { "jobname" : "bench", "groupid" : 0, "error" : 0,
+      "read" : { "io_kbytes" : 262144, "bw" : 13819, "iops" : 108.0, "clat_ns" : { "mean" : 9000000.0 } },
+      "write" : { "io_kbytes" : 0, "bw" : 0, "iops" : 0.0, "clat_ns" : { "mean" : 0.0 } } }
+  ]
+}`;
+
+test('fio JSON: aggregate is the sum of the jobs, per-file figures kept in order', () => {
+  const r = parseFioJson(FIO_JSON, 'read');
+  assert.equal(r.aggregateKiBps, 15769 + 17488 + 16000 + 13819);
+  assert.deepEqual(r.perJobKiBps, [15769, 17488, 16000, 13819]);
+  assert.ok(Math.abs(r.iops - 492.8) < 1e-9);
+  assert.equal(r.meanLatUs, 8000);
+  assert.equal(parseFioJson(FIO_JSON, 'write').aggregateKiBps, 0);
+});
+
+test('fio JSON: errors and empty output are refused', () => {
+  assert.throws(() => parseFioJson('fio: engine gfapi not loadable', 'read'), /no JSON/);
+  assert.throws(() => parseFioJson('{"jobs":[]}', 'read'), /no jobs/);
+  const failed = JSON.stringify({
+    jobs: [{ jobname: 'x', error: 5, read: { bw: 0, iops: 0 }, write: { bw: 0, iops: 0 } }],
+  });
+  assert.throws(() => parseFioJson(failed, 'read'), /error 5/);
+});
+
+test('fio ETA lines: IO is done once every job is finishing, exited or reaped', () => {
+  assert.equal(etaIoDone('Jobs: 4 (f=0)'), false);
+  assert.equal(etaIoDone('Jobs: 4 (f=0): [W(4)][60.0%][eta 00m:02s]'), false);
+  assert.equal(etaIoDone('Jobs: 4 (f=4): [W(3),f(1)][100.0%][w=602MiB/s][eta 00m:00s]'), false);
+  assert.equal(etaIoDone('Jobs: 4 (f=0): [f(4)][100.0%][eta 00m:00s]   '), true);
+  assert.equal(etaIoDone('Jobs: 2 (f=0): [f(2),_(2)][100.0%][eta 00m:00s]'), true);
+  assert.equal(etaIoDone('Jobs: 1 (f=0): [E(1)][100.0%][eta 00m:00s]'), true);
+});
+
+test('fio arguments: gfapi jobs name volume and brick, file jobs a directory', () => {
+  const g = fioArgs(
+    {
+      rw: 'randread',
+      bs: '4k',
+      ioengine: 'gfapi_async',
+      iodepth: 4,
+      jobs: 4,
+      size: '32M',
+      runtime: 2,
+      volume: 'v',
+      host: '127.0.0.3',
+    },
+    '/tmp/o.json',
+  );
+  for (const a of [
+    '--ioengine=gfapi_async',
+    '--volume=v',
+    '--brick=127.0.0.3',
+    '--direct=1',
+    '--numjobs=4',
+    '--iodepth=4',
+    '--time_based',
+    '--runtime=2',
+    '--output=/tmp/o.json',
+  ])
+    assert.ok(g.includes(a), a);
+  const f = fioArgs(
+    {
+      rw: 'write',
+      bs: '1M',
+      ioengine: 'psync',
+      iodepth: 1,
+      jobs: 4,
+      size: '8M',
+      runtime: 0,
+      directory: '/d',
+    },
+    '/o',
+  );
+  assert.ok(f.includes('--directory=/d'));
+  assert.ok(!f.includes('--time_based'));
+  assert.throws(() =>
+    fioArgs({ rw: 'read', bs: '4k', ioengine: 'gfapi', iodepth: 1, jobs: 1, size: '1M', runtime: 1 }, '/o'),
+  );
+});
+
+test('qemu-img bench output: bandwidth from count × size ÷ time', () => {
+  const out =
+    'Sending 1000 write requests, 131072 bytes each, 4 in parallel (starting at offset 0, step size 131072)\nRun completed in 0.500 seconds.\n';
+  assert.equal(qemuBenchDone(out), true);
+  assert.equal(qemuBenchDone(out.split('\n')[0]!), false);
+  const r = parseQemuBench(out);
+  assert.equal(r.count, 1000);
+  assert.equal(r.bytes, 131072);
+  assert.equal(r.depth, 4);
+  assert.equal(r.kibps, (1000 * 128) / 0.5);
+  assert.equal(r.iops, 2000);
+  assert.throws(() => parseQemuBench('qemu-img: Could not open image'), /unexpected/);
+  assert.deepEqual(
+    qemuBenchArgs({ image: 'gluster://h/v/f', write: true, bytes: 131072, depth: 4, count: 10 }),
+    ['bench', '-f', 'raw', '-t', 'none', '-d', '4', '-s', '131072', '-c', '10', '-w', 'gluster://h/v/f'],
+  );
+});
+
+test('sizes: k/m/g suffixes are binary', () => {
+  assert.equal(parseSize('128k'), 131072);
+  assert.equal(parseSize('256M'), 256 << 20);
+  assert.equal(parseSize('1G'), 1 << 30);
+  assert.equal(parseSize('4096'), 4096);
+  assert.throws(() => parseSize('12q'));
+});
