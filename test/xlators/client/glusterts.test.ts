@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FopError } from '../../../src/protocol/index.js';
 import { buildClient, close, create, fstat, MiB, read, within, write } from './helpers.js';
-import { lifeCycle, wrongSubvolume } from './scenario.js';
+import { daemonVolfile, lifeCycle, wrongSubvolume } from './scenario.js';
 
 let g: RunningGlusterts;
 
@@ -40,6 +40,10 @@ test('glusterts brick through remote-port (straight to the brick)', async () => 
 test('glusterts: a wrong remote-subvolume rejects whenReady (portmap and brick refusals)', async () => {
   await wrongSubvolume(base());
   await wrongSubvolume({ ...base(), 'remote-port': await portByBrick(g.host, g.brickDir) });
+});
+
+test('the glusterts daemon’s own client volfile: its protocol/client block loads with strict options and connects', async () => {
+  await daemonVolfile(g.host, g.port, g.volume);
 });
 
 /** The brick's PID, from the daemon's pid file (DATA/logs/bricks/<dashed path>.pid). */

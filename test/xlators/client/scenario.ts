@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { ROOT_GFID } from '../../../src/protocol/index.js';
 import type { CallReply, CallRequest } from '../../../src/rpc/client.js';
-import { OpenFd } from '../../../src/xlator/index.js';
+import { encodeCredential, glusterV2, RpcClient } from '../../../src/rpc/index.js';
+import { callProcedure, HandshakeProcs, legacyDict, Program } from '../../../src/protocol/index.js';
+import { Graph, OpenFd, parseVolfile } from '../../../src/xlator/index.js';
+import type { ClientTranslator } from '../../../src/xlators/client/index.js';
 import {
   buildClient,
   close,
@@ -16,6 +19,7 @@ import {
   lookupRoot,
   MiB,
   read,
+  REGISTRY,
   rejectsWith,
   within,
   write,
@@ -127,5 +131,39 @@ export async function wrongSubvolume(options: Record<string, string | number>): 
     await rejectsWith(lookupRoot(b.top), 'ENOTCONN', 'a fop after the refusal');
   } finally {
     await b.graph.fini();
+  }
+}
+
+/**
+ * Fetches the client volfile a daemon (stock glusterd or glusterts) serves for `volume`,
+ * builds its protocol/client block alone with strict options (every option the daemon
+ * writes must be declared), and checks it connects and answers LOOKUP.
+ */
+export async function daemonVolfile(host: string, port: number, volume: string): Promise<void> {
+  const rpc = await RpcClient.connect({ host, port });
+  let spec: string;
+  try {
+    const reply = await callProcedure(
+      rpc,
+      Program.HANDSHAKE,
+      HandshakeProcs.GETSPEC,
+      { flags: 1, key: volume, xdata: legacyDict({ 'min-op-version': '1', 'max-op-version': '100000' }) },
+      { cred: encodeCredential(glusterV2(0)) },
+    );
+    assert.ok(reply.opRet > 0, 'GETSPEC answered');
+    spec = reply.spec;
+  } finally {
+    rpc.close();
+  }
+  const decl = parseVolfile(spec).volumes.find((v) => v.type === 'protocol/client');
+  assert.ok(decl, spec);
+  decl.options.set('reconnect-interval-ms', '200');
+  const graph = await Graph.build({ volumes: [decl] }, REGISTRY, { strictOptions: true });
+  try {
+    await within(20_000, graph.ready(), 'ready');
+    assert.equal((graph.top.translator as ClientTranslator).state, 'up');
+    await lookupRoot(graph.top);
+  } finally {
+    await graph.fini();
   }
 }

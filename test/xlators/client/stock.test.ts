@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requirePeer, startStockGluster, type StockGluster } from '../../support/stock-gluster.js';
 import { buildClient, within } from './helpers.js';
-import { lifeCycle, wrongSubvolume } from './scenario.js';
+import { daemonVolfile, lifeCycle, wrongSubvolume } from './scenario.js';
 
 let s: StockGluster | undefined;
 after(async () => {
@@ -75,4 +75,10 @@ test('stock 10.3: auth.allow excluding us → whenReady rejects with the brick�
   } finally {
     await g.cli('volume', 'reset', g.volume, 'auth.allow');
   }
+});
+
+test('stock glusterd’s own client volfile: its protocol/client block loads with strict options and connects', async (t) => {
+  if (!requirePeer('stock-gluster', t)) return;
+  const g = await stock();
+  await daemonVolfile(g.host, g.port, g.volume);
 });
