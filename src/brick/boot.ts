@@ -5,7 +5,14 @@
  * writes them.
  */
 import type { AddressInfo } from 'node:net';
-import { Graph, GraphError, parseVolfile, topVolume, type TranslatorRegistry, type VolumeDecl } from '../xlator/index.js';
+import {
+  Graph,
+  GraphError,
+  parseVolfile,
+  topVolume,
+  type TranslatorRegistry,
+  type VolumeDecl,
+} from '../xlator/index.js';
 import { BrickServer } from './server.js';
 
 export interface BootedBrick {
@@ -36,9 +43,15 @@ export function serverSettings(decl: VolumeDecl): ServerSettings {
   const o = decl.options;
   const port = Number(o.get('transport.socket.listen-port') ?? '0');
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new GraphError(`brick volfile: bad transport.socket.listen-port ${o.get('transport.socket.listen-port')}`);
+    throw new GraphError(
+      `brick volfile: bad transport.socket.listen-port ${o.get('transport.socket.listen-port')}`,
+    );
   }
-  const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const logins = new Map<string, string>();
   for (const user of list(o.get(`auth.login.${exportName}.allow`))) {
     const password = o.get(`auth.login.${user}.password`);
@@ -59,7 +72,9 @@ export async function bootBrick(volfileText: string, registry: TranslatorRegistr
   const settings = serverSettings(serverDecl);
   const below = { volumes: volfile.volumes.slice(0, -1) };
   if (below.volumes.length === 0 || topVolume(below).name !== settings.exportName) {
-    throw new GraphError(`brick volfile: ${settings.exportName} must be declared right before ${serverDecl.name}`);
+    throw new GraphError(
+      `brick volfile: ${settings.exportName} must be declared right before ${serverDecl.name}`,
+    );
   }
   const graph = await Graph.build(below, registry);
   const posixDecl = below.volumes.find((v) => v.type === 'storage/posix');

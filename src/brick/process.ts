@@ -31,7 +31,8 @@ export async function runBrickProcess(argv: string[], registry: TranslatorRegist
   if (!values.volfile) throw new Error('--volfile is required');
   const brick = await bootBrick(await readFile(values.volfile, 'utf8'), registry);
   const name = values['brick-name'] ?? brick.exportName;
-  if (name !== brick.exportName) throw new Error(`--brick-name ${name} is not the volfile's export ${brick.exportName}`);
+  if (name !== brick.exportName)
+    throw new Error(`--brick-name ${name} is not the volfile's export ${brick.exportName}`);
   const mgmt = values.mgmt ? parseHostPort(values.mgmt) : undefined;
   console.log(`glusterts brick ${name} listening on ${brick.host}:${brick.port} pid ${process.pid}`);
   if (mgmt) await portmapSign(mgmt, 'SIGNIN', name, brick.port);

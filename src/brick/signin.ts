@@ -13,8 +13,20 @@ export async function portmapSign(
     const opts = { cred: encodeCredential(glusterV2(process.pid)), timeoutMs: 5000 };
     const reply =
       what === 'SIGNIN'
-        ? await callProcedure(client, Program.PORTMAP, PortmapProcs.SIGNIN, { brick, port, pid: process.pid }, opts)
-        : await callProcedure(client, Program.PORTMAP, PortmapProcs.SIGNOUT, { brick, port, rdmaPort: 0 }, opts);
+        ? await callProcedure(
+            client,
+            Program.PORTMAP,
+            PortmapProcs.SIGNIN,
+            { brick, port, pid: process.pid },
+            opts,
+          )
+        : await callProcedure(
+            client,
+            Program.PORTMAP,
+            PortmapProcs.SIGNOUT,
+            { brick, port, rdmaPort: 0 },
+            opts,
+          );
     if (reply.opRet < 0) throw new Error(`${what} refused: errno ${reply.opErrno}`);
   } finally {
     client.close();
