@@ -188,6 +188,7 @@ test('fio --ioengine=nbd: 4 jobs, iodepth 8, verify=crc32c, zero errors', async 
     '--verify=crc32c',
     '--do_verify=1',
     '--verify_fatal=1',
+    '--verify_state_save=0',
     '--group_reporting',
     '--output-format=json',
   ]);
