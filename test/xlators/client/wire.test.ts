@@ -152,3 +152,18 @@ test('options glusterts cannot honour are refused when the graph is built, with 
     /remote-subvolume is required/,
   );
 });
+
+test('README lists every option of the schema, with its default', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { clientOptions } = await import('../../../src/xlators/client/options.js');
+  const readme = readFileSync(new URL('../../../../src/xlators/client/README.md', import.meta.url), 'utf8');
+  for (const [key, spec] of Object.entries(clientOptions)) {
+    const def = 'default' in spec ? String(spec.default) : '(required)';
+    const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const row = new RegExp(
+      `^\\|\\s*${esc(key)}\\s*\\|\\s*${esc(spec.type)}\\s*\\|\\s*${esc(def)}\\s*\\|`,
+      'm',
+    );
+    assert.match(readme, row, `README row for ${key}`);
+  }
+});
