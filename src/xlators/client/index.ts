@@ -4,7 +4,7 @@
  * the translator adds only what the wire needs: remote fd numbers for OpenFds, the
  * caller's credential, and the connection's life cycle (connection.ts).
  *
- * Semantics (docs quote these; see also docs/client-xlator.md if present):
+ * Semantics (README.md in this folder has the full table):
  * - A fop issued while up goes out at once; calls pipeline freely on the one connection.
  * - A fop issued while not up waits for up at most reconnect-wait-ms (default 10 s;
  *   0 = fail at once, as stock does). Then: if a session exists that is still re-opening
