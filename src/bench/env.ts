@@ -4,6 +4,7 @@
  * trimmed volume `benchtrim` and a stock FUSE mount of `bench`. Every volume gets its
  * files (bench.0 … bench.3) laid out before any measurement, so reads read real data.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -43,6 +44,8 @@ export interface Target {
   trimmedVolume: string;
   /** Stock FUSE mount of `volume`, or '' when no row needs it. */
   mount: string;
+  /** `nbd://host:port` of the NBD export of `volume` (glusterts client library), or ''. */
+  nbd: string;
 }
 
 export interface BenchEnv {
@@ -61,6 +64,7 @@ export interface EnvOptions {
   needBase: boolean;
   needFuse: boolean;
   needTrimmed: boolean;
+  needNbd: boolean;
   stockHost: string;
   glustertsHost: string;
   log: (msg: string) => void;
@@ -102,6 +106,35 @@ export async function layoutFiles(dir: string, size: string): Promise<void> {
 }
 
 const CLI = new URL('../cli/main.js', import.meta.url).pathname;
+const NBD_SERVE = new URL('./nbd-serve.js', import.meta.url).pathname;
+/** Starts nbd-serve.ts on host (any free port) for `volume` of the volfile server `host`. */
+async function startNbd(host: string, volume: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [NBD_SERVE, host, '0', host, volume], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+  };
+  const until = Date.now() + 30_000;
+  let m: RegExpExecArray | null;
+  while (!(m = /ready (\d+)/.exec(out))) {
+    if (child.exitCode !== null || Date.now() > until) {
+      await stop();
+      throw new Error(`NBD export did not start: ${out.trim()}`);
+    }
+    await sleep(50);
+  }
+  return { url: `nbd://${host}:${m[1]}`, stop };
+}
 
 export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
   const { work, log } = opts;
@@ -171,7 +204,14 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
         };
         volfile = (vol) => runToEnd('cat', [join(dir, 'vols', vol, `${vol}.tcp-fuse.vol`)]);
       }
-      const target: Target = { system, host, volume: VOLUME, trimmedVolume: TRIMMED_VOLUME, mount: '' };
+      const target: Target = {
+        system,
+        host,
+        volume: VOLUME,
+        trimmedVolume: TRIMMED_VOLUME,
+        mount: '',
+        nbd: '',
+      };
       env.targets[system] = target;
       // Lay the files out through the stock FUSE client (no glfs_fini cost); keep the
       // default volume's mount for the FUSE row.
@@ -184,6 +224,12 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       else {
         stops.pop();
         await unmount();
+      }
+      if (opts.needNbd) {
+        log(`starting the NBD export of ${system}'s volume`);
+        const { url, stop } = await startNbd(host, VOLUME);
+        stops.push(stop);
+        target.nbd = url;
       }
       env.volfiles[`${system}/${VOLUME}`] = await volfile(VOLUME).catch((e: unknown) => String(e));
       if (opts.needTrimmed) {

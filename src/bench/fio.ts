@@ -9,7 +9,7 @@ export interface FioSpec {
   rw: 'read' | 'write' | 'randread' | 'randwrite';
   /** Block size as fio takes it ("128k", "4k"). */
   bs: string;
-  ioengine: 'psync' | 'libaio' | 'gfapi' | 'gfapi_async';
+  ioengine: 'psync' | 'libaio' | 'gfapi' | 'gfapi_async' | 'nbd';
   iodepth: number;
   jobs: number;
   /** Size of each file ("256M"). */
@@ -21,17 +21,17 @@ export interface FioSpec {
   /** For the gfapi engines: volume and volfile-server host (fio always uses port 24007). */
   volume?: string;
   host?: string;
+  /** For the nbd engine: one export URI per job (then `jobs` is their count). */
+  nbdUris?: string[];
 }
 
 /** The fio arguments for `spec`; JSON goes to `output`, ETA lines to stdout. */
 export function fioArgs(spec: FioSpec, output: string): string[] {
   const args = [
-    '--name=bench',
     `--ioengine=${spec.ioengine}`,
     `--rw=${spec.rw}`,
     `--bs=${spec.bs}`,
     `--iodepth=${spec.iodepth}`,
-    `--numjobs=${spec.jobs}`,
     `--size=${spec.size}`,
     '--direct=1',
     // One file per job, the same names on every row, so reads find what the layout wrote.
@@ -46,6 +46,13 @@ export function fioArgs(spec: FioSpec, output: string): string[] {
     '--eta-interval=250ms',
   ];
   if (spec.runtime > 0) args.push('--time_based', `--runtime=${spec.runtime}`);
+  if (spec.ioengine === 'nbd') {
+    // Options before the first --name are global; each job gets its own export.
+    if (!spec.nbdUris?.length) throw new Error('the nbd engine needs export URIs');
+    spec.nbdUris.forEach((uri, i) => args.push(`--name=bench${i}`, `--uri=${uri}`));
+    return args;
+  }
+  args.push('--name=bench', `--numjobs=${spec.jobs}`);
   if (spec.ioengine === 'gfapi' || spec.ioengine === 'gfapi_async') {
     if (!spec.volume || !spec.host) throw new Error('gfapi engines need volume and host');
     args.push(`--volume=${spec.volume}`, `--brick=${spec.host}`);

@@ -52,7 +52,7 @@ export interface Row {
   /** Peers (see peerMissing) the row needs. */
   needs: readonly string[];
   /** Which environment parts it needs. */
-  uses: { base?: boolean; fuse?: boolean; trimmed?: boolean };
+  uses: { base?: boolean; fuse?: boolean; trimmed?: boolean; nbd?: boolean };
   measure(ctx: RowContext, w: Workload, system: SystemId): Measurement;
 }
 
@@ -221,6 +221,32 @@ export const ROWS: readonly Row[] = [
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
       return qemuMeasure(ctx, w, glusterUri(t, t.trimmedVolume));
+    },
+  },
+  {
+    id: 'nbd-fio',
+    label: 'NBD export (glusterts client library): fio nbd',
+    systems: ['glusterts', 'stock'],
+    workloads: BW,
+    needs: ['fio', 'stock-gluster'],
+    uses: { nbd: true },
+    measure: (ctx, w, system) => {
+      const t = target(ctx, system);
+      const spec = fioSpec(ctx, w, 'gfapi');
+      const nbdUris = Array.from({ length: FILES }, (_, i) => `${t.nbd}/${t.volume}/bench.${i}`);
+      return fioMeasure(ctx, w, { ...spec, ioengine: 'nbd', nbdUris });
+    },
+  },
+  {
+    id: 'nbd-qemu',
+    label: 'NBD export (glusterts client library): QEMU block layer',
+    systems: ['glusterts', 'stock'],
+    workloads: QEMU,
+    needs: ['qemu-img', 'qemu-io', 'stdbuf', 'stock-gluster'],
+    uses: { nbd: true },
+    measure: (ctx, w, system) => {
+      const t = target(ctx, system);
+      return qemuMeasure(ctx, w, `${t.nbd}/${t.volume}/bench.0`);
     },
   },
 ];

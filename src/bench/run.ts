@@ -110,7 +110,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const machine = machineInfo(work);
   const samples: Sample[] = [];
   let env: BenchEnv | undefined;
-  const onSignal = () => {
+  let aborted: string | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    aborted = `stopped by ${sig}`;
     killAll();
   };
   process.once('SIGINT', onSignal);
@@ -123,6 +125,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       needBase: true,
       needFuse: rows.some((r) => r.uses.fuse),
       needTrimmed: rows.some((r) => r.uses.trimmed),
+      needNbd: rows.some((r) => r.uses.nbd),
       stockHost: opts.stockHost,
       glustertsHost: opts.glustertsHost,
       log: opts.log,
@@ -140,10 +143,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       scratch,
       baseKiBps: (w) => firstBase.get(w),
     };
+    // Results of measurements whose tools are still closing; a failure is kept and
+    // rethrown at the next drain, never left as an unhandled rejection.
     const pending: Promise<void>[] = [];
+    const failures: unknown[] = [];
     const drain = async () => {
-      const all = pending.splice(0);
-      await Promise.all(all);
+      await Promise.all(pending.splice(0));
+      if (failures.length) throw failures[0];
     };
     for (let repeat = 0; repeat < opts.repeat; repeat++) {
       const order: SystemId[] =
@@ -153,6 +159,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           if (!row.workloads.includes(w.id)) continue;
           for (const system of order) {
             if (!row.systems.includes(system) || (system !== 'local' && !systems.includes(system))) continue;
+            if (aborted) throw new Error(aborted);
             const at = new Date().toISOString();
             opts.log(`repeat ${repeat + 1}/${opts.repeat} ${w.id} ${row.id} ${system}`);
             const record = (f: Figures) => {
@@ -166,7 +173,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
             if (w.kind === 'latency' || row.id === 'base') record(await m.result);
             else {
               await m.ioDone;
-              pending.push(m.result.then(record));
+              pending.push(m.result.then(record, (e: unknown) => void failures.push(e)));
             }
           }
         }
