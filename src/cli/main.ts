@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import { BENCH_USAGE, bench } from './commands/bench.js';
 import { cat } from './commands/cat.js';
 import { cp } from './commands/cp.js';
-import { daemon } from './commands/daemon.js';
-import { dump } from './commands/dump.js';
+import { daemon, untilSignal } from './commands/daemon.js';
+import { dump, parseHostPort } from './commands/dump.js';
 import { ls } from './commands/ls.js';
+import { DEFAULT_NBD_PORT, startNbdExport, tlsFromFiles } from './commands/nbd.js';
 import { rm } from './commands/rm.js';
 import { stat } from './commands/stat.js';
 import { up } from './commands/up.js';
@@ -24,9 +25,14 @@ commands:
             --host ADDR     address to listen on       (default 127.0.0.1)
             --port N        management port            (default 24007; 0 = any free port)
             --volume NAME   the default volume's name  (default vms)
+            --nbd-port N    NBD export port            (default ${DEFAULT_NBD_PORT}; -1 = no NBD export)
   daemon  run the management daemon alone in the foreground
             --data DIR --host ADDR --port N as for up; --socket PATH also serves a unix socket
 ${VOLUME_USAGE}
+  nbd     serve volume images over NBD (export names VOLUME/PATH) until SIGINT/SIGTERM
+            --host ADDR --nbd-port N   where to listen    (default 127.0.0.1:${DEFAULT_NBD_PORT})
+            --server HOST[:PORT]       volfile server     (default 127.0.0.1:24007)
+            --tls-cert F --tls-key F [--tls-ca F] [--require-tls]   NBD STARTTLS (X.509)
   dump    HOST[:PORT]     list the RPC programs a GlusterFS server (glusterd or brick) offers
   cp      SRC DST         copy a file; either side a gluster://host[:port]/volume/path URL or a local path
   cat     URL             write a volume's file to stdout
@@ -62,16 +68,56 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       const { values } = parseArgs({
         args: rest,
-        options: { ...serverOptions, volume: { type: 'string', default: 'vms' } },
+        options: {
+          ...serverOptions,
+          volume: { type: 'string', default: 'vms' },
+          'nbd-port': { type: 'string', default: String(DEFAULT_NBD_PORT) },
+        },
       });
       const port = parsePort(values.port);
+      const nbdPort = values['nbd-port'] === '-1' ? -1 : parsePort(values['nbd-port']);
       await up({
         data: values.data,
         host: values.host,
         port,
         volume: values.volume,
+        nbdPort,
         defaultData: DEFAULT_DATA,
       });
+      return 0;
+    }
+    case 'nbd': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          host: { type: 'string', default: '127.0.0.1' },
+          'nbd-port': { type: 'string', default: String(DEFAULT_NBD_PORT) },
+          server: { type: 'string', default: '127.0.0.1:24007' },
+          'tls-cert': { type: 'string' },
+          'tls-key': { type: 'string' },
+          'tls-ca': { type: 'string' },
+          'require-tls': { type: 'boolean', default: false },
+        },
+      });
+      const volfileServer = parseHostPort(values.server);
+      const tls = tlsFromFiles(values['tls-cert'], values['tls-key'], values['tls-ca']);
+      if (values['require-tls'] && !tls) throw new UsageError('--require-tls needs --tls-cert and --tls-key');
+      const stop = untilSignal();
+      const nbd = await startNbdExport({
+        host: values.host,
+        port: parsePort(values['nbd-port']),
+        volfileServer,
+        ...(tls ? { tls } : {}),
+        ...(values['require-tls'] ? { requireTls: true } : {}),
+        log: (m) => console.error(`glusterts nbd: ${m}`),
+      });
+      console.log(
+        `NBD export listening on ${nbd.address.host}:${nbd.address.port}, volumes from ${values.server}`,
+      );
+      console.log(`  e.g. qemu-img info nbd://${nbd.address.host}:${nbd.address.port}/VOLUME/PATH`);
+      const signal = await stop;
+      console.log(`${signal}: stopping`);
+      await nbd.close();
       return 0;
     }
     case 'daemon': {
