@@ -25,7 +25,7 @@ commands:
             --host ADDR     address to listen on       (default 127.0.0.1)
             --port N        management port            (default 24007; 0 = any free port)
             --volume NAME   the default volume's name  (default vms)
-            --nbd-port N    NBD export port            (default ${DEFAULT_NBD_PORT}; -1 = no NBD export)
+            --nbd-port N    NBD export port            (default ${DEFAULT_NBD_PORT}; off = no NBD export)
   daemon  run the management daemon alone in the foreground
             --data DIR --host ADDR --port N as for up; --socket PATH also serves a unix socket
 ${VOLUME_USAGE}
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       const port = parsePort(values.port);
-      const nbdPort = values['nbd-port'] === '-1' ? -1 : parsePort(values['nbd-port']);
+      const nbdPort = values['nbd-port'] === 'off' ? -1 : parsePort(values['nbd-port']);
       await up({
         data: values.data,
         host: values.host,
