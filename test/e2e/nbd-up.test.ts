@@ -81,3 +81,36 @@ test('an unknown volume or path is refused, the export keeps serving', async (t)
   await assert.rejects(out('nbdinfo', ['nbd://127.0.0.9:10809/vms/missing.img']));
   assert.match(await out('nbdinfo', ['nbd://127.0.0.9:10809/vms/a.qcow2']), /export-size/);
 });
+
+test('fio --ioengine=nbd through the gluster-backed export: 4 jobs, verify=crc32c, zero errors', async (t) => {
+  if (!requirePeer(['fio', 'qemu-gluster'], t) || !g) return;
+  await out('qemu-img', ['create', '-f', 'raw', glusterUri(g, 'fio.img'), '64M']);
+  const { stdout } = await run(
+    'fio',
+    [
+      '--name=nbd',
+      '--ioengine=nbd',
+      '--uri=nbd://127.0.0.9:10809/vms/fio.img',
+      '--rw=randwrite',
+      '--bs=4k',
+      '--size=8M',
+      '--numjobs=4',
+      '--offset_increment=16M',
+      '--iodepth=8',
+      '--verify=crc32c',
+      '--verify_fatal=1',
+      '--verify_state_save=0',
+      '--group_reporting',
+      '--output-format=json',
+    ],
+    { cwd: work, timeout: 120_000, maxBuffer: 64 << 20 },
+  );
+  const job = (
+    JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+      jobs: { error: number; write: { io_bytes: number }; read: { io_bytes: number } }[];
+    }
+  ).jobs[0]!;
+  assert.equal(job.error, 0);
+  assert.equal(job.write.io_bytes, 4 * 8 * 1024 * 1024, 'every job wrote its 8 MiB');
+  assert.equal(job.read.io_bytes, 4 * 8 * 1024 * 1024, 'and verified it by reading back');
+});
