@@ -30,8 +30,12 @@ export interface RowContext {
   runtime: number;
   /** Where tools may write result files. */
   scratch: string;
-  /** Base's first aggregate for a workload in this run, KiB/s (sizes qemu-img bench runs). */
-  baseKiBps(w: WorkloadId): number | undefined;
+  /**
+   * The rate a (row, system) is expected to reach on a workload, KiB/s: its own last
+   * measurement in this run, else a guess from Base. Sizes qemu-img bench's count-based
+   * runs so they last about `runtime` seconds.
+   */
+  expectKiBps(row: string, system: SystemId, w: WorkloadId): number | undefined;
 }
 
 export type Figures = Omit<Sample, 'row' | 'system' | 'workload' | 'repeat' | 'at'>;
@@ -98,7 +102,13 @@ function fioMeasure(ctx: RowContext, w: Workload, spec: FioSpec): Measurement {
 }
 
 /** qemu-img bench over one image: sequential only (qemu-img bench has no random mode). */
-function qemuMeasure(ctx: RowContext, w: Workload, image: string): Measurement {
+function qemuMeasure(
+  ctx: RowContext,
+  w: Workload,
+  image: string,
+  row: string,
+  system: SystemId,
+): Measurement {
   if (w.id === 'open-close') {
     // qemu-io, not qemu-img info: info prints only after it closed the image, so it cannot
     // tell open from close. stdbuf: stdout is a pipe; line buffering shows when the read ended.
@@ -114,10 +124,10 @@ function qemuMeasure(ctx: RowContext, w: Workload, image: string): Measurement {
       })),
     };
   }
-  // Size the run like fio's: as many requests as Base moved in `runtime`, at least one pass.
-  const base = ctx.baseKiBps(w.id);
+  // Size the run like fio's (`runtime` seconds at the expected rate), at least one pass.
+  const rate = ctx.expectKiBps(row, system, w.id);
   const pass = Math.max(1, Math.floor(ctx.sizeBytes / ctx.bsBytes));
-  const count = Math.max(pass, base ? Math.round((base * 1024 * ctx.runtime) / ctx.bsBytes) : 0);
+  const count = Math.max(pass, rate ? Math.round((rate * 1024 * ctx.runtime) / ctx.bsBytes) : 0);
   const args = qemuBenchArgs({
     image,
     write: w.direction === 'write',
@@ -158,7 +168,7 @@ export const ROWS: readonly Row[] = [
     uses: { base: true },
     measure: (ctx, w) =>
       w.kind === 'latency'
-        ? qemuMeasure(ctx, w, join(ctx.env.baseDir, 'bench.0'))
+        ? qemuMeasure(ctx, w, join(ctx.env.baseDir, 'bench.0'), 'base', 'local')
         : fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'file'), directory: ctx.env.baseDir }),
   },
   {
@@ -171,7 +181,7 @@ export const ROWS: readonly Row[] = [
     measure: (ctx, w, system) => {
       const mount = target(ctx, system).mount;
       return w.kind === 'latency'
-        ? qemuMeasure(ctx, w, join(mount, 'bench.0'))
+        ? qemuMeasure(ctx, w, join(mount, 'bench.0'), 'fuse', system)
         : fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'file'), directory: mount });
     },
   },
@@ -196,7 +206,7 @@ export const ROWS: readonly Row[] = [
     uses: {},
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return qemuMeasure(ctx, w, glusterUri(t, t.volume));
+      return qemuMeasure(ctx, w, glusterUri(t, t.volume), 'native-qemu', system);
     },
   },
   {
@@ -220,7 +230,7 @@ export const ROWS: readonly Row[] = [
     uses: { trimmed: true },
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return qemuMeasure(ctx, w, glusterUri(t, t.trimmedVolume));
+      return qemuMeasure(ctx, w, glusterUri(t, t.trimmedVolume), 'trimmed-qemu', system);
     },
   },
   {
@@ -246,7 +256,7 @@ export const ROWS: readonly Row[] = [
     uses: { nbd: true },
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return qemuMeasure(ctx, w, `${t.nbd}/${t.volume}/bench.0`);
+      return qemuMeasure(ctx, w, `${t.nbd}/${t.volume}/bench.0`, 'nbd-qemu', system);
     },
   },
 ];

@@ -132,7 +132,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     });
     const scratch = join(work, 'scratch');
     mkdirSync(scratch, { recursive: true });
-    const firstBase = new Map<WorkloadId, number>();
+    // Last rate per row/system/workload, and the guess for a first run: 0.4× Base.
+    const lastRate = new Map<string, number>();
+    const GUESS_TO_BASE = 0.4;
     const ctx: RowContext = {
       env,
       bs: opts.bs,
@@ -141,7 +143,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       sizeBytes: parseSize(opts.size),
       runtime: opts.runtime,
       scratch,
-      baseKiBps: (w) => firstBase.get(w),
+      expectKiBps: (row, system, w) => {
+        const own = lastRate.get(`${row}/${system}/${w}`);
+        const base = lastRate.get(`base/local/${w}`);
+        return own ?? (base === undefined ? undefined : base * GUESS_TO_BASE);
+      },
     };
     // Results of measurements whose tools are still closing; a failure is kept and
     // rethrown at the next drain, never left as an unhandled rejection.
@@ -164,8 +170,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
             opts.log(`repeat ${repeat + 1}/${opts.repeat} ${w.id} ${row.id} ${system}`);
             const record = (f: Figures) => {
               samples.push({ row: row.id, system, workload: w.id, repeat, at, ...f });
-              if (row.id === 'base' && f.aggregateKiBps !== undefined && !firstBase.has(w.id))
-                firstBase.set(w.id, f.aggregateKiBps);
+              if (f.aggregateKiBps !== undefined)
+                lastRate.set(`${row.id}/${system}/${w.id}`, f.aggregateKiBps);
             };
             // Latency is wall time: nothing else may run. Base sizes qemu-img bench runs.
             if (w.kind === 'latency' || row.id === 'base') await drain();
