@@ -50,8 +50,9 @@ after(async () => {
 /** The brick's line in `glusterts volume status`: its PID and Online column. */
 async function brickStatus(gl: RunningGlusterts): Promise<{ online: boolean; pid: number }> {
   const { stdout } = await run(process.execPath, [CLI, 'volume', 'status', gl.volume, '--data', gl.data]);
-  // "Brick HOST:/path  PORT  0  Y  PID" (a long path may run into the port column).
-  const m = /^Brick .*\s0\s+([YN])\s+(\d+|N\/A)\s*$/m.exec(stdout);
+  // "Brick HOST:/path  PORT  0  Y  PID"; a long path gets a line of its own and the
+  // columns follow on the next line, as in the gluster CLI.
+  const m = /^Brick \S+(?:\s*\n)?\s+(?:\d+|N\/A)\s+0\s+([YN])\s+(\d+|N\/A)\s*$/m.exec(stdout);
   assert.ok(m, `a brick line in:\n${stdout}`);
   return { online: m[1] === 'Y', pid: Number(m[2]) || 0 };
 }
