@@ -24,6 +24,7 @@ import { buildTables, evaluateGoals, renderGoals, renderTables, type Goal, type 
 import { ROWS, type Figures, type Row, type RowContext } from './rows.js';
 import { peerMissing } from './stock-gluster.js';
 import { renderSvg } from './svg.js';
+import { GUEST_ROWS, layoutImage, prepareGuest, runGuest, type GuestDisk } from './guest.js';
 
 export interface BenchOptions {
   bs: string;
@@ -41,6 +42,8 @@ export interface BenchOptions {
   glustertsHost: string;
   quick: boolean;
   keep: boolean;
+  /** Run the guest variant instead of the host matrix. */
+  guest?: { accel: 'kvm' | 'tcg'; cache: string };
   log: (msg: string) => void;
 }
 
@@ -100,6 +103,7 @@ export function selectRows(ids: readonly string[]): { rows: Row[]; notes: string
 }
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  if (opts.guest) return runGuestBench(opts, opts.guest);
   const started = new Date();
   const { rows, notes } = selectRows(opts.rows);
   const workloads = WORKLOADS.filter((w) => opts.workloads.includes(w.id));
@@ -248,4 +252,127 @@ export function renderReport(r: BenchResult): string {
 export function writeOutputs(r: BenchResult, json?: string, svg?: string): void {
   if (json) writeFileSync(json, JSON.stringify(r, null, 2) + '\n');
   if (svg) writeFileSync(svg, renderSvg(r.tables, describeRun(r)));
+}
+
+/**
+ * The guest variant: one VM per repeat with a virtio disk (cache=none) per row and system,
+ * fio seq read and write on each inside the guest (4 jobs on 4 regions of the disk).
+ */
+async function runGuestBench(
+  opts: BenchOptions,
+  guest: { accel: 'kvm' | 'tcg'; cache: string },
+): Promise<BenchResult> {
+  const started = new Date();
+  const notes: string[] = [
+    `guest: ${guest.accel.toUpperCase()}, 2 vCPUs, 1 GiB, Debian kernel, busybox + fio initramfs`,
+  ];
+  const image = prepareGuest(guest.cache, opts.log);
+  mkdirSync(opts.dir, { recursive: true });
+  const work = mkdtempSync(join(opts.dir, 'glusterts-bench-'));
+  const machine = machineInfo(work);
+  const samples: Sample[] = [];
+  const bytes = parseSize(opts.size) * FILES;
+  let env: BenchEnv | undefined;
+  try {
+    env = await setupEnv({
+      work,
+      systems: opts.systems,
+      size: '1M',
+      needBase: true,
+      needFuse: true,
+      needTrimmed: false,
+      needNbd: true,
+      stockHost: opts.stockHost,
+      glustertsHost: opts.glustertsHost,
+      log: opts.log,
+    });
+    const disks: (GuestDisk & { row: string; system: SystemId })[] = [];
+    await layoutImage(env.baseDir, 'guest.img', bytes);
+    disks.push({ label: 'base', file: join(env.baseDir, 'guest.img'), row: 'base', system: 'local' });
+    for (const system of opts.systems) {
+      const t = env.targets[system]!;
+      opts.log(`laying out ${system}'s guest.img`);
+      await layoutImage(t.mount, 'guest.img', bytes);
+      disks.push({ label: `fuse-${system}`, file: join(t.mount, 'guest.img'), row: 'guest-fuse', system });
+      disks.push({
+        label: `native-${system}`,
+        file: `gluster://${t.host}/${t.volume}/guest.img`,
+        row: 'guest-native',
+        system,
+      });
+      disks.push({
+        label: `nbd-${system}`,
+        file: `${t.nbd}/${t.volume}/guest.img`,
+        row: 'guest-nbd',
+        system,
+      });
+    }
+    for (let repeat = 0; repeat < opts.repeat; repeat++) {
+      opts.log(`repeat ${repeat + 1}/${opts.repeat}: booting the guest with ${disks.length} disks`);
+      const at = new Date().toISOString();
+      const run = await runGuest(image, disks, {
+        bs: opts.bs,
+        size: opts.size,
+        runtime: opts.runtime,
+        accel: guest.accel,
+      });
+      notes.push(`guest run ${repeat + 1}: ${Math.round(run.wallMs / 1000)} s from boot to power-off`);
+      for (const d of disks) {
+        for (const rw of ['read', 'write'] as const) {
+          const r = run.results.get(d.label)?.get(rw);
+          if (!r) {
+            notes.push(`no ${rw} result for disk ${d.label}`);
+            continue;
+          }
+          samples.push({
+            row: d.row,
+            system: d.system,
+            workload: rw === 'read' ? 'seq-read' : 'seq-write',
+            repeat,
+            at,
+            tool: `fio in the guest: psync ${rw} bs=${opts.bs} numjobs=${FILES} direct=1 on /dev/vdX`,
+            aggregateKiBps: r.aggregateKiBps,
+            perFileKiBps: r.perJobKiBps,
+            iops: r.iops,
+          });
+        }
+      }
+    }
+  } finally {
+    killAll();
+    await env?.stop();
+    if (!opts.keep) rmSync(work, { recursive: true, force: true });
+  }
+  const tables = buildTables(samples, GUEST_ROWS, opts.bs);
+  for (const t of tables) t.title = `${t.title}, fio inside the guest (virtio, cache=none)`;
+  const finished = new Date();
+  return {
+    version: 1,
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
+    options: {
+      bs: opts.bs,
+      repeat: opts.repeat,
+      size: opts.size,
+      runtime: opts.runtime,
+      rows: GUEST_ROWS.map((r) => r.id),
+      workloads: ['seq-read', 'seq-write'],
+      systems: opts.systems,
+      quick: opts.quick,
+      files: FILES,
+      queueDepth: { sequential: 1, random: RANDOM_DEPTH_PER_FILE, qemuImgBench: QEMU_DEPTH },
+      randomBs: RANDOM_BS,
+      stockHost: opts.stockHost,
+      glustertsHost: opts.glustertsHost,
+    },
+    machine,
+    loadavgAfter: machineInfo(opts.dir).loadavg,
+    stockTrimmedOptions: STOCK_TRIMMED_OPTIONS,
+    volfiles: env?.volfiles ?? {},
+    notes,
+    samples,
+    tables,
+    goals: evaluateGoals(tables),
+  };
 }

@@ -12,8 +12,8 @@ const COLORS: Readonly<Record<SystemId, string>> = {
   stock: '#d97706',
 };
 
-const WIDTH = 960;
-const LABEL_W = 420;
+const WIDTH = 1240;
+const LABEL_W = 580;
 const BAR_H = 18;
 const GAP = 6;
 const PANEL_HEAD = 34;
@@ -38,7 +38,17 @@ function fmt(x: number, latency: boolean): string {
 
 export function renderSvg(tables: readonly Table[], subtitle: string): string {
   const body: string[] = [];
-  let y = 56;
+  // The subtitle (machine, run) wrapped at '; ' to the chart's width.
+  const sub: string[] = [];
+  for (const part of subtitle.split('; ')) {
+    const last = sub.length - 1;
+    if (last >= 0 && sub[last]!.length + part.length < 190) sub[last] += `; ${part}`;
+    else sub.push(part);
+  }
+  sub.forEach((line, i) =>
+    body.push(`<text x="12" y="${40 + i * 16}" class="unit">${escapeXml(line)}</text>`),
+  );
+  let y = 40 + sub.length * 16;
   const plotW = WIDTH - LABEL_W - 110;
   for (const t of tables) {
     const latency = t.workload.kind === 'latency';
@@ -58,7 +68,7 @@ export function renderSvg(tables: readonly Table[], subtitle: string): string {
       const cy = y + BAR_H / 2;
       const ratio = latency ? l.openToBase : l.toBase;
       body.push(
-        `<text x="${LABEL_W - 8}" y="${cy + 4}" text-anchor="end">${escapeXml(l.label)}</text>`,
+        `<text x="${LABEL_W - 8}" y="${cy + 4}" text-anchor="end" class="label">${escapeXml(l.label)}</text>`,
         `<rect class="bar" data-row="${escapeXml(l.row)}" data-system="${l.system}" x="${LABEL_W}" y="${y}" width="${w(v.median).toFixed(1)}" height="${BAR_H}" fill="${COLORS[l.system]}"><title>${escapeXml(`${l.label}: ${fmt(v.median, latency)}`)}</title></rect>`,
       );
       if (v.max > v.min)
@@ -82,10 +92,9 @@ export function renderSvg(tables: readonly Table[], subtitle: string): string {
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
-    `<style>.panel{font-weight:bold;font-size:13px}.unit{fill:#555}.val{fill:#111}.whisker{stroke:#111;stroke-width:1.5}</style>`,
+    `<style>.panel{font-weight:bold;font-size:13px}.unit{fill:#555}.val{fill:#111}.whisker{stroke:#111;stroke-width:1.5}.label{font-size:11px}</style>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="12" y="22" font-size="16" font-weight="bold">glusterts bench: the 2012 talk's FIO tables on this machine</text>`,
-    `<text x="12" y="40" class="unit">${escapeXml(subtitle)}</text>`,
     ...body,
     legend,
     `</svg>`,

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etaIoDone, fioArgs, parseFioJson } from '../../src/bench/fio.js';
 import { parseSize } from '../../src/bench/model.js';
+import { parseGuestConsole } from '../../src/bench/guest.js';
 import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from '../../src/bench/qemu.js';
 
 /** Trimmed fio 3.33 JSON (no group_reporting): 4 jobs of a 128k seq read. */
@@ -122,4 +123,30 @@ test('sizes: k/m/g suffixes are binary', () => {
   assert.equal(parseSize('1G'), 1 << 30);
   assert.equal(parseSize('4096'), 4096);
   assert.throws(() => parseSize('12q'));
+});
+
+test('guest console: fio JSON between markers, per disk and direction', () => {
+  const job = (bw: number) =>
+    `{"jobs":[${[0, 1, 2, 3].map(() => `{"jobname":"g","error":0,"read":{"bw":${bw},"iops":1},"write":{"bw":${bw * 2},"iops":1}}`).join(',')}]}`;
+  const text = [
+    '[    0.000000] Linux version 6.1.0',
+    'GUEST-BEGIN',
+    'GUEST-FIO base read',
+    job(100),
+    'GUEST-FIO-END',
+    'GUEST-FIO base write',
+    'fio: some warning',
+    job(50),
+    'GUEST-FIO-END',
+    'GUEST-FIO native-stock read',
+    job(10),
+    'GUEST-FIO-END',
+    'GUEST-END',
+  ].join('\r\n');
+  const r = parseGuestConsole(text);
+  assert.deepEqual([...r.keys()], ['base', 'native-stock']);
+  assert.equal(r.get('base')!.get('read')!.aggregateKiBps, 400);
+  assert.equal(r.get('base')!.get('write')!.aggregateKiBps, 400);
+  assert.deepEqual(r.get('native-stock')!.get('read')!.perJobKiBps, [10, 10, 10, 10]);
+  assert.equal(r.get('native-stock')!.get('write'), undefined);
 });

@@ -18,7 +18,11 @@ export const BENCH_USAGE = `  bench   the talk's FIO tables on this machine: Bas
             --svg FILE        a bar chart
             --dir DIR         scratch parent, not tmpfs      (default /var/tmp)
             --stock-host A / --glusterts-host A   (default 127.0.0.2 / 127.0.0.3, port 24007)
-            --keep            keep the scratch directory`;
+            --keep            keep the scratch directory
+            --guest           the guest variant: fio inside a Debian-kernel guest (qemu-system-x86_64)
+                              with virtio disks (cache=none) on a local file, FUSE, gluster:// and nbd://
+            --accel kvm|tcg   guest accelerator                (default tcg)
+            --guest-cache DIR kernel, busybox and initramfs    (default /var/tmp/glusterts-guest)`;
 
 function list(s: string, all: readonly string[], what: string): string[] {
   const xs = s
@@ -48,6 +52,9 @@ export async function bench(args: string[]): Promise<number> {
       'stock-host': { type: 'string', default: '127.0.0.2' },
       'glusterts-host': { type: 'string', default: '127.0.0.3' },
       keep: { type: 'boolean', default: false },
+      guest: { type: 'boolean', default: false },
+      accel: { type: 'string', default: 'tcg' },
+      'guest-cache': { type: 'string', default: '/var/tmp/glusterts-guest' },
       verbose: { type: 'boolean', short: 'v', default: false },
     },
   });
@@ -76,6 +83,9 @@ export async function bench(args: string[]): Promise<number> {
     glustertsHost: values['glusterts-host'],
     quick: values.quick,
     keep: values.keep,
+    ...(values.guest
+      ? { guest: { accel: values.accel === 'kvm' ? 'kvm' : 'tcg', cache: values['guest-cache'] } }
+      : {}),
     log: (m) => {
       if (values.verbose) console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
     },

@@ -1,0 +1,206 @@
+/**
+ * The talk's own setting: fio inside a guest whose virtio disks (cache=none) are on Base
+ * (a local raw file), on a stock FUSE mount, on `gluster://` (QEMU's gluster driver) and on
+ * `nbd://` (the glusterts NBD export). The guest is built only from Debian packages: the
+ * kernel of `linux-image-amd64` and an initramfs holding busybox (`busybox-static`), the
+ * virtio modules and the host's fio with its libraries. One boot per repeat runs every
+ * disk in turn; results come back over the serial console between markers.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseFioJson, type FioResult } from './fio.js';
+import { FILES } from './model.js';
+import { track } from './proc.js';
+
+/** Loaded in this order: each after what its .modinfo `depends=` names (no depmod in the guest). */
+const MODULES = [
+  'virtio_ring',
+  'virtio',
+  'virtio_pci_legacy_dev',
+  'virtio_pci_modern_dev',
+  'virtio_pci',
+  'virtio_blk',
+];
+
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+}
+
+function sh(file: string, args: string[], cwd?: string): string {
+  return execFileSync(file, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+}
+
+/** Downloads (apt-get download, no install) and unpacks a Debian package into `dir/name`. */
+function unpack(cache: string, pkg: string): string {
+  const out = join(cache, pkg);
+  if (existsSync(join(out, '.done'))) return out;
+  mkdirSync(out, { recursive: true });
+  const find = () => readdirSync(cache).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  if (!find()) sh('apt-get', ['download', pkg], cache);
+  const deb = find();
+  if (!deb) throw new Error(`apt-get download ${pkg} left no .deb in ${cache}`);
+  sh('dpkg-deb', ['-x', join(cache, deb), out]);
+  writeFileSync(join(out, '.done'), '');
+  return out;
+}
+
+/** The kernel package linux-image-amd64 points at (linux-image-6.1.0-N-amd64). */
+function kernelPackage(): string {
+  const deps = sh('apt-cache', ['depends', 'linux-image-amd64']);
+  const m = /Depends: (linux-image-[\w.+-]+)/.exec(deps);
+  if (!m) throw new Error(`cannot find linux-image-amd64's kernel package: ${deps}`);
+  return m[1]!;
+}
+
+const INIT = `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in ${MODULES.join(' ')}; do insmod /lib/modules/$m.ko; done
+for i in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
+arg() { sed -n "s/.*gbench\\.$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline; }
+BS=$(arg bs); SIZE=$(arg size); RT=$(arg runtime); RWS=$(arg rw | tr , ' ')
+echo GUEST-BEGIN
+DISKS=$(arg disks | tr , ' '); n=0
+for dev in /sys/block/vd*; do
+  [ -e "$dev" ] || { echo "GUEST-ERROR no virtio disks"; break; }
+  n=$((n + 1)); d=\${dev##*/}; label=$(cat $dev/serial 2>/dev/null)
+  # Without a serial, the disks' PCI order is the order they were given on the command line.
+  [ -n "$label" ] || label=$(echo $DISKS | cut -d' ' -f$n)
+  for rw in $RWS; do
+    echo "GUEST-FIO $label $rw"
+    fio --name=g --filename=/dev/$d --rw=$rw --bs=$BS --direct=1 --ioengine=psync --numjobs=${FILES} \\
+      --size=$SIZE --offset_increment=$SIZE --time_based --runtime=$RT --output-format=json
+    echo "GUEST-FIO-END"
+  done
+done
+echo GUEST-END
+poweroff -f
+`;
+
+/** Builds (or reuses) the guest kernel and initramfs under `cache`. */
+export function prepareGuest(cache: string, log: (m: string) => void): GuestImage {
+  mkdirSync(cache, { recursive: true });
+  const kpkg = kernelPackage();
+  log(`guest: kernel ${kpkg}, busybox-static (apt-get download into ${cache})`);
+  const k = unpack(cache, kpkg);
+  const bb = unpack(cache, 'busybox-static');
+  const version = readdirSync(join(k, 'lib', 'modules'))[0]!;
+  const kernel = join(k, 'boot', `vmlinuz-${version}`);
+  // Named after what goes in, so a changed init script builds a new one.
+  const tag = createHash('sha256')
+    .update(INIT)
+    .update(MODULES.join())
+    .update(version)
+    .digest('hex')
+    .slice(0, 12);
+  const initrd = join(cache, `initrd-${tag}.gz`);
+  if (existsSync(initrd)) return { kernel, initrd };
+  const root = join(cache, 'root');
+  rmSync(root, { recursive: true, force: true });
+  for (const d of ['bin', 'lib/modules', 'proc', 'sys', 'dev', 'tmp'])
+    mkdirSync(join(root, d), { recursive: true });
+  copyFileSync(join(bb, 'bin', 'busybox'), join(root, 'bin', 'busybox'));
+  const drivers = join(k, 'lib', 'modules', version, 'kernel', 'drivers');
+  for (const m of MODULES) {
+    const sub = m === 'virtio_blk' ? 'block' : 'virtio';
+    copyFileSync(join(drivers, sub, `${m}.ko`), join(root, 'lib', 'modules', `${m}.ko`));
+  }
+  copyFileSync('/usr/bin/fio', join(root, 'bin', 'fio'));
+  for (const lib of sh('ldd', ['/usr/bin/fio']).match(/\/\S+/g) ?? []) {
+    mkdirSync(join(root, dirname(lib)), { recursive: true });
+    copyFileSync(lib, join(root, lib));
+  }
+  writeFileSync(join(root, 'init'), INIT, { mode: 0o755 });
+  sh('sh', [
+    '-c',
+    `cd "${root}" && find . | "${join(bb, 'bin', 'busybox')}" cpio -o -H newc 2>/dev/null | gzip -1 > "${initrd}"`,
+  ]);
+  rmSync(root, { recursive: true, force: true });
+  return { kernel, initrd };
+}
+
+export interface GuestDisk {
+  /** Serial number the guest sees (the row id). */
+  label: string;
+  /** A local path or a gluster:// / nbd:// URI, raw, at least FILES × size bytes. */
+  file: string;
+}
+
+export interface GuestRun {
+  /** label → rw → fio result. */
+  results: Map<string, Map<string, FioResult>>;
+  console: string;
+  wallMs: number;
+}
+
+/** Parses the guest's console: `GUEST-FIO label rw`, fio JSON, `GUEST-FIO-END`. */
+export function parseGuestConsole(text: string): Map<string, Map<string, FioResult>> {
+  const out = new Map<string, Map<string, FioResult>>();
+  const clean = text.replace(/\r/g, '');
+  for (const m of clean.matchAll(/GUEST-FIO (\S+) (read|write)\n([\s\S]*?)GUEST-FIO-END/g)) {
+    const [, label, rw, body] = m;
+    const byRw = out.get(label!) ?? new Map<string, FioResult>();
+    byRw.set(rw!, parseFioJson(body!, rw as 'read' | 'write'));
+    out.set(label!, byRw);
+  }
+  return out;
+}
+
+export async function runGuest(
+  image: GuestImage,
+  disks: readonly GuestDisk[],
+  opts: { bs: string; size: string; runtime: number; accel: 'kvm' | 'tcg'; memoryMiB?: number },
+): Promise<GuestRun> {
+  const args = [
+    '-accel',
+    opts.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    '-smp',
+    '2',
+    '-m',
+    String(opts.memoryMiB ?? 1024),
+    '-nographic',
+    '-no-reboot',
+    '-nic',
+    'none',
+    '-kernel',
+    image.kernel,
+    '-initrd',
+    image.initrd,
+    '-append',
+    `console=ttyS0 quiet panic=-1 gbench.bs=${opts.bs} gbench.size=${opts.size} gbench.runtime=${opts.runtime} gbench.rw=read,write gbench.disks=${disks.map((d) => d.label).join(',')}`,
+  ];
+  disks.forEach((d, i) => {
+    args.push('-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=none`);
+    args.push('-device', `virtio-blk-pci,drive=d${i},serial=${d.label}`);
+  });
+  const t = track('qemu-system-x86_64', args, { timeoutMs: 3_600_000 });
+  const e = await t.exit;
+  if (!e.stdout.includes('GUEST-END')) throw new Error(`guest did not finish: ${e.stdout.slice(-2000)}`);
+  const err = /GUEST-ERROR (.*)/.exec(e.stdout);
+  if (err) throw new Error(`guest: ${err[1]}: ${e.stdout.slice(0, 2000)}`);
+  return { results: parseGuestConsole(e.stdout), console: e.stdout, wallMs: e.wallMs };
+}
+
+/** Guest rows: table row id and label; `base` keeps the ratio-to-Base machinery. */
+export const GUEST_ROWS = [
+  { id: 'base', label: 'Base (guest virtio disk on a local raw file)' },
+  { id: 'guest-fuse', label: 'Data drive supplied as a FUSE mount point to QEMU' },
+  { id: 'guest-native', label: 'QEMU-GlusterFS native integration (gluster://)' },
+  { id: 'guest-nbd', label: 'NBD export, glusterts client library (nbd://)' },
+] as const;
+
+/** Writes `name` (bytes long) in `dir` with fio, 1 MiB direct writes. */
+export async function layoutImage(dir: string, name: string, bytes: number): Promise<void> {
+  // An absolute --filename: fio ignores --directory for a filename given before it.
+  const args = ['--name=layout', `--filename=${join(dir, name)}`, '--rw=write', '--bs=1M', `--size=${bytes}`];
+  args.push('--direct=1', '--ioengine=psync', '--output-format=json');
+  await track('fio', args).exit;
+}
