@@ -201,35 +201,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   }
   const tables = buildTables(samples, rows, opts.bs);
   const finished = new Date();
-  return {
-    version: 1,
-    started: started.toISOString(),
-    finished: finished.toISOString(),
-    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
-    options: {
-      bs: opts.bs,
-      repeat: opts.repeat,
-      size: opts.size,
-      runtime: opts.runtime,
-      rows: rows.map((r) => r.id),
-      workloads: workloads.map((w) => w.id),
-      systems,
-      quick: opts.quick,
-      files: FILES,
-      queueDepth: { sequential: 1, random: RANDOM_DEPTH_PER_FILE, qemuImgBench: QEMU_DEPTH },
-      randomBs: RANDOM_BS,
-      stockHost: opts.stockHost,
-      glustertsHost: opts.glustertsHost,
-    },
+  return resultRecord({
+    started,
+    finished,
+    opts,
+    rows: rows.map((r) => r.id),
+    workloads: workloads.map((w) => w.id),
+    systems,
     machine,
-    loadavgAfter: machineInfo(opts.dir).loadavg,
-    stockTrimmedOptions: STOCK_TRIMMED_OPTIONS,
-    volfiles: env?.volfiles ?? {},
+    env,
     notes,
     samples,
     tables,
-    goals: evaluateGoals(tables),
-  };
+  });
 }
 
 export function describeRun(r: BenchResult): string {
@@ -346,19 +330,49 @@ async function runGuestBench(
   const tables = buildTables(samples, GUEST_ROWS, opts.bs);
   for (const t of tables) t.title = `${t.title}, fio inside the guest (virtio, cache=none)`;
   const finished = new Date();
+  return resultRecord({
+    started,
+    finished,
+    opts,
+    rows: GUEST_ROWS.map((r) => r.id),
+    workloads: ['seq-read', 'seq-write'],
+    systems: opts.systems,
+    machine,
+    env,
+    notes,
+    samples,
+    tables,
+  });
+}
+
+/** The JSON record of a run, host or guest: what was asked, where it ran, what came out. */
+function resultRecord(r: {
+  started: Date;
+  finished: Date;
+  opts: BenchOptions;
+  rows: string[];
+  workloads: string[];
+  systems: BenchResult['options']['systems'];
+  machine: BenchResult['machine'];
+  env: { volfiles?: BenchResult['volfiles'] } | undefined;
+  notes: string[];
+  samples: BenchResult['samples'];
+  tables: BenchResult['tables'];
+}): BenchResult {
+  const { opts } = r;
   return {
     version: 1,
-    started: started.toISOString(),
-    finished: finished.toISOString(),
-    durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
+    started: r.started.toISOString(),
+    finished: r.finished.toISOString(),
+    durationS: Math.round((r.finished.getTime() - r.started.getTime()) / 1000),
     options: {
       bs: opts.bs,
       repeat: opts.repeat,
       size: opts.size,
       runtime: opts.runtime,
-      rows: GUEST_ROWS.map((r) => r.id),
-      workloads: ['seq-read', 'seq-write'],
-      systems: opts.systems,
+      rows: r.rows,
+      workloads: r.workloads,
+      systems: r.systems,
       quick: opts.quick,
       files: FILES,
       queueDepth: { sequential: 1, random: RANDOM_DEPTH_PER_FILE, qemuImgBench: QEMU_DEPTH },
@@ -366,13 +380,13 @@ async function runGuestBench(
       stockHost: opts.stockHost,
       glustertsHost: opts.glustertsHost,
     },
-    machine,
+    machine: r.machine,
     loadavgAfter: machineInfo(opts.dir).loadavg,
     stockTrimmedOptions: STOCK_TRIMMED_OPTIONS,
-    volfiles: env?.volfiles ?? {},
-    notes,
-    samples,
-    tables,
-    goals: evaluateGoals(tables),
+    volfiles: r.env?.volfiles ?? {},
+    notes: r.notes,
+    samples: r.samples,
+    tables: r.tables,
+    goals: evaluateGoals(r.tables),
   };
 }
