@@ -4,3 +4,4 @@ export * from './fd.js';
 export * from './translator.js';
 export * from './layer.js';
 export * from './graph.js';
+export * from './fanout.js';

@@ -14,11 +14,11 @@ import {
   type GfxDict,
 } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
-import type { FopName } from '../../protocol/fops.js';
 import { gfidToString, randomGfid, ROOT_GFID, type Gfid } from '../../protocol/gfid.js';
 import type { Iatt } from '../../protocol/iatt.js';
+import { Children } from '../../xlator/fanout.js';
 import type { Layer } from '../../xlator/layer.js';
-import type { FopContext, FopReply, FopRequest } from '../../xlator/translator.js';
+import type { FopContext } from '../../xlator/translator.js';
 import type { NameHasher } from './hash.js';
 import {
   HASH_TYPE_DM,
@@ -63,9 +63,6 @@ export interface FileInfo {
 }
 export type InodeInfo = DirInfo | FileInfo;
 
-/** A child's answer or its failure. */
-export type Settled<T> = { ok: true; value: T } | { ok: false; error: FopError };
-
 export const isDir = (st: Iatt): boolean => (st.mode & S_IFMT) === S_IFDIR;
 
 /** ENOENT and ESTALE both mean "not on this subvolume". */
@@ -86,8 +83,7 @@ export function childPath(parent: string | null, name: string): string | null {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
-export class Dht {
-  readonly n: number;
+export class Dht extends Children {
   readonly names: readonly string[];
   readonly layoutKey: string;
   readonly linktoKey: string;
@@ -101,45 +97,15 @@ export class Dht {
   private du: { at: number; weights: number[] | null } | null = null;
 
   constructor(
-    readonly children: readonly Layer[],
+    children: readonly Layer[],
     readonly settings: DhtSettings,
   ) {
-    this.n = children.length;
+    super(children);
     this.names = children.map((c) => c.name);
     this.layoutKey = settings.xattrName;
     this.linktoKey = `${settings.xattrName}.linkto`;
     this.mdsKey = `${settings.xattrName}.mds`;
     this.commitKey = `${settings.xattrName}.commithash`;
-  }
-
-  call<N extends FopName>(i: number, fop: N, req: FopRequest<N>, ctx: FopContext): Promise<FopReply<N>> {
-    const child = this.children[i];
-    if (!child) return Promise.reject(FopError.of('EIO', `no subvolume ${i}`));
-    return child.call(fop, req, ctx);
-  }
-
-  /** Calls every subvolume (or those in `which`) at once; never rejects. */
-  async all<N extends FopName>(
-    fop: N,
-    req: (i: number) => FopRequest<N>,
-    ctx: FopContext,
-    which: readonly number[] = this.indexes(),
-  ): Promise<Map<number, Settled<FopReply<N>>>> {
-    const out = new Map<number, Settled<FopReply<N>>>();
-    await Promise.all(
-      which.map(async (i) => {
-        try {
-          out.set(i, { ok: true, value: await this.call(i, fop, req(i), ctx) });
-        } catch (e) {
-          out.set(i, { ok: false, error: FopError.from(e) });
-        }
-      }),
-    );
-    return out;
-  }
-
-  indexes(): number[] {
-    return Array.from({ length: this.n }, (_, i) => i);
   }
 
   /** The caller's identity replaced by root, as stock runs its internal fops (FRAME_SU_DO). */
@@ -267,7 +233,7 @@ export class Dht {
   async weights(ctx: FopContext): Promise<number[] | null> {
     if (!this.settings.weightedRebalance) return null;
     if (this.du && Date.now() - this.du.at < DU_REFRESH_MS) return this.du.weights;
-    const replies = await this.all('STATFS', () => ({ gfid: ROOT_GFID, xdata: null }), this.internal(ctx));
+    const replies = await this.wind('STATFS', { gfid: ROOT_GFID, xdata: null }, this.internal(ctx));
     const weights = this.indexes().map((i) => {
       const r = replies.get(i);
       return r?.ok ? statfsChunks(r.value.statfs.bsize, r.value.statfs.blocks) : 0;

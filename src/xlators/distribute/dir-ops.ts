@@ -111,16 +111,10 @@ export async function listSubvol(dht: Dht, i: number, gfid: Buffer, ctx: FopCont
 export function dirOps(dht: Dht): FopTable {
   return {
     async OPENDIR(req, ctx) {
-      const results = await dht.all('OPENDIR', () => req, ctx);
+      const results = (await dht.wind('OPENDIR', req, ctx)).require('any');
       const opened = dht.indexes().map((i) => results.get(i)?.ok === true);
-      const first = dht.indexes().find((i) => opened[i]);
-      if (first === undefined) {
-        const r = results.get(0)!;
-        throw r.ok ? new Error('unreachable') : r.error;
-      }
       req.fd.set(dht, { opened } satisfies DirFd);
-      const r = results.get(first)!;
-      return { xdata: r.ok ? r.value.xdata : null };
+      return { xdata: results.first()!.value.xdata };
     },
 
     async READDIRP(req, ctx) {
@@ -141,25 +135,15 @@ export function dirOps(dht: Dht): FopTable {
 
     async RELEASEDIR(req, ctx) {
       const opened = openedOn(dht, req.fd);
-      await dht.all(
-        'RELEASEDIR',
-        () => req,
-        ctx,
-        dht.indexes().filter((i) => opened[i]),
-      );
+      await dht.wind('RELEASEDIR', req, ctx, { to: dht.indexes().filter((i) => opened[i]) });
       req.fd.delete(dht);
       return { xdata: null };
     },
 
     async FSYNCDIR(req, ctx) {
       const opened = openedOn(dht, req.fd);
-      const results = await dht.all(
-        'FSYNCDIR',
-        () => req,
-        ctx,
-        dht.indexes().filter((i) => opened[i]),
-      );
-      for (const r of results.values()) if (!r.ok) throw r.error;
+      const results = await dht.wind('FSYNCDIR', req, ctx, { to: dht.indexes().filter((i) => opened[i]) });
+      results.require('all');
       return { xdata: null };
     },
   };

@@ -20,6 +20,7 @@ import { ptrValue, strValue, type Dict, type GfxDict } from '../../protocol/dict
 import { FopError } from '../../protocol/errno.js';
 import { NULL_GFID, type Gfid } from '../../protocol/gfid.js';
 import type { Iatt } from '../../protocol/iatt.js';
+import { fanout } from '../../xlator/fanout.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
 import { childPath, gfidOf, isAbsent, S_IFMT, S_ISVTX, type Dht, type DirInfo } from './context.js';
 import { listSubvol } from './dir-ops.js';
@@ -89,14 +90,14 @@ const ignore = () => undefined;
 async function emptyOrThrow(dht: Dht, gfid: Gfid, ctx: FopContext): Promise<void> {
   const internal = dht.internal(ctx);
   const linktos: [number, string][] = [];
-  const lists = await Promise.all(dht.indexes().map((i) => listSubvol(dht, i, gfid, internal)));
-  lists.forEach((entries, i) => {
+  const lists = await fanout(dht.indexes(), (i) => listSubvol(dht, i, gfid, internal));
+  for (const { target, value: entries } of lists.require('all').ok) {
     for (const e of entries) {
       if (e.name === '.' || e.name === '..') continue;
       if (!dht.isLinkto(e.stat, e.dict)) throw FopError.of('ENOTEMPTY');
-      linktos.push([i, e.name]);
+      linktos.push([target, e.name]);
     }
-  });
+  }
   await Promise.all(
     linktos.map(([i, bname]) =>
       dht.call(i, 'UNLINK', { pargfid: gfid, bname, xflags: 0, xdata: null }, internal).catch(ignore),
@@ -164,7 +165,7 @@ export function entryOps(dht: Dht): FopTable {
         dht.call(i, 'MKDIR', { ...req, xdata }, ctx),
       );
       const others = dht.indexes().filter((i) => i !== hashed);
-      const made = await dht.all('MKDIR', () => ({ ...req, xdata: base }), ctx, others);
+      const made = await dht.wind('MKDIR', { ...req, xdata: base }, ctx, { to: others });
       const eligible = dht.indexes().map((i) => {
         const r = made.get(i);
         return i === hashed || (r !== undefined && (r.ok || r.error.code === 'EEXIST'));
@@ -178,7 +179,7 @@ export function entryOps(dht: Dht): FopTable {
         weights: await dht.weights(ctx),
         eligible,
       });
-      await dht.all(
+      await dht.wind(
         'SETXATTR',
         (i) => ({
           gfid,
@@ -187,7 +188,7 @@ export function entryOps(dht: Dht): FopTable {
           xdata: null,
         }),
         dht.internal(ctx),
-        dht.indexes().filter((i) => eligible[i]),
+        { to: dht.indexes().filter((i) => eligible[i]) },
       );
       dht.remember(gfid, { dir: true, layout, path });
       return { ...result, xdata: dht.cleanXdata(result.xdata, req.xdata) };
@@ -230,20 +231,16 @@ export function entryOps(dht: Dht): FopTable {
       const parent = await dirInfo(dht, req.pargfid, ctx);
       const hashed = parent.layout.search(dht.hash(req.bname));
       const last = hashed >= 0 ? hashed : 0;
-      const others = await dht.all(
-        'RMDIR',
-        () => req,
-        ctx,
-        dht.indexes().filter((i) => i !== last),
-      );
-      for (const r of others.values()) if (!r.ok && !isAbsent(r.error)) throw r.error;
+      const others = await dht.wind('RMDIR', req, ctx, { to: dht.indexes().filter((i) => i !== last) });
+      const failed = others.failed.find((f) => !isAbsent(f.error));
+      if (failed) throw failed.error;
       let reply: FopReply<'RMDIR'> | undefined;
       try {
         reply = await dht.call(last, 'RMDIR', req, ctx);
       } catch (e) {
         if (!isAbsent(e)) throw e;
-        const any = [...others.values()].find((r) => r.ok);
-        if (!any?.ok) throw e;
+        const any = others.first();
+        if (!any) throw e;
         reply = any.value;
       }
       dht.forget(gfid);
@@ -259,12 +256,7 @@ export function entryOps(dht: Dht): FopTable {
         if (dst?.kind === 'file') throw FopError.of('ENOTDIR');
         if (dst?.kind === 'dir') await emptyOrThrow(dht, dst.reply.prestat.gfid, ctx);
         const reply = await dht.call(dstHashed, 'RENAME', req, ctx);
-        await dht.all(
-          'RENAME',
-          () => req,
-          ctx,
-          dht.indexes().filter((i) => i !== dstHashed),
-        );
+        await dht.wind('RENAME', req, ctx, { to: dht.indexes().filter((i) => i !== dstHashed) });
         const gfid = src.reply.prestat.gfid;
         dht.remember(gfid, { ...src.info, path: childPath(dstParent.path, req.newbname) });
         if (dst) dht.forget(dst.reply.prestat.gfid);

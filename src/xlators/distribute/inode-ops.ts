@@ -96,12 +96,13 @@ export function inodeOps(dht: Dht): FopTable {
       return call(firstCopy(info));
     }
     const copies = dht.indexes().filter((i) => info.layout.entries[i] !== null);
-    const results = await dht.all(fop, () => req as never, ctx, copies.length ? copies : dht.indexes());
-    const ok = [...results]
-      .sort((a, b) => a[0] - b[0])
-      .flatMap(([, r]) => (r.ok ? [r.value as AnyReply] : []));
-    const failed = [...results.values()].find((r) => !r.ok);
-    if (failed && !failed.ok && (ok.length === 0 || !isAbsent(failed.error))) throw failed.error;
+    const results = await dht.wind(fop, req as never, ctx, { to: copies.length ? copies : dht.indexes() });
+    // A copy missing on some subvolumes is tolerated; any other failure is not.
+    const tolerable = (e: FopError) => isAbsent(e);
+    results.require((r) => r.ok.length > 0 && r.failed.every((f) => tolerable(f.error)), {
+      prefer: (e) => !tolerable(e),
+    });
+    const ok = results.values() as AnyReply[];
     const reply = { ...ok[0]! };
     for (const f of ['stat', 'prestat', 'poststat']) {
       if (reply[f]) reply[f] = dht.mergeDirStats(ok.map((r) => r[f]));
@@ -147,17 +148,12 @@ export function inodeOps(dht: Dht): FopTable {
     ...(table as FopTable),
 
     async STATFS(req, ctx) {
-      const results = await dht.all('STATFS', () => req, ctx);
-      const ok = [...results].sort((a, b) => a[0] - b[0]).flatMap(([, r]) => (r.ok ? [r.value] : []));
-      if (ok.length === 0) throw (results.get(0) as { error: FopError }).error;
+      const ok = (await dht.wind('STATFS', req, ctx)).require('any').values();
       return { ...ok[0]!, statfs: sumStatfs(ok.map((r) => r.statfs)) };
     },
 
     async IPC(req, ctx) {
-      const results = await dht.all('IPC', () => req, ctx);
-      const r = results.get(0)!;
-      if (!r.ok) throw r.error;
-      return r.value;
+      return (await dht.wind('IPC', req, ctx)).unwrap(0);
     },
 
     async COPY_FILE_RANGE(req, ctx) {

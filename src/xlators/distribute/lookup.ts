@@ -12,6 +12,7 @@
 import { ptrValue, type GfxDict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import { NULL_GFID, randomGfid, ROOT_GFID, type Gfid } from '../../protocol/gfid.js';
+import { classify, Replies, type Success } from '../../xlator/fanout.js';
 import type { FopContext, FopReply, FopRequest } from '../../xlator/translator.js';
 import {
   childPath,
@@ -22,13 +23,12 @@ import {
   type Dht,
   type DirInfo,
   type InodeInfo,
-  type Settled,
 } from './context.js';
 import { assignLayout, HASH_TYPE_DM_USER, Layout, LAYOUT_HASH_INVALID } from './layout.js';
 
 type LookupReq = FopRequest<'LOOKUP'>;
 type LookupReply = FopReply<'LOOKUP'>;
-type Replies = Map<number, Settled<LookupReply>>;
+type Lookups = Replies<LookupReply>;
 
 export type Named =
   | { kind: 'dir'; reply: LookupReply; info: DirInfo }
@@ -59,7 +59,7 @@ export function dirInfo(dht: Dht, gfid: Gfid, ctx: FopContext): Promise<DirInfo>
   let p = pending.get(k);
   if (!p) {
     const path = isRoot(gfid) ? '/' : null;
-    p = lookupDir(dht, nameless(gfid), ctx, new Map(), path)
+    p = lookupDir(dht, nameless(gfid), ctx, new Replies([]), path)
       .then((r) => r.info)
       .finally(() => pending.delete(k));
     pending.set(k, p);
@@ -84,32 +84,25 @@ export async function lookupDir(
   dht: Dht,
   req: LookupReq,
   ctx: FopContext,
-  known: Replies,
+  known: Lookups,
   path: string | null,
   first = -1,
 ): Promise<{ reply: LookupReply; info: DirInfo }> {
   const root = !req.bname && isRoot(req.gfid);
   const xdata = dht.lookupXdata(req.xdata, root);
-  const ask = dht.indexes().filter((i) => !known.has(i));
-  const replies: Replies = new Map(known);
-  for (const [i, r] of await dht.all('LOOKUP', () => ({ ...req, xdata }), ctx, ask)) replies.set(i, r);
+  const ask = dht.indexes().filter((i) => !known.get(i));
+  const replies = known.and(await dht.wind('LOOKUP', { ...req, xdata }, ctx, { to: ask }));
 
   const dirs = new Map<number, LookupReply>();
-  for (const [i, r] of replies) if (r.ok && isDir(r.value.prestat)) dirs.set(i, r.value);
-  if (dirs.size === 0) {
-    const failure = [...replies.values()].find((r) => !r.ok && !isAbsent(r.error));
-    throw failure && !failure.ok ? failure.error : FopError.of('ENOENT');
-  }
+  for (const r of replies.ok) if (isDir(r.value.prestat)) dirs.set(r.target, r.value);
+  if (dirs.size === 0) throw notFound(replies);
   const base = dirs.get(first) ?? dirs.values().next().value!;
   const gfid = base.prestat.gfid;
   if (root) for (const r of dirs.values()) dht.noteCommitHash(r.xdata);
 
   // Copies missing on some subvolumes (created behind DHT's back, a new brick): mkdir them.
   if (req.bname) {
-    const absent = dht.indexes().filter((i) => {
-      const r = replies.get(i);
-      return r && !r.ok && isAbsent(r.error);
-    });
+    const absent = replies.failed.filter((f) => isAbsent(f.error)).map((f) => f.target);
     await Promise.all(absent.map((i) => healMissingDir(dht, i, req, base, ctx, dirs)));
   }
 
@@ -195,7 +188,7 @@ async function healLayout(
   }
   if (write.length === 0) return layout;
   const internal = dht.internal(ctx);
-  await dht.all(
+  await dht.wind(
     'SETXATTR',
     (i) => ({
       gfid,
@@ -204,7 +197,7 @@ async function healLayout(
       xdata: null,
     }),
     internal,
-    write,
+    { to: write },
   );
   // What now stands on disk: 0/0 entries for copies that had none.
   return new Layout(
@@ -224,12 +217,12 @@ export async function resolveName(dht: Dht, req: LookupReq, ctx: FopContext): Pr
   const path = childPath(parent.path, req.bname);
   const hashed = parent.layout.search(dht.hash(req.bname));
   const xdata = dht.lookupXdata(req.xdata);
-  const known: Replies = new Map();
+  let known: Lookups = new Replies([]);
   if (hashed >= 0) {
     try {
       const r = await dht.call(hashed, 'LOOKUP', { ...req, xdata }, ctx);
       if (isDir(r.prestat)) {
-        known.set(hashed, { ok: true, value: r });
+        known = new Replies([{ target: hashed, ok: true, value: r }]);
         return { kind: 'dir', ...(await lookupDir(dht, req, ctx, known, path, hashed)) };
       }
       if (!dht.isLinkto(r.prestat, r.xdata))
@@ -245,11 +238,11 @@ export async function resolveName(dht: Dht, req: LookupReq, ctx: FopContext): Pr
           if (!isAbsent(e)) throw e;
         }
       }
-      known.set(hashed, { ok: true, value: r });
+      known = new Replies([{ target: hashed, ok: true, value: r }]);
     } catch (e) {
       if (!isAbsent(e)) throw e;
       if (dht.settings.lookupOptimize && parent.layout.commit === dht.volCommitHash) throw e;
-      known.set(hashed, { ok: false, error: FopError.from(e) });
+      known = new Replies([{ target: hashed, ok: false, ...classify(e) }]);
     }
   }
   return lookupEverywhere(dht, req, ctx, known, hashed, path);
@@ -260,25 +253,20 @@ async function lookupEverywhere(
   dht: Dht,
   req: LookupReq,
   ctx: FopContext,
-  known: Replies,
+  known: Lookups,
   hashed: number,
   path: string | null,
 ): Promise<Named> {
   const xdata = dht.lookupXdata(req.xdata);
-  const replies: Replies = new Map(known);
-  const ask = dht.indexes().filter((i) => !known.has(i));
-  for (const [i, r] of await dht.all('LOOKUP', () => ({ ...req, xdata }), ctx, ask)) replies.set(i, r);
-  const ok = [...replies].flatMap(([i, r]) => (r.ok ? [[i, r.value] as const] : []));
-  if (ok.some(([, r]) => isDir(r.prestat))) {
-    const dirsOnly: Replies = new Map([...replies].filter(([, r]) => !r.ok || isDir(r.value.prestat)));
+  const ask = dht.indexes().filter((i) => !known.get(i));
+  const replies = known.and(await dht.wind('LOOKUP', { ...req, xdata }, ctx, { to: ask }));
+  if (replies.ok.some((r) => isDir(r.value.prestat))) {
+    const dirsOnly = new Replies(replies.outcomes.filter((r) => !r.ok || isDir(r.value.prestat)));
     return { kind: 'dir', ...(await lookupDir(dht, req, ctx, dirsOnly, path)) };
   }
-  const data = ok.filter(([, r]) => !dht.isLinkto(r.prestat, r.xdata)).sort((a, b) => a[0] - b[0])[0];
-  if (!data) {
-    const failure = [...replies.values()].find((r) => !r.ok && !isAbsent(r.error));
-    throw failure && !failure.ok ? failure.error : FopError.of('ENOENT');
-  }
-  const [cached, reply] = data;
+  const data = dataFile(dht, replies);
+  if (!data) throw notFound(replies);
+  const { target: cached, value: reply } = data;
   let linkto = false;
   if (hashed >= 0 && hashed !== cached) {
     const there = replies.get(hashed);
@@ -326,18 +314,26 @@ async function lookupByGfid(dht: Dht, req: LookupReq, ctx: FopContext): Promise<
     dht.forget(req.gfid);
   }
   const path = known?.dir ? known.path : isRoot(req.gfid) ? '/' : null;
-  if (known?.dir || isRoot(req.gfid)) return (await lookupDir(dht, req, ctx, new Map(), path)).reply;
+  if (known?.dir || isRoot(req.gfid)) return (await lookupDir(dht, req, ctx, new Replies([]), path)).reply;
   const xdata = dht.lookupXdata(req.xdata);
-  const replies = await dht.all('LOOKUP', () => ({ ...req, xdata }), ctx);
-  const ok = [...replies].flatMap(([i, r]) => (r.ok ? [[i, r.value] as const] : []));
-  if (ok.some(([, r]) => isDir(r.prestat))) return (await lookupDir(dht, req, ctx, replies, path)).reply;
-  const data = ok.filter(([, r]) => !dht.isLinkto(r.prestat, r.xdata)).sort((a, b) => a[0] - b[0])[0];
-  if (!data) {
-    const failure = [...replies.values()].find((r) => !r.ok && !isAbsent(r.error));
-    throw failure && !failure.ok ? failure.error : FopError.of('ENOENT');
-  }
-  dht.remember(req.gfid, { dir: false, subvol: data[0] });
-  return fileReply(dht, data[1], req.xdata);
+  const replies = await dht.wind('LOOKUP', { ...req, xdata }, ctx);
+  if (replies.ok.some((r) => isDir(r.value.prestat)))
+    return (await lookupDir(dht, req, ctx, replies, path)).reply;
+  const data = dataFile(dht, replies);
+  if (!data) throw notFound(replies);
+  dht.remember(req.gfid, { dir: false, subvol: data.target });
+  return fileReply(dht, data.value, req.xdata);
+}
+
+/** The data file (not a linkto) on the lowest-numbered subvolume that has one. */
+function dataFile(dht: Dht, replies: Lookups): Success<LookupReply> | undefined {
+  const data = replies.ok.filter((r) => !dht.isLinkto(r.value.prestat, r.value.xdata));
+  return data.sort((a, b) => a.target - b.target)[0];
+}
+
+/** Nothing found: the first real failure, else ENOENT. */
+function notFound(replies: Lookups): FopError {
+  return replies.error({ prefer: (e) => !isAbsent(e), otherwise: FopError.of('ENOENT') });
 }
 
 function fileReply(dht: Dht, r: LookupReply, asked: GfxDict): LookupReply {
@@ -357,7 +353,7 @@ export async function locate(dht: Dht, gfid: Gfid, ctx: FopContext): Promise<Ino
 export async function lookup(dht: Dht, req: LookupReq, ctx: FopContext): Promise<LookupReply> {
   if (!req.bname) return lookupByGfid(dht, req, ctx);
   if (req.bname === '.' || req.bname === '..') {
-    return (await lookupDir(dht, req, ctx, new Map(), null)).reply;
+    return (await lookupDir(dht, req, ctx, new Replies([]), null)).reply;
   }
   const r = await resolveName(dht, req, ctx);
   if (r.kind === 'dir') return r.reply;
