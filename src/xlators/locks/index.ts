@@ -2,7 +2,8 @@
  * features/locks: the brick's lock manager. It answers LK (POSIX record locks),
  * INODELK/FINODELK (range locks in named domains) and ENTRYLK/FENTRYLK (name locks in
  * directories) itself, releases POSIX locks on FLUSH and RELEASE as close() does, and
- * everything a session held when it ends. Every other fop passes through.
+ * everything a session held when it ends. Every other fop passes through, and on the way
+ * back gets the lock counts its xdata asked for (xdata.ts).
  *
  * Requests are read as stock's protocol/server and locks xlator read them
  * (server-rpc-fops_v2.c, xlators/features/locks/src/posix.c):
@@ -14,12 +15,21 @@
 import { FopError } from '../../protocol/errno.js';
 import type { Flock } from '../../protocol/structs.js';
 import { OptionError } from '../../xlator/options.js';
-import { defineTranslator, type FopContext, type Translator } from '../../xlator/translator.js';
+import type { OpenFd } from '../../xlator/fd.js';
+import {
+  defineTranslator,
+  type FopContext,
+  type FopReply,
+  type FopRequest,
+  type FopTable,
+  type Translator,
+} from '../../xlator/translator.js';
 import { LockManager } from './manager.js';
 import { ownerOf } from './owner.js';
 import { RDLCK, UNLCK, type LockType } from './posix.js';
 import { OFFSET_MAX, inodelkRange, posixRange, rangeLen } from './range.js';
 import type { EntryLock } from './records.js';
+import { addLockCounts, asksForLockCounts, type CountTarget } from './xdata.js';
 
 export { LockManager } from './manager.js';
 
@@ -142,9 +152,49 @@ export const locks = defineTranslator({
       return { xdata: null };
     }
 
+    /** Passes a fop down, then answers the lock counts its xdata asked for (xdata.ts). */
+    const counting =
+      (target: (req: any, reply: any) => CountTarget) =>
+      async (req: any, _ctx: FopContext, next: (r: any) => Promise<any>) => {
+        const reply = await next(req);
+        if (!asksForLockCounts(req.xdata)) return reply;
+        return { ...reply, xdata: addLockCounts(manager, req.xdata, target(req, reply), reply.xdata) };
+      };
+    const byGfid = counting((req: { gfid: Buffer }) => ({ gfid: req.gfid }));
+    const byFd = counting((req: { fd: OpenFd }) => ({ gfid: req.fd.gfid }));
+    const countingFops = {
+      LOOKUP: counting((req: FopRequest<'LOOKUP'>, reply: FopReply<'LOOKUP'>) => ({
+        gfid: reply.prestat.gfid,
+        parent: req.bname ? req.pargfid : undefined,
+        name: req.bname || undefined,
+      })),
+      STAT: byGfid,
+      SETATTR: byGfid,
+      TRUNCATE: byGfid,
+      OPEN: byGfid,
+      GETXATTR: byGfid,
+      SETXATTR: byGfid,
+      REMOVEXATTR: byGfid,
+      XATTROP: byGfid,
+      FSTAT: byFd,
+      READ: byFd,
+      WRITE: byFd,
+      FSETATTR: byFd,
+      FTRUNCATE: byFd,
+      FSYNC: byFd,
+      FGETXATTR: byFd,
+      FSETXATTR: byFd,
+      FREMOVEXATTR: byFd,
+      FXATTROP: byFd,
+      FALLOCATE: byFd,
+      DISCARD: byFd,
+      ZEROFILL: byFd,
+    } as FopTable;
+
     return {
       manager,
       fops: {
+        ...countingFops,
         async LK(req, ctx) {
           const { cmd, flock } = req;
           const getlk = cmd === Cmd.GETLK || cmd === Cmd.GETLK_FD;

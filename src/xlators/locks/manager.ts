@@ -13,11 +13,21 @@ type Table = { readonly empty: boolean };
 /** A map of tables that drops a table as soon as it holds nothing. */
 class Tables<T extends Table> {
   readonly map = new Map<string, T>();
+  /** Keys by inode (the part before the NUL), so per-inode counts visit only that inode's. */
+  private readonly byInode = new Map<string, Set<string>>();
 
   constructor(private readonly make: (onEmpty: () => void) => T) {}
 
   get(key: string): T | undefined {
     return this.map.get(key);
+  }
+
+  /** The tables of one inode (every domain). */
+  *ofInode(inode: string): Iterable<T> {
+    for (const key of this.byInode.get(inode) ?? []) {
+      const t = this.map.get(key);
+      if (t) yield t;
+    }
   }
 
   /** The table for `key`, created if needed, and forgotten again if `use` leaves it empty. */
@@ -26,6 +36,10 @@ class Tables<T extends Table> {
     if (!t) {
       const made: T = this.make(() => this.forget(key, made));
       this.map.set(key, (t = made));
+      const inode = inodeOf(key);
+      let keys = this.byInode.get(inode);
+      if (!keys) this.byInode.set(inode, (keys = new Set()));
+      keys.add(key);
     }
     try {
       return await use(t);
@@ -35,9 +49,16 @@ class Tables<T extends Table> {
   }
 
   private forget(key: string, t: T): void {
-    if (t.empty && this.map.get(key) === t) this.map.delete(key);
+    if (!t.empty || this.map.get(key) !== t) return;
+    this.map.delete(key);
+    const inode = inodeOf(key);
+    const keys = this.byInode.get(inode);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byInode.delete(inode);
   }
 }
+
+const inodeOf = (key: string) => key.split('\0', 1)[0]!;
 
 const hex = (gfid: Buffer) => gfid.toString('hex');
 
@@ -76,6 +97,33 @@ export class LockManager {
 
   sessionEnded(session: string): void {
     for (const t of this.ledger.tablesOf(session)) t.dropSession(session);
+  }
+
+  // ---- counts AFR asks for in xdata (granted plus blocked, as stock) --------------------
+
+  /** Inode locks on `gfid`, in one domain or (domain undefined) in all. */
+  inodelkCount(gfid: Buffer, domain?: string): number {
+    if (domain !== undefined) return this.inode.get(LockManager.domainKey(gfid, domain))?.count ?? 0;
+    let n = 0;
+    for (const t of this.inode.ofInode(hex(gfid))) n += t.count;
+    return n;
+  }
+
+  /** Entry locks held or awaited in directory `gfid`, all domains. */
+  entrylkCount(gfid: Buffer): number {
+    let n = 0;
+    for (const t of this.entry.ofInode(hex(gfid))) n += t.count;
+    return n;
+  }
+
+  /** Whether some domain holds an entry lock on `name` in directory `parent`. */
+  entrylkHeldOn(parent: Buffer, name: string): boolean {
+    for (const t of this.entry.ofInode(hex(parent))) if (t.granted.some((l) => l.name === name)) return true;
+    return false;
+  }
+
+  posixlkCount(gfid: Buffer): number {
+    return this.posix.get(LockManager.posixKey(gfid))?.count ?? 0;
   }
 
   /** How much is held: tables alive and one session's records (tests, dumps). */

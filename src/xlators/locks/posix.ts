@@ -91,6 +91,11 @@ export class PosixLocks implements LockTable {
     return this.locks.length === 0 && this.waiters.size === 0;
   }
 
+  /** Granted plus waiting: what stock reports as the lock count. */
+  get count(): number {
+    return this.locks.length + this.waiters.size;
+  }
+
   /** The granted locks (tests, dumps). */
   get granted(): readonly PosixLock[] {
     return this.locks;

@@ -69,6 +69,11 @@ export class RecordLocks<L extends { owner: Owner }> implements LockTable {
     return this.locks.length === 0 && this.waiters.size === 0;
   }
 
+  /** Granted plus waiting: what stock reports as the lock count. */
+  get count(): number {
+    return this.locks.length + this.waiters.size;
+  }
+
   get granted(): readonly L[] {
     return this.locks;
   }

@@ -21,6 +21,7 @@ import {
   fremovexattr,
   fsetxattr,
   lgetxattr,
+  llistxattr,
   lremovexattr,
   lsetxattr,
   openBeneath,
@@ -32,6 +33,7 @@ import { closeQuietly, errCode, fstat, lstat } from './fsx.js';
 import { iattFromStat } from './iatt.js';
 import {
   AUX_DIRS,
+  GFID2PATH_PREFIX,
   GFID_XATTR,
   HIDDEN_DIR,
   MDATA_XATTR,
@@ -206,6 +208,37 @@ export class Brick {
         throw FopError.of('ESTALE', `directory path: ${errCode(e) ?? e}`);
       },
     );
+  }
+
+  /** A directory's brick-relative path ("/" for the root), read from its handle chain. */
+  async dirPath(gfid: Buffer): Promise<string> {
+    const names: string[] = [];
+    let at: Buffer = gfid;
+    while (!this.isRoot(at)) {
+      if (names.length > Limits.PATH / 2) throw FopError.of('ESTALE', 'directory handle chain too long');
+      const { parent, name } = await this.handleLink(at);
+      names.push(name);
+      at = parent;
+    }
+    return `/${names.reverse().join('/')}`;
+  }
+
+  /**
+   * Every brick-relative path of an inode: a directory's one, a non-directory's from its
+   * gfid2path xattrs (parent gfid + name per link); names whose parent is gone are skipped.
+   */
+  async pathsOf(node: Node): Promise<string[]> {
+    if (node.isDir) return [await this.dirPath(node.gfid)];
+    const out: string[] = [];
+    for (const key of await llistxattr(node.path)) {
+      if (!key.startsWith(GFID2PATH_PREFIX)) continue;
+      const value = (await lgetxattr(node.path, key).catch(() => Buffer.alloc(0))).toString('utf8');
+      const m = /^([0-9a-f-]{36})\/([^/]+)$/.exec(value);
+      if (!m) continue;
+      const dir = await this.dirPath(parseGfid(m[1]!)).catch(() => null);
+      if (dir !== null) out.push(dir === '/' ? `/${m[2]}` : `${dir}/${m[2]}`);
+    }
+    return out.sort();
   }
 
   async release(node: Node): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { intValue } from '../../protocol/dict.js';
+import { intValue, uintValue, type Dict, type GfxDict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
 import { payloadChunks, payloadLength } from '../../protocol/procedure.js';
 import {
@@ -34,6 +34,7 @@ import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate, open } from 
 import { weakChecksum } from './hash.js';
 import { iattFromStat } from './iatt.js';
 import { checkDataFile, openFlags } from './security.js';
+import { OPEN_FD_COUNT } from './xattrs.js';
 
 /** Largest READ/WRITE/RCHECKSUM served: QEMU's own limit; more is refused, not allocated. */
 export const MAX_IO = 512 * 1024 * 1024;
@@ -69,6 +70,27 @@ async function writeAll(fd: number, chunks: readonly Buffer[], offset: number): 
     }
   }
   return done;
+}
+
+/** WRITE xdata keys AFR sends (eager-lock and append decisions); the reply answers each. */
+export const WRITE_IS_APPEND = 'glusterfs.write-is-append';
+export const OPEN_ACTIVE_FD_COUNT = 'glusterfs.open-active-fd-count';
+/** RCHECKSUM: the request asks, the reply says whether the range read as zeros. */
+export const CHECK_ZERO_FILLED = 'check-zero-filled';
+export const BUF_HAS_ZEROES = 'buf-has-zeroes';
+
+function isZeros(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+function writeReplyXdata(asked: GfxDict, p: Posix, gfid: Buffer, isAppend: () => boolean): Dict | null {
+  if (!asked || asked.size === 0) return null;
+  const out: Dict = new Map();
+  if (asked.has(WRITE_IS_APPEND)) out.set(WRITE_IS_APPEND, uintValue(isAppend() ? 1 : 0));
+  if (asked.has(OPEN_ACTIVE_FD_COUNT)) out.set(OPEN_ACTIVE_FD_COUNT, uintValue(p.fds.openCount(gfid)));
+  if (asked.has(OPEN_FD_COUNT)) out.set(OPEN_FD_COUNT, uintValue(p.fds.openCount(gfid)));
+  return out.size ? out : null;
 }
 
 export function dataOps(p: Posix): FopTable {
@@ -147,15 +169,21 @@ export function dataOps(p: Posix): FopTable {
         const sync =
           (req.flag & constants.O_SYNC) === constants.O_SYNC ? 1 : req.flag & constants.O_DSYNC ? 2 : 0;
         // pre-stat, the whole write, the sync and the post-stat in one thread-pool hop.
-        const { bytes, pre, post } = await writeWithStat(fd, chunks, req.offset, sync);
-        if (bytes < len) throw FopError.of('ENOSPC', `short write: ${bytes} of ${len} bytes`);
+        const run = () => writeWithStat(fd, chunks, req.offset, sync);
         const gfid = req.fd.gfid;
-        return {
-          opRet: bytes,
-          prestat: iattFromStat(pre, gfid),
-          poststat: iattFromStat(post, gfid),
-          xdata: null,
-        };
+        const askAppend = req.xdata?.has(WRITE_IS_APPEND) ?? false;
+        // "Did it start at EOF?" is only true if no other such write moved EOF meanwhile.
+        const { bytes, pre, post } = askAppend
+          ? await brick.locked(`write:${gfid.toString('hex')}`, run)
+          : await run();
+        if (bytes < len) throw FopError.of('ENOSPC', `short write: ${bytes} of ${len} bytes`);
+        const xdata = writeReplyXdata(
+          req.xdata,
+          p,
+          gfid,
+          () => pre.size === BigInt(req.offset) || (req.fd.flags & constants.O_APPEND) !== 0,
+        );
+        return { opRet: bytes, prestat: iattFromStat(pre, gfid), poststat: iattFromStat(post, gfid), xdata };
       });
     },
 
@@ -245,11 +273,14 @@ export function dataOps(p: Posix): FopTable {
           const buf = Buffer.allocUnsafe(req.len);
           data = buf.subarray(0, req.len ? await preadv(fd, [buf], req.offset) : 0);
         }
+        const xdata: Dict = new Map([['fips-mode-rchecksum', intValue(1)]]);
+        // Heal skips writing a sink chunk that is all zeros anyway (sparse files).
+        if (req.xdata?.has(CHECK_ZERO_FILLED)) xdata.set(BUF_HAS_ZEROES, uintValue(isZeros(data) ? 1 : 0));
         return {
           flags: 1,
           weakChecksum: weakChecksum(data),
           strongChecksum: createHash('sha256').update(data).digest(),
-          xdata: new Map([['fips-mode-rchecksum', intValue(1)]]),
+          xdata,
         };
       });
     },

@@ -3,7 +3,8 @@
  * brick's internal xattrs but never set or remove them (EPERM); utime's `set-ctime-mdata`
  * is accepted and ignored (glusterts reports times from the filesystem).
  */
-import { DictType, ptrValue, type Dict, type GfxDict } from '../../protocol/dict.js';
+import { hostname } from 'node:os';
+import { DictType, ptrValue, strValue, type Dict, type GfxDict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import type { Gfid } from '../../protocol/gfid.js';
 import { XATTR_CREATE, XATTR_REPLACE, type XattrFlags } from '../../sys/index.js';
@@ -11,14 +12,22 @@ import type { OpenFd } from '../../xlator/fd.js';
 import type { FopTable } from '../../xlator/translator.js';
 import type { Posix } from './context.js';
 import { errCode } from './fsx.js';
+import { HIDDEN_DIR, handleRelPath } from './layout.js';
 import { checkXattrName, isHiddenXattr, isInternalXattr } from './security.js';
 import { fdXattrs, nodeXattrs, xattrBytes, type XattrTarget } from './xattrs.js';
 import { zeroIatt } from '../../protocol/iatt.js';
+import { MAX_XATTROP_KEYS, arrayLength, checkXattropOp, xattropStep } from './xattrop.js';
 
 const SET_CTIME_MDATA = 'set-ctime-mdata';
+/** Virtual keys GETXATTR answers from the brick's layout instead of the inode's xattrs. */
+const PATHINFO_KEYS = new Set(['trusted.glusterfs.pathinfo', 'glusterfs.pathinfo']);
+const GFID2PATH_KEY = 'glusterfs.gfid2path';
 
-/** XATTROP flags (glusterfs gf_xattrop_flags_t). */
-export const XattropOp = { ADD_ARRAY: 0, ADD_ARRAY64: 1, OR_ARRAY: 2, AND_ARRAY: 3, GET_AND_SET: 4 } as const;
+/** A virtual STR reply for GETXATTR. */
+function virtualReply(name: string, value: string) {
+  const dict: Dict = new Map([[name, strValue(value)]]);
+  return { opRet: Buffer.byteLength(value), dict, xdata: null, prestat: zeroIatt(), poststat: zeroIatt() };
+}
 
 async function getxattr(t: XattrTarget, namelen: number, name: string) {
   const dict: Dict = new Map();
@@ -65,49 +74,34 @@ async function removexattr(t: XattrTarget, name: string) {
   return { xdata: null };
 }
 
-function combine(op: number, have: Buffer, add: Buffer): Buffer {
-  const width = op === XattropOp.ADD_ARRAY64 ? 8 : 4;
-  if (add.length % width !== 0) throw FopError.of('EINVAL', `xattrop value of ${add.length} bytes`);
-  const out = Buffer.alloc(Math.max(have.length, add.length));
-  have.copy(out);
-  for (let i = 0; i + width <= add.length; i += width) {
-    if (op === XattropOp.ADD_ARRAY) out.writeInt32BE((out.readInt32BE(i) + add.readInt32BE(i)) | 0, i);
-    else if (op === XattropOp.ADD_ARRAY64)
-      out.writeBigInt64BE(BigInt.asIntN(64, out.readBigInt64BE(i) + add.readBigInt64BE(i)), i);
-    else if (op === XattropOp.OR_ARRAY)
-      out.writeUInt32BE((out.readUInt32BE(i) | add.readUInt32BE(i)) >>> 0, i);
-    else out.writeUInt32BE((out.readUInt32BE(i) & add.readUInt32BE(i)) >>> 0, i);
-  }
-  return out;
-}
-
 export function xattrOps(p: Posix): FopTable {
   const { brick, fds } = p;
 
   const onFd = <T>(fd: OpenFd, fn: (t: XattrTarget) => Promise<T>) => fds.use(fd, (s) => fn(fdXattrs(s.fd)));
 
-  /** Read-modify-write of each key, one xattrop per inode at a time. */
+  /** Read-modify-write of each key (xattrop.ts), one xattrop per inode at a time. */
   async function xattrop(gfid: Gfid, t: XattrTarget, op: number, dict: GfxDict) {
-    if (op < XattropOp.ADD_ARRAY || op > XattropOp.GET_AND_SET) throw FopError.of('EINVAL', `xattrop ${op}`);
+    checkXattropOp(op);
+    const pairs: [string, Buffer][] = [];
+    for (const [key, v] of dict ?? []) {
+      if (isInternalXattr(key)) throw FopError.of('EPERM', `${key} is internal to the brick`);
+      checkXattrName(key);
+      const value = xattrBytes(v);
+      if (!value) throw FopError.of('EINVAL', `xattrop value for ${key} is not bytes`);
+      arrayLength(op, key, value.length);
+      pairs.push([key, value]);
+    }
+    if (pairs.length > MAX_XATTROP_KEYS) throw FopError.of('EINVAL', `xattrop of ${pairs.length} keys`);
     const out: Dict = new Map();
     await brick.locked(`xattrop:${gfid.toString('hex')}`, async () => {
-      for (const [key, v] of dict ?? []) {
-        if (isInternalXattr(key)) throw FopError.of('EPERM', `${key} is internal to the brick`);
-        checkXattrName(key);
-        const add = xattrBytes(v);
-        if (!add) throw FopError.of('EINVAL', `xattrop value for ${key} is not bytes`);
+      for (const [key, value] of pairs) {
         const have = await t.get(key).catch((e: unknown) => {
-          if (errCode(e) === 'ENODATA') return Buffer.alloc(0);
+          if (errCode(e) === 'ENODATA') return null;
           throw e;
         });
-        if (op === XattropOp.GET_AND_SET) {
-          await t.set(key, add, 0);
-          out.set(key, ptrValue(have.length ? have : Buffer.alloc(add.length)));
-        } else {
-          const result = combine(op, have, add);
-          await t.set(key, result, 0);
-          out.set(key, ptrValue(result));
-        }
+        const step = xattropStep(op, key, have, value);
+        if (step.write) await t.set(key, step.write, 0);
+        if (step.reply) out.set(key, ptrValue(step.reply));
       }
     });
     return { dict: out, xdata: null, prestat: zeroIatt(), poststat: zeroIatt() };
@@ -115,7 +109,20 @@ export function xattrOps(p: Posix): FopTable {
 
   return {
     async GETXATTR(req) {
-      return brick.with(req.gfid, (node) => getxattr(nodeXattrs(node), req.namelen, req.name));
+      return brick.with(req.gfid, async (node) => {
+        if (PATHINFO_KEYS.has(req.name)) {
+          // Where the inode lives on this host: AFR's choose-local and shd read it.
+          const [path = `/${HIDDEN_DIR}/${handleRelPath(node.gfid)}`] = await brick.pathsOf(node);
+          const real = brick.root + (path === '/' ? '/' : path);
+          return virtualReply(req.name, `<POSIX(${brick.root}):${hostname()}:${real}>`);
+        }
+        if (req.name === GFID2PATH_KEY) {
+          const paths = await brick.pathsOf(node);
+          if (paths.length === 0) throw FopError.of('ENODATA', 'no path recorded for this gfid');
+          return virtualReply(req.name, paths.join(':'));
+        }
+        return getxattr(nodeXattrs(node), req.namelen, req.name);
+      });
     },
     async FGETXATTR(req) {
       return onFd(req.fd, (t) => getxattr(t, req.namelen, req.name));

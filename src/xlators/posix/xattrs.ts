@@ -27,6 +27,7 @@ import {
   type XattrFlags,
 } from '../../sys/index.js';
 import type { Node } from './brick.js';
+import { GFID2PATH_PREFIX, GFID_XATTR, VOLUME_ID_XATTR } from './layout.js';
 import { isInternalXattr, isXattrName } from './security.js';
 
 export interface XattrTarget {
@@ -60,10 +61,25 @@ export function nodeXattrs(node: Node): XattrTarget {
 
 /** LOOKUP key: how many fds are open on the inode (DHT removes stale linkto files at 0). */
 export const OPEN_FD_COUNT = 'glusterfs.open-fd-count';
+/** LOOKUP key (AFR): return every on-disk xattr, as posix's _handle_list_xattr. */
+export const LIST_XATTR = 'list-xattr';
+
+/** What `list-xattr` leaves out: identity, selinux, gfid2path, marker/quota and geo-rep keys. */
+export function isUnlistedXattr(name: string): boolean {
+  return (
+    name === GFID_XATTR ||
+    name === VOLUME_ID_XATTR ||
+    name === 'security.selinux' ||
+    name.startsWith(GFID2PATH_PREFIX) ||
+    name.startsWith('trusted.glusterfs.quota.') ||
+    /^trusted\.glusterfs\..*\.xtime$/.test(name)
+  );
+}
 
 /**
  * The requested keys that exist, as PTR values; absent ones are simply left out.
- * `openFds`, when given, answers `glusterfs.open-fd-count` (UINT, as stock).
+ * `openFds`, when given, answers `glusterfs.open-fd-count` (UINT, as stock). `list-xattr`
+ * adds every other stored xattr but those isUnlistedXattr names.
  */
 export async function requestedXattrs(
   target: XattrTarget,
@@ -72,14 +88,21 @@ export async function requestedXattrs(
 ): Promise<Dict | null> {
   if (!xdata || xdata.size === 0) return null;
   const out: Dict = new Map();
-  for (const key of xdata.keys()) {
-    if (key === OPEN_FD_COUNT && openFds) out.set(key, uintValue(openFds()));
-    if (!isXattrName(key)) continue;
+  const fill = async (key: string) => {
     try {
       out.set(key, ptrValue(await target.get(key)));
     } catch {
       // ENODATA and friends: the key is just not there.
     }
+  };
+  for (const key of xdata.keys()) {
+    if (key === OPEN_FD_COUNT && openFds) out.set(key, uintValue(openFds()));
+    if (!isXattrName(key)) continue;
+    await fill(key);
+  }
+  if (xdata.has(LIST_XATTR)) {
+    const names = await target.list().catch(() => []);
+    for (const key of names) if (!out.has(key) && !xdata.has(key) && !isUnlistedXattr(key)) await fill(key);
   }
   return out;
 }
