@@ -3,7 +3,7 @@
  * order, with its error numbers and ERROR strings (gluster-protocol.md §6.5).
  */
 import { Errno } from '../protocol/errno.js';
-import { Program, legacyDict, legacyString, type LegacyDict } from '../protocol/index.js';
+import { Program, SetvolumeKeys as K, legacyDict, legacyString, type LegacyDict } from '../protocol/index.js';
 
 export interface ExportPolicy {
   /** The name clients must send as remote-subvolume (the brick path). */
@@ -21,7 +21,7 @@ export type SetvolumeOutcome =
   | { ok: false; errno: number; reply: LegacyDict };
 
 function refuse(errno: number, error: string): SetvolumeOutcome {
-  return { ok: false, errno, reply: legacyDict({ ERROR: error }) };
+  return { ok: false, errno, reply: legacyDict({ [K.ERROR]: error }) };
 }
 
 /** Matches an address against glob patterns as auth.addr does ('*' and '?'). */
@@ -44,38 +44,38 @@ export function checkSetvolume(
   peerAddress: string,
   policy: ExportPolicy,
 ): SetvolumeOutcome {
-  const subvolume = legacyString(dict, 'remote-subvolume');
+  const subvolume = legacyString(dict, K.REMOTE_SUBVOLUME);
   if (subvolume === undefined || subvolume !== policy.exportName) {
     return refuse(Errno.ENOENT, 'Brick not found');
   }
-  const processUuid = legacyString(dict, 'process-uuid');
+  const processUuid = legacyString(dict, K.PROCESS_UUID);
   if (!processUuid) return refuse(Errno.EINVAL, 'UUID not specified');
-  if (legacyString(dict, 'fops-version') !== String(Program.FOP.prog)) {
+  if (legacyString(dict, K.FOPS_VERSION) !== String(Program.FOP.prog)) {
     return refuse(Errno.EINVAL, 'version mismatch: client(0) - client-mgmt(0)');
   }
-  const volumeId = legacyString(dict, 'volume-id');
+  const volumeId = legacyString(dict, K.VOLUME_ID);
   if (volumeId && policy.volumeId && volumeId !== policy.volumeId) {
     return refuse(Errno.EINVAL, 'volume-id mismatch');
   }
   if (!addressAllowed(peerAddress, policy.allow)) return refuse(Errno.EACCES, 'Authentication failed');
   if (policy.logins.size > 0) {
-    const user = legacyString(dict, 'username');
-    const password = legacyString(dict, 'password');
+    const user = legacyString(dict, K.USERNAME);
+    const password = legacyString(dict, K.PASSWORD);
     if (user === undefined || password === undefined || policy.logins.get(user) !== password) {
       return refuse(Errno.EACCES, 'Authentication failed');
     }
   }
   const reply: Record<string, string> = {
-    ERROR: 'Success',
-    'process-uuid': policy.brickUuid,
-    'clnt-lk-version': '0',
-    child_up: '1',
+    [K.ERROR]: 'Success',
+    [K.PROCESS_UUID]: policy.brickUuid,
+    [K.CLNT_LK_VERSION]: '0',
+    [K.CHILD_UP]: '1',
   };
-  if (policy.volumeId) reply['volume-id'] = policy.volumeId;
+  if (policy.volumeId) reply[K.VOLUME_ID] = policy.volumeId;
   return {
     ok: true,
     processUuid,
-    clientVersion: legacyString(dict, 'client-version') ?? '',
+    clientVersion: legacyString(dict, K.CLIENT_VERSION) ?? '',
     reply: legacyDict(reply),
   };
 }

@@ -26,6 +26,7 @@ import {
   FdTable,
   Graph,
   OpenFd,
+  openedFd,
   parseVolfile,
   type Caller,
   type FopContext,
@@ -91,7 +92,6 @@ interface Resolved {
 }
 
 const MAX_SYMLINK_HOPS = 40;
-const OPENS = new Set<FopName>(['OPEN', 'CREATE', 'OPENDIR']);
 /** What a named LOOKUP carries: a fresh gfid-req, so a gfid-less file gets one (stock does the same). */
 const lookupXdata = (): GfxDict => new Map([['gfid-req', gfuuidValue(randomGfid())]]);
 
@@ -231,9 +231,9 @@ export class Volume extends EventEmitter<VolumeEvents> {
     try {
       return signal ? await raceAbort(running, signal) : await running;
     } catch (err) {
-      if (signal?.aborted && OPENS.has(name)) {
+      const fd = signal?.aborted ? openedFd(name, req) : undefined;
+      if (fd) {
         // The layer below may still open it: release what arrives late.
-        const fd = (req as { fd: OpenFd }).fd;
         running.then(
           () => this.release(fd),
           () => undefined,

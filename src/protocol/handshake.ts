@@ -50,13 +50,3 @@ export const HandshakeProcs = {
 } as const;
 
 export const HANDSHAKE_PROGRAM = defineProgram('GlusterFS Handshake', Program.HANDSHAKE, HandshakeProcs);
-
-/** Keys a stock brick requires in SETVOLUME, and the value fops-version must have. */
-export const SetvolumeKeys = {
-  REMOTE_SUBVOLUME: 'remote-subvolume',
-  PROCESS_UUID: 'process-uuid',
-  FOPS_VERSION: 'fops-version',
-  VOLFILE_KEY: 'volfile-key',
-  CLIENT_VERSION: 'client-version',
-  OPVERSION: 'opversion',
-} as const;

@@ -8,6 +8,7 @@ export * from './procedure.js';
 export * from './fops.js';
 export * from './dump.js';
 export * from './handshake.js';
+export * from './setvolume.js';
 export * from './portmap.js';
 export * from './callback.js';
 export { PROGRAMS, findProgram } from './registry.js';

@@ -5,3 +5,4 @@ export * from './translator.js';
 export * from './layer.js';
 export * from './graph.js';
 export * from './fanout.js';
+export * from './wire.js';

@@ -13,17 +13,17 @@
  * new OpenFd in `fd`), and replies leave out op_errno, the reply's fd number, and make
  * op_ret optional (0 unless the fop returns a count).
  */
-import type { FopArgs, FopName, FopResults } from '../protocol/fops.js';
+import type { FdFieldOf, FopArgs, FopName, FopResults, OpeningFop } from '../protocol/fops.js';
 import type { OptionSchema, OptionsOf } from './options.js';
 import type { VolumeDecl } from './volfile.js';
 import type { FdTable, OpenFd } from './fd.js';
 
-type FdField = 'fd' | 'fdIn' | 'fdOut';
-type OpensFd = 'OPEN' | 'CREATE' | 'OPENDIR';
+/** Request fields that hold an fd in some fop (the table's `fds`): `fd`, `fdIn`, `fdOut`. */
+type FdField = FdFieldOf<FopName>;
 
 export type FopRequest<N extends FopName> = {
   [K in keyof FopArgs<N>]: K extends FdField ? OpenFd : FopArgs<N>[K];
-} & (N extends OpensFd ? { fd: OpenFd } : unknown);
+} & (N extends OpeningFop ? { fd: OpenFd } : unknown);
 
 export type FopReply<N extends FopName> = Omit<FopResults<N>, 'opRet' | 'opErrno' | 'fd'> & {
   /** Bytes read or written, entries listed, value length; 0 when omitted. */
@@ -64,6 +64,16 @@ export type FopHandler<N extends FopName> = (
 ) => Promise<FopReply<N>>;
 
 export type FopTable = { [N in FopName]?: FopHandler<N> };
+
+/** A table with one handler per fop of `names`, each made by `make` (translators that treat every fop alike). */
+export function fopTable(
+  names: readonly FopName[],
+  make: <N extends FopName>(fop: N) => FopHandler<N>,
+): FopTable {
+  const table: { [N in FopName]?: unknown } = {};
+  for (const fop of names) table[fop] = make(fop);
+  return table as FopTable;
+}
 
 export interface Translator {
   readonly fops: FopTable;

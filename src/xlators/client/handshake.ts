@@ -23,6 +23,7 @@ import {
   legacyString,
   PortmapProcs,
   Program,
+  SetvolumeKeys,
   type LegacyDict,
   type ProgDetail,
 } from '../../protocol/index.js';
@@ -166,7 +167,7 @@ export async function establish(cfg: HandshakeConfig): Promise<Established> {
         v3,
       );
       if (sv.opRet < 0) {
-        const why = legacyString(sv.dict, 'ERROR') ?? errnoName(sv.opErrno);
+        const why = legacyString(sv.dict, SetvolumeKeys.ERROR) ?? errnoName(sv.opErrno);
         const refused = sv.opErrno === Errno.EACCES || sv.opErrno === Errno.ENOENT;
         throw new HandshakeError(
           `brick ${where} refused remote-subvolume ${cfg.brick}: ${why} (${errnoName(sv.opErrno)})`,

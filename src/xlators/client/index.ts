@@ -17,9 +17,9 @@
  *   original flags minus O_CREAT|O_EXCL|O_TRUNC, OPENDIR for directories) before the
  *   translator is up again; a failed re-open is retried on the next reconnect. An fd
  *   with no remote fd on the current connection (anonymous, re-open pending or failed,
- *   opened elsewhere) goes out as fd -2 for READ, WRITE, FSYNC, FINODELK, FXATTROP and
- *   COPY_FILE_RANGE, and fails EBADF for every other fd fop. RELEASE(DIR) always
- *   succeeds: it forgets the fd and tells the brick when the fd is open on the current
+ *   opened elsewhere) goes out as fd -2 for the FOP rows marked `anonymous` (READ,
+ *   WRITE, FSYNC, FINODELK, FXATTROP, COPY_FILE_RANGE) and fails EBADF for every other fd
+ *   fop. RELEASE(DIR) always succeeds: it forgets the fd and tells the brick when the fd is open on the current
  *   connection.
  * - Replies: op_ret -1 becomes FopError(op_errno) (out-of-range errnos become EIO); a
  *   reply that does not decode fails EINVAL (as stock); RPC-level rejections ENOTCONN,
@@ -39,20 +39,27 @@ import {
   errnoName,
   FopError,
   Fops,
+  fopDef,
   legacyDict,
+  replyStatus,
   Program,
+  SetvolumeKeys as K,
   type FopName,
-  type GfxDict,
+  type FopResults,
+  type OpeningFop,
 } from '../../protocol/index.js';
 import { ANONYMOUS_FD, OpenFd } from '../../xlator/fd.js';
 import {
   defineTranslator,
+  fopTable,
   type Caller,
   type FopContext,
-  type FopHandler,
+  type FopReply,
+  type FopRequest,
   type FopTable,
   type Translator,
 } from '../../xlator/translator.js';
+import { requestToWire, resultsFromWire } from '../../xlator/wire.js';
 import type { OptionsOf } from '../../xlator/options.js';
 import type { VolumeDecl } from '../../xlator/volfile.js';
 import { BrickConnection, type BrickSession, type ClientState } from './connection.js';
@@ -70,17 +77,6 @@ const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
 const O_DIRECT = 0o40000;
 
-const FD_FIELDS = ['fd', 'fdIn', 'fdOut'] as const;
-const OPENS: ReadonlySet<FopName> = new Set<FopName>(['OPEN', 'CREATE', 'OPENDIR']);
-/** Fops stock sends with the anonymous fd when it has no remote fd (client-common.c). */
-const ANONYMOUS_OK: ReadonlySet<FopName> = new Set<FopName>([
-  'READ',
-  'WRITE',
-  'FSYNC',
-  'FINODELK',
-  'FXATTROP',
-  'COPY_FILE_RANGE',
-]);
 const RELEASE_CRED = encodeCredential(glusterV3(0));
 const ROOT: Caller = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.alloc(4) };
 
@@ -143,10 +139,10 @@ class ProtocolClient implements ClientTranslator {
       setvolume: (reconnects) =>
         legacyDict({
           ...setvolumeBase.head,
-          'process-uuid':
+          [K.PROCESS_UUID]:
             `CTX_ID:${ctxId}-GRAPH_ID:0-PID:${process.pid}-HOST:${hostname()}` +
             `-PC_NAME:${name}-RECON_NO:-${reconnects}`,
-          'fops-version': String(Program.FOP.prog),
+          [K.FOPS_VERSION]: String(Program.FOP.prog),
           ...setvolumeBase.options,
         }),
       reconnectIntervalMs: o['reconnect-interval-ms'],
@@ -154,14 +150,27 @@ class ProtocolClient implements ClientTranslator {
       reopen: (session) => this.reopen(session),
     });
 
-    const fops: Record<string, FopHandler<never>> = {};
-    for (const fop of Object.keys(Fops) as FopName[]) {
-      if (fop === 'NULL') continue;
-      fops[fop] = ((req: Record<string, unknown>, ctx: FopContext) => this.wire(fop, req, ctx)) as never;
-    }
-    fops.RELEASE = ((req: Record<string, unknown>) => this.release('RELEASE', req)) as never;
-    fops.RELEASEDIR = ((req: Record<string, unknown>) => this.release('RELEASEDIR', req)) as never;
-    this.fops = fops as FopTable;
+    const names = (Object.keys(Fops) as FopName[]).filter((fop) => fop !== 'NULL');
+    this.fops = {
+      ...fopTable(names, (fop) => (req, ctx) => this.wire(fop, req, ctx)),
+      OPEN: (req, ctx) => {
+        const flags = this.wireFlags(req.flags);
+        return this.opening('OPEN', { ...req, flags }, ctx, { fd: req.fd, flags, inode: () => req.gfid });
+      },
+      CREATE: (req, ctx) => {
+        const flags = this.wireFlags(req.flags);
+        // The new inode is the one the brick made (its reply's stat).
+        return this.opening('CREATE', { ...req, flags }, ctx, {
+          fd: req.fd,
+          flags,
+          inode: (r) => r.stat.gfid,
+        });
+      },
+      OPENDIR: (req, ctx) =>
+        this.opening('OPENDIR', req, ctx, { fd: req.fd, flags: 0, inode: () => req.gfid }),
+      RELEASE: (req) => this.release('RELEASE', req),
+      RELEASEDIR: (req) => this.release('RELEASEDIR', req),
+    };
   }
 
   get state(): ClientState {
@@ -197,58 +206,74 @@ class ProtocolClient implements ClientTranslator {
 
   // ---- fops --------------------------------------------------------------------------
 
-  private async wire(
-    name: FopName,
-    req: Record<string, unknown>,
+  /** Sends one fop on the current session; op_ret -1 and failed calls throw FopError. */
+  private async send<N extends FopName>(
+    name: N,
+    req: FopRequest<N>,
     ctx: FopContext | undefined,
-  ): Promise<unknown> {
+  ): Promise<{ results: FopResults<N>; generation: number; caller: Caller }> {
     const session = await this.conn.acquire(this.waitMs, ctx?.signal);
-    const args: Record<string, unknown> = { ...req };
-    if (!OPENS.has(name)) {
-      for (const field of FD_FIELDS) {
-        if (field in req) args[field] = this.remoteFd(name, req[field], session.generation);
-      }
-    } else if (name !== 'OPENDIR' && this.o['filter-O_DIRECT']) {
-      args.flags = (args.flags as number) & ~O_DIRECT;
-    }
+    const args = requestToWire(name, req, (fd) => this.remoteFd(name, fd, session.generation));
     const caller = ctx?.caller ?? ROOT;
     const cred = fopCredential(caller, this.o['send-gids']);
-    let results: Record<string, unknown>;
+    let results: FopResults<N>;
     this.conn.callStarted();
     try {
-      results = (await callProcedure(session.rpc, Program.FOP, Fops[name], args as never, {
+      results = await callProcedure(session.rpc, Program.FOP, fopDef(name), args, {
         cred,
         timeoutMs: this.frameTimeoutMs,
         ...(ctx?.signal ? { signal: ctx.signal } : {}),
-      })) as Record<string, unknown>;
+      });
       this.conn.callEnded(true);
     } catch (err) {
       this.conn.callEnded(answered(err));
       throw this.asFopError(name, err);
     }
-    const opRet = results.opRet as number;
-    if (opRet < 0) {
-      const errno = validErrno(results.opErrno);
-      const xdata = results.xdata instanceof Map ? { xdata: results.xdata as never } : {};
+    const status = replyStatus(results);
+    if (status.opRet < 0) {
+      const errno = validErrno(status.opErrno);
+      const xdata = status.xdata instanceof Map ? { xdata: status.xdata } : {};
       throw new FopError(errno, `${errnoName(errno)}: ${name} on ${this.brick}`, xdata);
     }
-    if (!OPENS.has(name)) return results;
-    const { fd: remoteFd, ...reply } = results;
-    if (!isRemoteFd(remoteFd)) {
-      throw FopError.of('EIO', `${name} on ${this.brick}: the brick answered fd ${String(remoteFd)}`);
-    }
-    const fd = req.fd;
+    return { results, generation: session.generation, caller };
+  }
+
+  private async wire<N extends FopName>(
+    name: N,
+    req: FopRequest<N>,
+    ctx: FopContext | undefined,
+  ): Promise<FopReply<N>> {
+    return resultsFromWire(name, (await this.send(name, req, ctx)).results).reply;
+  }
+
+  /** OPEN and CREATE send GF_O_* flags, minus O_DIRECT under filter-O_DIRECT. */
+  private wireFlags(flags: number): number {
+    return this.o['filter-O_DIRECT'] ? flags & ~O_DIRECT : flags;
+  }
+
+  /** OPEN, CREATE, OPENDIR: records the brick's fd number, and what a re-open needs, on the OpenFd. */
+  private async opening<N extends OpeningFop>(
+    name: N,
+    req: FopRequest<N>,
+    ctx: FopContext | undefined,
+    opened: { fd: unknown; flags: number; inode: (reply: FopReply<N>) => Buffer },
+  ): Promise<FopReply<N>> {
+    const fd = opened.fd;
     if (!(fd instanceof OpenFd)) {
       throw FopError.of('EINVAL', `${name}: the request carries no OpenFd to record the remote fd on`);
     }
-    const gfid = name === 'CREATE' ? (reply.stat as { gfid: Buffer }).gfid : (req.gfid as Buffer);
+    const sent = await this.send(name, req, ctx);
+    const { reply, fd: remoteFd } = resultsFromWire(name, sent.results);
+    if (!isRemoteFd(remoteFd)) {
+      throw FopError.of('EIO', `${name} on ${this.brick}: the brick answered fd ${String(remoteFd)}`);
+    }
     fd.set(this, {
       remoteFd,
-      generation: session.generation,
-      gfid: Buffer.from(gfid),
-      flags: name === 'OPENDIR' ? 0 : (args.flags as number),
-      isDirectory: name === 'OPENDIR',
-      caller: { ...caller, groups: [...caller.groups] },
+      generation: sent.generation,
+      gfid: Buffer.from(opened.inode(reply)),
+      flags: opened.flags,
+      isDirectory: fopDef(name).opens === 'dir',
+      caller: { ...sent.caller, groups: [...sent.caller.groups] },
     } satisfies FdState);
     this.open.add(fd);
     return reply;
@@ -257,7 +282,7 @@ class ProtocolClient implements ClientTranslator {
   private remoteFd(name: FopName, fd: unknown, generation: number): number {
     const state = fd instanceof OpenFd && !fd.anonymous ? fd.get<FdState>(this) : undefined;
     if (state && state.generation === generation) return state.remoteFd;
-    if (ANONYMOUS_OK.has(name)) return ANONYMOUS_FD;
+    if (fopDef(name).anonymous) return ANONYMOUS_FD;
     const why = !(fd instanceof OpenFd)
       ? 'no fd'
       : fd.anonymous
@@ -268,8 +293,11 @@ class ProtocolClient implements ClientTranslator {
     throw FopError.of('EBADF', `${name} on ${this.brick}: ${why}`);
   }
 
-  private async release(name: 'RELEASE' | 'RELEASEDIR', req: Record<string, unknown>): Promise<unknown> {
-    const fd = req.fd;
+  private async release(
+    name: 'RELEASE' | 'RELEASEDIR',
+    req: FopRequest<'RELEASE' | 'RELEASEDIR'>,
+  ): Promise<FopReply<'RELEASE'>> {
+    const fd: unknown = req.fd;
     if (!(fd instanceof OpenFd)) return { xdata: null };
     const state = fd.get<FdState>(this);
     fd.delete(this);
@@ -280,7 +308,7 @@ class ProtocolClient implements ClientTranslator {
       const args = {
         gfid: state.gfid,
         fd: state.remoteFd,
-        xdata: (req.xdata as GfxDict | undefined) ?? null,
+        xdata: req.xdata ?? null,
       };
       const reply = await callProcedure(session.rpc, Program.FOP, Fops[name], args, {
         cred: RELEASE_CRED,
@@ -383,19 +411,19 @@ function setvolumeEntries(
   o: ClientOptions,
 ): { head: Record<string, string>; options: Record<string, string> } {
   const head: Record<string, string> = {
-    opversion: '100000',
-    'clnt-lk-version': '1',
-    'volfile-checksum': '0',
+    [K.OPVERSION]: '100000',
+    [K.CLNT_LK_VERSION]: '1',
+    [K.VOLFILE_CHECKSUM]: '0',
   };
-  if (o['volfile-key']) head['volfile-key'] = o['volfile-key'];
-  head['client-version'] = '10.3';
-  head['process-name'] = o['process-name'];
+  if (o['volfile-key']) head[K.VOLFILE_KEY] = o['volfile-key'];
+  head[K.CLIENT_VERSION] = '10.3';
+  head[K.PROCESS_NAME] = o['process-name'];
   const options: Record<string, string> = {};
   for (const [key, value] of decl.options) if (!LOCAL_ONLY_KEYS.has(key)) options[key] = value;
-  options['ping-timeout'] = String(o['ping-timeout']);
-  options['remote-host'] = o['remote-host'];
-  options['remote-subvolume'] = o['remote-subvolume'];
-  options['transport-type'] = 'socket';
+  options[K.PING_TIMEOUT] = String(o['ping-timeout']);
+  options[K.REMOTE_HOST] = o['remote-host'];
+  options[K.REMOTE_SUBVOLUME] = o['remote-subvolume'];
+  options[K.TRANSPORT_TYPE] = 'socket';
   return { head, options };
 }
 
