@@ -1,5 +1,5 @@
 /**
- * Namespace changes (dht-afr-shard.md §1.6, 1.7, 1.10):
+ * Namespace changes (docs/distribute.md):
  * - CREATE, MKNOD, SYMLINK, PUT: on the subvolume the name hashes to. CREATE and MKDIR
  *   carry the parent's layout for that subvolume as a precondition
  *   (`glusterfs.preop.parent.key`); a brick with another layout fails them with EIO and

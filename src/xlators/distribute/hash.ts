@@ -1,5 +1,5 @@
 /**
- * The name hash stock cluster/distribute places entries by (dht-afr-shard.md §1.1):
+ * The name hash stock cluster/distribute places entries by (docs/distribute.md, "The name hash"):
  * - `dmHash`: libglusterfs's gf_dm_hashfn, Davies–Meyer over a TEA-like round. Bytes are
  *   read as little-endian words and the tail bytes as *signed* chars, as on x86;
  * - `NameHasher`: dht_hash_compute's munging first. A name matching `extra-hash-regex`,

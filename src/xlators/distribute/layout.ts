@@ -1,5 +1,5 @@
 /**
- * Directory layouts (dht-afr-shard.md §1.2–1.4). Each subvolume's copy of a directory
+ * Directory layouts (docs/distribute.md, "Layouts"). Each subvolume's copy of a directory
  * carries `trusted.glusterfs.dht`: 16 bytes, four big-endian words [commit hash, hash
  * type, start, stop], start and stop inclusive; 0/0 means "no range here". A name lives
  * on the subvolume whose range holds its hash. New layouts are assigned the way stock's

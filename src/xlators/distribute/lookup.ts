@@ -1,5 +1,5 @@
 /**
- * LOOKUP, and finding where things are (dht-afr-shard.md §1.3, 1.9–1.11):
+ * LOOKUP, and finding where things are (docs/distribute.md, "Where a name is looked up"):
  * - a name is looked up on the subvolume its hash falls on in the parent's layout; a
  *   linkto file there is followed to the subvolume it names; a miss is final when the
  *   parent's layout commit hash equals the volume's (lookup-optimize), else the name is

@@ -1,6 +1,6 @@
 // The hash, layout assignment and directory cookies against stock GlusterFS 10.3:
 // gf_dm_hashfn vectors computed with libglusterfs, and the ranges stock's DHT wrote on
-// real bricks (dht-afr-shard.md §1.1, 1.4).
+// real bricks (docs/distribute.md: the name hash, layouts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {

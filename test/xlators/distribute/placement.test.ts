@@ -1,6 +1,6 @@
 // cluster/distribute over three storage/posix bricks: where names land, that a fresh
 // DHT (nothing remembered) finds them all again, listings across subvolumes, and the
-// bricks' layouts (dht-afr-shard.md §1.2–1.4).
+// bricks' layouts (docs/distribute.md, "Layouts").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstat, readFile, readdir } from 'node:fs/promises';
