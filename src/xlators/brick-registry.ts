@@ -4,6 +4,7 @@
  * from the client registry so clients never load storage code (or its native addon).
  */
 import type { OptionSchema, TranslatorRegistry, TranslatorType } from '../xlator/index.js';
+import { index } from './index/index.js';
 import { ioStats } from './io-stats/index.js';
 import { locks } from './locks/index.js';
 import { stockPassthroughs } from './passthrough/index.js';
@@ -14,4 +15,10 @@ function registry(types: readonly TranslatorType<any>[]): TranslatorRegistry {
 }
 
 /** Everything a brick graph may contain. */
-export const BRICK_TRANSLATORS: TranslatorRegistry = registry([posix, locks, ioStats, ...stockPassthroughs]);
+export const BRICK_TRANSLATORS: TranslatorRegistry = registry([
+  posix,
+  locks,
+  index,
+  ioStats,
+  ...stockPassthroughs,
+]);
