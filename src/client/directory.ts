@@ -8,7 +8,7 @@ import type { DirentPlus } from '../protocol/structs.js';
 import type { OpenFd } from '../xlator/fd.js';
 import { GlusterError } from './errors.js';
 import { Stats, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG, type DirEntry } from './stats.js';
-import type { CallOptions, Volume } from './volume.js';
+import type { CallOptions, FopRunner } from './runner.js';
 
 export interface OpendirOptions {
   /** Include "." and ".." (glfs_readdir returns them); default false. */
@@ -28,7 +28,8 @@ export class Directory implements AsyncIterable<DirEntry> {
   private readonly batchBytes: number;
 
   constructor(
-    private readonly volume: Volume,
+    /** The Volume it was opened on (its fop runner). */
+    private readonly volume: FopRunner,
     readonly path: string,
     readonly fd: OpenFd,
     opts: OpendirOptions = {},

@@ -17,7 +17,7 @@ import type { Payload } from '../protocol/procedure.js';
 import type { OpenFd } from '../xlator/fd.js';
 import { GlusterError } from './errors.js';
 import { Stats } from './stats.js';
-import type { CallOptions, Volume } from './volume.js';
+import type { CallOptions, FopRunner } from './runner.js';
 
 /** GF_O_* open flags: the Linux x86 values (gluster-protocol.md §4.3). */
 export const O = {
@@ -75,7 +75,8 @@ export class File {
   private readonly closeListeners: (() => void)[] = [];
 
   constructor(
-    private readonly volume: Volume,
+    /** The Volume it was opened on (its fop runner). */
+    private readonly volume: FopRunner,
     /** The path it was opened by. */
     readonly path: string,
     /** The translator-level open fd (the gfid and the remote fd live on it). */
