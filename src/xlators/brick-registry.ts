@@ -4,6 +4,7 @@
  * from the client registry so clients never load storage code (or its native addon).
  */
 import type { OptionSchema, TranslatorRegistry, TranslatorType } from '../xlator/index.js';
+import { arbiter } from './arbiter/index.js';
 import { index } from './index/index.js';
 import { ioStats } from './io-stats/index.js';
 import { locks } from './locks/index.js';
@@ -17,6 +18,7 @@ function registry(types: readonly TranslatorType<any>[]): TranslatorRegistry {
 /** Everything a brick graph may contain. */
 export const BRICK_TRANSLATORS: TranslatorRegistry = registry([
   posix,
+  arbiter,
   locks,
   index,
   ioStats,
