@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
+import { Errno, GlusterTsError } from '../errors/index.js';
 import { validateVolumeOption } from './options.js';
 import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
@@ -53,8 +54,11 @@ export interface OpResult {
 }
 
 /** A failed operation: the message is what the CLI prints after "failed: ". */
-export class VolumeOpError extends Error {
-  override readonly name = 'VolumeOpError';
+export class VolumeOpError extends GlusterTsError {
+  static readonly codes = ['VOLUME_OP_FAILED'] as const;
+  constructor(message: string) {
+    super('VOLUME_OP_FAILED', Errno.EINVAL, message);
+  }
 }
 
 const MAX_BRICKS = 64;

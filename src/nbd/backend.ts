@@ -12,6 +12,7 @@
  * Errors: a backend rejects with an error whose `code` is a POSIX errno name ('ENOSPC',
  * 'EIO', …); the server folds it into the NBD error set (protocol.ts nbdErrno).
  */
+import { Errno, GlusterTsError, type ErrnoName } from '../errors/index.js';
 
 export interface Capabilities {
   /** FLUSH is meaningful (the backend has a write cache to flush). */
@@ -99,12 +100,10 @@ export interface ExportProvider {
 }
 
 /** An error with an errno name, for backends and the server's own refusals. */
-export class NbdError extends Error {
-  override readonly name = 'NbdError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+export class NbdError extends GlusterTsError {
+  /** Its code is the errno name; the client gets it folded into NBD's errors by nbdErrno. */
+  static readonly codes: readonly string[] = Object.keys(Errno);
+  constructor(code: ErrnoName, message: string) {
+    super(code, Errno[code], `${code}: ${message}`);
   }
 }

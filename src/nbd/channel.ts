@@ -6,16 +6,17 @@
  * plaintext is dropped, and bytes still in the socket go to the TLS engine, not to NBD.
  */
 import type { Socket } from 'node:net';
+import { Errno, GlusterTsError } from '../errors/index.js';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { Inbox } from './wire.js';
 
 /** While negotiating, stop reading once this much is buffered and nobody asked for it. */
 const HANDSHAKE_HIGH_WATER = 256 * 1024;
 
-export class ChannelClosedError extends Error {
-  override readonly name = 'ChannelClosedError';
+export class ChannelClosedError extends GlusterTsError {
+  static readonly codes = ['NBD_CLOSED'] as const;
   constructor() {
-    super('connection closed');
+    super('NBD_CLOSED', Errno.ENOTCONN, 'connection closed');
   }
 }
 

@@ -5,6 +5,7 @@
  * thrown away and answered ERR_INVALID, longer ones end the connection (as qemu-nbd). The
  * backend is opened only for INFO and GO/EXPORT_NAME, i.e. once the client has named it.
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 import type { Capabilities, ExportBackend, ExportProvider } from './backend.js';
 import type { Channel, TlsSettings } from './channel.js';
 import {
@@ -58,8 +59,11 @@ export interface Negotiated {
 }
 
 /** Ends the negotiation with a hard disconnect. */
-export class HandshakeAbort extends Error {
-  override readonly name = 'HandshakeAbort';
+export class HandshakeAbort extends GlusterTsError {
+  static readonly codes = ['NBD_HANDSHAKE_ABORTED'] as const;
+  constructor(message: string) {
+    super('NBD_HANDSHAKE_ABORTED', Errno.ECONNABORTED, message);
+  }
 }
 
 /** The transmission flags for a backend's capabilities. */

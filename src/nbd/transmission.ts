@@ -5,6 +5,7 @@
  * while the socket's write side waits for 'drain', so neither work nor replies queue
  * without bound. WRITE data reaches the backend as views of the received chunks.
  */
+import { GlusterTsError, errnoName } from '../errors/index.js';
 import type { ExportBackend, Extent } from './backend.js';
 import type { Channel } from './channel.js';
 import type { Negotiated } from './handshake.js';
@@ -60,12 +61,11 @@ const ALLOWED_FLAGS: Record<number, number> = {
 /** CACHE emulation reads in slices of this size. */
 const CACHE_SLICE = 4 * 1024 * 1024;
 
-class RequestError extends Error {
-  constructor(
-    readonly errno: number,
-    message: string,
-  ) {
-    super(message);
+/** A request's failure as the client will see it: an NBD error value (a Linux errno). */
+export class RequestError extends GlusterTsError {
+  static readonly codes: readonly string[] = Object.values(NBD_ERRNO).map(errnoName);
+  constructor(errno: number, message: string) {
+    super(errnoName(errno), errno, message);
   }
 }
 

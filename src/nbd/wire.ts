@@ -4,6 +4,7 @@
  * and a bounds-checked big-endian cursor for option payloads. NBD strings carry no padding
  * and no terminator, so XDR's string codec does not apply.
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 
 /** Received bytes not yet consumed. */
 export class Inbox {
@@ -94,8 +95,11 @@ export class Inbox {
 }
 
 /** Thrown by WireReader when a payload is shorter than its fields, or a length too big. */
-export class WireError extends Error {
-  override readonly name = 'WireError';
+export class WireError extends GlusterTsError {
+  static readonly codes = ['NBD_MALFORMED'] as const;
+  constructor(message: string) {
+    super('NBD_MALFORMED', Errno.EINVAL, message);
+  }
 }
 
 /** A cursor over one untrusted option payload. */

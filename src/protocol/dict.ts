@@ -106,7 +106,7 @@ function readValue(r: XdrReader): DictValue {
     case DictType.MDATA:
       return { type, value: mdataIatt.read(r) };
     default:
-      throw new XdrError('BAD_VALUE', `dict value type ${type}`, at);
+      throw new XdrError('XDR_BAD_VALUE', `dict value type ${type}`, at);
   }
 }
 
@@ -151,14 +151,15 @@ function readGfxDict(r: XdrReader, exact: boolean): GfxDict {
   // Each pair takes at least 12 bytes: key length, type and a 4-byte minimum arm.
   const n = r.arrayLength(Limits.DICT_PAIRS, 12);
   if (count === NULL_COUNT ? n !== 0 : count !== n) {
-    throw new XdrError('BAD_VALUE', `dict count ${count} disagrees with ${n} pairs`, countAt);
+    throw new XdrError('XDR_BAD_VALUE', `dict count ${count} disagrees with ${n} pairs`, countAt);
   }
   const start = r.offset;
   if (exact && xdrSize > r.remaining) {
-    throw new XdrError('TRUNCATED', `dict xdr_size ${xdrSize} exceeds message`, sizeAt);
+    throw new XdrError('XDR_TRUNCATED', `dict xdr_size ${xdrSize} exceeds message`, sizeAt);
   }
   if (count === NULL_COUNT) {
-    if (exact && xdrSize !== 0) throw new XdrError('BAD_VALUE', `NULL dict with xdr_size ${xdrSize}`, sizeAt);
+    if (exact && xdrSize !== 0)
+      throw new XdrError('XDR_BAD_VALUE', `NULL dict with xdr_size ${xdrSize}`, sizeAt);
     return null;
   }
   const d: Dict = new Map();
@@ -167,7 +168,11 @@ function readGfxDict(r: XdrReader, exact: boolean): GfxDict {
     d.set(key, readValue(r));
   }
   if (exact && r.offset - start !== xdrSize) {
-    throw new XdrError('BAD_VALUE', `dict xdr_size ${xdrSize} but pairs take ${r.offset - start}`, sizeAt);
+    throw new XdrError(
+      'XDR_BAD_VALUE',
+      `dict xdr_size ${xdrSize} but pairs take ${r.offset - start}`,
+      sizeAt,
+    );
   }
   return d;
 }
@@ -228,12 +233,12 @@ export function decodeLegacyDict(bytes: Buffer): LegacyDict {
     const keyAt = r.offset;
     const keyLen = r.u32();
     const valLen = r.u32();
-    if (keyLen > Limits.DICT_KEY) throw new XdrError('TOO_LONG', `dict key of ${keyLen} bytes`, keyAt);
+    if (keyLen > Limits.DICT_KEY) throw new XdrError('XDR_TOO_LONG', `dict key of ${keyLen} bytes`, keyAt);
     if (valLen > Limits.DICT_VALUE)
-      throw new XdrError('TOO_LONG', `dict value of ${valLen} bytes`, keyAt + 4);
+      throw new XdrError('XDR_TOO_LONG', `dict value of ${valLen} bytes`, keyAt + 4);
     const key = r.raw(keyLen);
     const nulAt = r.offset;
-    if (r.raw(1)[0] !== 0) throw new XdrError('BAD_VALUE', 'dict key not NUL-terminated', nulAt);
+    if (r.raw(1)[0] !== 0) throw new XdrError('XDR_BAD_VALUE', 'dict key not NUL-terminated', nulAt);
     d.set(key.toString('utf8'), r.raw(valLen));
   }
   r.finish();

@@ -1,78 +1,21 @@
 /**
- * Linux errno numbers, as they cross the wire in op_errno (GlusterFS maps errno to the
- * wire by identity on Linux), and FopError: a failed file operation, carrying both the
- * number and its name. Translators throw FopError; servers turn it into op_ret -1.
+ * FopError: a failed file operation, carrying the Linux errno that crosses the wire in
+ * op_errno and its name. Translators throw FopError; servers turn it into op_ret -1. The
+ * errno table itself lives in src/errors (re-exported here for the protocol's users).
  */
+import { Errno, GlusterTsError, errnoName, type ErrnoName } from '../errors/index.js';
 import type { Dict } from './dict.js';
 
-export const Errno = {
-  EPERM: 1,
-  ENOENT: 2,
-  EINTR: 4,
-  EIO: 5,
-  ENXIO: 6,
-  E2BIG: 7,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  EXDEV: 18,
-  ENODEV: 19,
-  ENOTDIR: 20,
-  EISDIR: 21,
-  EINVAL: 22,
-  ENFILE: 23,
-  EMFILE: 24,
-  ETXTBSY: 26,
-  EFBIG: 27,
-  ENOSPC: 28,
-  ESPIPE: 29,
-  EROFS: 30,
-  EMLINK: 31,
-  EPIPE: 32,
-  ERANGE: 34,
-  EDEADLK: 35,
-  ENAMETOOLONG: 36,
-  ENOLCK: 37,
-  ENOSYS: 38,
-  ENOTEMPTY: 39,
-  ELOOP: 40,
-  ENODATA: 61,
-  EOVERFLOW: 75,
-  EBADFD: 77,
-  EOPNOTSUPP: 95,
-  ENOTCONN: 107,
-  ETIMEDOUT: 110,
-  ESTALE: 116,
-  EDQUOT: 122,
-  ECANCELED: 125,
-} as const;
+export { Errno, errnoName, type ErrnoName } from '../errors/index.js';
 
-export type ErrnoName = keyof typeof Errno;
-
-const NAMES = new Map<number, ErrnoName>(Object.entries(Errno).map(([k, v]) => [v, k as ErrnoName]));
-
-export function errnoName(errno: number): string {
-  return NAMES.get(errno) ?? `E#${errno}`;
-}
-
-export class FopError extends Error {
-  override readonly name = 'FopError';
-  /** The errno name, e.g. 'ENOENT'; 'E#n' for numbers outside the table. */
-  readonly code: string;
+export class FopError extends GlusterTsError {
+  /** Its code is the errno name, e.g. 'ENOENT'; 'E#n' for numbers outside the table. */
+  static readonly codes: readonly string[] = Object.keys(Errno);
   /** Reply xdata that goes with the failure (e.g. posix's `glusterfs.preop.check.failed`). */
   readonly xdata: Dict | null;
 
-  constructor(
-    readonly errno: number,
-    message?: string,
-    options?: { cause?: unknown; xdata?: Dict },
-  ) {
-    super(message ?? errnoName(errno), options);
-    this.code = errnoName(errno);
+  constructor(errno: number, message?: string, options?: { cause?: unknown; xdata?: Dict }) {
+    super(errnoName(errno), errno, message ?? errnoName(errno), options);
     this.xdata = options?.xdata ?? null;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Upper bounds for every variable-length field glusterts decodes. Values beyond these
- * are refused by the codec (XdrError TOO_LONG) before anything is allocated for them.
+ * are refused by the codec (XdrError XDR_TOO_LONG) before anything is allocated for them.
  * docs/wire-format.md lists them with their reasons.
  */
 export const Limits = {

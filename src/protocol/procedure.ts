@@ -60,7 +60,7 @@ export function withPayload<T>(inner: Codec<T>, expectedLength: (v: T) => number
       const payload = r.rest();
       const want = expectedLength(v);
       if (payload.length !== want) {
-        throw new XdrError('BAD_VALUE', `payload of ${payload.length} bytes, header says ${want}`, at);
+        throw new XdrError('XDR_BAD_VALUE', `payload of ${payload.length} bytes, header says ${want}`, at);
       }
       return Object.assign(v as object, { payload }) as T & { payload: Payload };
     },

@@ -36,9 +36,9 @@ export interface DecodedReply {
 export function decodeCall(record: Buffer): DecodedCall {
   const r = new XdrReader(record);
   const h = readHeader(r);
-  if (h.type !== MsgType.CALL) throw new XdrError('BAD_VALUE', 'expected a CALL', 4);
+  if (h.type !== MsgType.CALL) throw new XdrError('XDR_BAD_VALUE', 'expected a CALL', 4);
   const def = findProgram(h.prog, h.vers)?.procs.get(h.proc);
-  if (!def) throw new XdrError('BAD_VALUE', `unknown procedure ${h.prog}/${h.vers}/${h.proc}`, 12);
+  if (!def) throw new XdrError('XDR_BAD_VALUE', `unknown procedure ${h.prog}/${h.vers}/${h.proc}`, 12);
   const args = def.args.read(r);
   r.finish();
   return { header: h, def, args };
@@ -48,7 +48,7 @@ export function decodeCall(record: Buffer): DecodedCall {
 export function decodeReply(record: Buffer, def: ProcDef): DecodedReply {
   const r = new XdrReader(record);
   const h = readHeader(r);
-  if (h.type !== MsgType.REPLY) throw new XdrError('BAD_VALUE', 'expected a REPLY', 4);
+  if (h.type !== MsgType.REPLY) throw new XdrError('XDR_BAD_VALUE', 'expected a REPLY', 4);
   const header: ReplyHeader = h;
   if (header.replyStat !== ReplyStat.MSG_ACCEPTED || header.acceptStat !== AcceptStat.SUCCESS) {
     r.finish();

@@ -146,7 +146,7 @@ export function encodeCredential(cred: Credential): OpaqueAuth {
   }
   const body = w.finish();
   if (body.length > MAX_AUTH_BYTES) {
-    throw new XdrError('TOO_LONG', `credential body of ${body.length} bytes exceeds ${MAX_AUTH_BYTES}`);
+    throw new XdrError('XDR_TOO_LONG', `credential body of ${body.length} bytes exceeds ${MAX_AUTH_BYTES}`);
   }
   return { flavor: cred.flavor, body };
 }

@@ -166,7 +166,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       const timer =
         timeoutMs > 0
           ? setTimeout(
-              () => this.fail(xid, new RpcError('TIMEOUT', `call ${xid} timed out`, { xid })),
+              () => this.fail(xid, new RpcError('RPC_TIMEOUT', `call ${xid} timed out`, { xid })),
               timeoutMs,
             )
           : undefined;
@@ -261,7 +261,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
 }
 
 function aborted(signal: AbortSignal, xid?: number): RpcError {
-  return new RpcError('ABORTED', xid === undefined ? 'call aborted' : `call ${xid} aborted`, {
+  return new RpcError('RPC_ABORTED', xid === undefined ? 'call aborted' : `call ${xid} aborted`, {
     xid,
     cause: signal.reason,
   });

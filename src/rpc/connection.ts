@@ -135,7 +135,7 @@ export class RpcConnection<S = unknown> {
       if (!record) break;
       if (record.length < 4) {
         // Not even an xid: there is nobody to answer.
-        this.destroy(new XdrError('TRUNCATED', `record of ${record.length} bytes`));
+        this.destroy(new XdrError('XDR_TRUNCATED', `record of ${record.length} bytes`));
         return;
       }
       this.dispatch(record);

@@ -4,38 +4,29 @@
  * throw one to pick the reply status itself (for example GARBAGE_ARGS for a FOP sent
  * before SETVOLUME, as the stock brick answers).
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 import { AcceptStat, RejectStat, ReplyStat, type OpaqueAuth, type ReplyHeader } from './message.js';
 
-export type RpcErrorCode =
-  // The server answered, but not with SUCCESS.
-  | 'PROG_UNAVAIL'
-  | 'PROG_MISMATCH'
-  | 'PROC_UNAVAIL'
-  | 'GARBAGE_ARGS'
-  | 'SYSTEM_ERR'
-  | 'RPC_MISMATCH'
-  | 'AUTH_ERROR'
-  // No answer.
-  | 'NOT_CONNECTED'
-  | 'TIMEOUT'
-  | 'ABORTED';
-
 /**
- * The POSIX errno name a file operation should fail with. GlusterFS turns every
+ * Each code and the errno a file operation should fail with. GlusterFS turns every
  * non-SUCCESS reply into rpc_status -1, which its FOPs report as ENOTCONN.
  */
-const ERRNO: Record<RpcErrorCode, string> = {
-  PROG_UNAVAIL: 'ENOTCONN',
-  PROG_MISMATCH: 'ENOTCONN',
-  PROC_UNAVAIL: 'ENOTCONN',
-  GARBAGE_ARGS: 'ENOTCONN',
-  SYSTEM_ERR: 'ENOTCONN',
-  RPC_MISMATCH: 'ENOTCONN',
-  AUTH_ERROR: 'EACCES',
-  NOT_CONNECTED: 'ENOTCONN',
-  TIMEOUT: 'ETIMEDOUT',
-  ABORTED: 'ECANCELED',
-};
+const ERRNO = {
+  // The server answered, but not with SUCCESS.
+  PROG_UNAVAIL: Errno.ENOTCONN,
+  PROG_MISMATCH: Errno.ENOTCONN,
+  PROC_UNAVAIL: Errno.ENOTCONN,
+  GARBAGE_ARGS: Errno.ENOTCONN,
+  SYSTEM_ERR: Errno.ENOTCONN,
+  RPC_MISMATCH: Errno.ENOTCONN,
+  AUTH_ERROR: Errno.EACCES,
+  // No answer.
+  NOT_CONNECTED: Errno.ENOTCONN,
+  RPC_TIMEOUT: Errno.ETIMEDOUT,
+  RPC_ABORTED: Errno.ECANCELED,
+} as const;
+
+export type RpcErrorCode = keyof typeof ERRNO;
 
 const ACCEPT_STAT: Partial<Record<RpcErrorCode, AcceptStat>> = {
   PROG_UNAVAIL: AcceptStat.PROG_UNAVAIL,
@@ -56,20 +47,15 @@ export interface RpcErrorDetails {
   cause?: unknown;
 }
 
-export class RpcError extends Error {
-  override readonly name = 'RpcError';
-  readonly errno: string;
+export class RpcError extends GlusterTsError {
+  static readonly codes = Object.keys(ERRNO) as readonly RpcErrorCode[];
+  declare readonly code: RpcErrorCode;
   readonly xid: number | undefined;
   readonly mismatch: { low: number; high: number } | undefined;
   readonly authStat: number | undefined;
 
-  constructor(
-    readonly code: RpcErrorCode,
-    message: string = code,
-    details: RpcErrorDetails = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.errno = ERRNO[code];
+  constructor(code: RpcErrorCode, message: string = code, details: RpcErrorDetails = {}) {
+    super(code, ERRNO[code], message, details);
     this.xid = details.xid;
     this.mismatch = details.mismatch;
     this.authStat = details.authStat;
@@ -93,7 +79,7 @@ export class RpcError extends Error {
 
   /**
    * The reply a server sends when a handler throws this error, or null when the code
-   * names no reply status (NOT_CONNECTED, TIMEOUT, ABORTED).
+   * names no reply status (NOT_CONNECTED, RPC_TIMEOUT, RPC_ABORTED).
    */
   toReply(xid: number, verf: OpaqueAuth): ReplyHeader | null {
     const acceptStat = ACCEPT_STAT[this.code];

@@ -100,21 +100,22 @@ export function readHeader(r: XdrReader): RpcHeader {
     const verf = readAuth(r);
     return { type, xid, rpcvers, prog, vers, proc, cred, verf };
   }
-  if (type !== MsgType.REPLY) throw new XdrError('BAD_VALUE', `msg_type ${type}`, typeAt);
+  if (type !== MsgType.REPLY) throw new XdrError('XDR_BAD_VALUE', `msg_type ${type}`, typeAt);
   const statAt = r.offset;
   const replyStat = r.u32();
   if (replyStat === ReplyStat.MSG_ACCEPTED) {
     const verf = readAuth(r);
     const acceptStat = r.u32();
     if (acceptStat > AcceptStat.SYSTEM_ERR) {
-      throw new XdrError('BAD_VALUE', `accept_stat ${acceptStat}`, r.offset - 4);
+      throw new XdrError('XDR_BAD_VALUE', `accept_stat ${acceptStat}`, r.offset - 4);
     }
     if (acceptStat === AcceptStat.PROG_MISMATCH) {
       return { type, xid, replyStat, verf, acceptStat, mismatch: { low: r.u32(), high: r.u32() } };
     }
     return { type, xid, replyStat, verf, acceptStat };
   }
-  if (replyStat !== ReplyStat.MSG_DENIED) throw new XdrError('BAD_VALUE', `reply_stat ${replyStat}`, statAt);
+  if (replyStat !== ReplyStat.MSG_DENIED)
+    throw new XdrError('XDR_BAD_VALUE', `reply_stat ${replyStat}`, statAt);
   const rejectStat = r.u32();
   if (rejectStat === RejectStat.RPC_MISMATCH) {
     return { type, xid, replyStat, rejectStat, mismatch: { low: r.u32(), high: r.u32() } };
@@ -122,7 +123,7 @@ export function readHeader(r: XdrReader): RpcHeader {
   if (rejectStat === RejectStat.AUTH_ERROR) {
     return { type, xid, replyStat, rejectStat, authStat: r.u32() };
   }
-  throw new XdrError('BAD_VALUE', `reject_stat ${rejectStat}`, r.offset - 4);
+  throw new XdrError('XDR_BAD_VALUE', `reject_stat ${rejectStat}`, r.offset - 4);
 }
 
 export function writeCallHeader(w: XdrWriter, h: Omit<CallHeader, 'rpcvers'> & { rpcvers?: number }): void {

@@ -100,7 +100,7 @@ export class RecordDecoder {
   }
 
   private fail(message: string): never {
-    this.failure = new XdrError('TOO_LONG', message);
+    this.failure = new XdrError('XDR_TOO_LONG', message);
     this.chunks.length = 0;
     this.pieces = [];
     this.bufferedBytes = 0;

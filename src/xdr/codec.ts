@@ -88,7 +88,7 @@ export function pointerList<T>(elem: Codec<T>, max: number): Codec<T[]> {
     read(r) {
       const out: T[] = [];
       while (r.bool()) {
-        if (out.length >= max) throw new XdrError('TOO_LONG', `list exceeds ${max} entries`, r.offset);
+        if (out.length >= max) throw new XdrError('XDR_TOO_LONG', `list exceeds ${max} entries`, r.offset);
         out.push(elem.read(r));
       }
       return out;

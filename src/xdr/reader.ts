@@ -36,14 +36,14 @@ export class XdrReader {
   /** Fails unless every byte was consumed: a message with trailing bytes is malformed. */
   finish(): void {
     if (this.pos !== this.end) {
-      throw new XdrError('TRAILING', `${this.end - this.pos} unexpected trailing bytes`, this.pos);
+      throw new XdrError('XDR_TRAILING', `${this.end - this.pos} unexpected trailing bytes`, this.pos);
     }
   }
 
   private need(n: number): number {
     const at = this.pos;
     if (n > this.end - at) {
-      throw new XdrError('TRUNCATED', `need ${n} bytes, ${this.end - at} left`, at);
+      throw new XdrError('XDR_TRUNCATED', `need ${n} bytes, ${this.end - at} left`, at);
     }
     this.pos = at + n;
     return at;
@@ -66,7 +66,7 @@ export class XdrReader {
   bool(): boolean {
     const at = this.pos;
     const v = this.u32();
-    if (v > 1) throw new XdrError('BAD_VALUE', `boolean must be 0 or 1, got ${v}`, at);
+    if (v > 1) throw new XdrError('XDR_BAD_VALUE', `boolean must be 0 or 1, got ${v}`, at);
     return v === 1;
   }
 
@@ -83,7 +83,7 @@ export class XdrReader {
     const at = this.pos;
     const hi = this.u32();
     if (hi > 0x1fffff) {
-      throw new XdrError('BAD_VALUE', `64-bit value exceeds 2^53-1`, at);
+      throw new XdrError('XDR_BAD_VALUE', `64-bit value exceeds 2^53-1`, at);
     }
     return hi * 0x1_0000_0000 + this.u32();
   }
@@ -96,7 +96,7 @@ export class XdrReader {
     const lo = this.u32();
     // Safe integers are below 2^53 in magnitude: the high word must lie in [-2^21, 2^21).
     if (hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && lo === 0)) {
-      throw new XdrError('BAD_VALUE', `64-bit value outside the safe integer range`, at);
+      throw new XdrError('XDR_BAD_VALUE', `64-bit value outside the safe integer range`, at);
     }
     return hi * 0x1_0000_0000 + lo;
   }
@@ -117,7 +117,7 @@ export class XdrReader {
     const lenAt = this.pos;
     const len = this.u32();
     if (len > max) {
-      throw new XdrError('TOO_LONG', `opaque of ${len} bytes exceeds maximum ${max}`, lenAt);
+      throw new XdrError('XDR_TOO_LONG', `opaque of ${len} bytes exceeds maximum ${max}`, lenAt);
     }
     if (len === 0) return EMPTY; // common (verifiers, empty xdata): skip creating a view
     const at = this.need(len);
@@ -130,7 +130,7 @@ export class XdrReader {
     const lenAt = this.pos;
     const len = this.u32();
     if (len > max) {
-      throw new XdrError('TOO_LONG', `string of ${len} bytes exceeds maximum ${max}`, lenAt);
+      throw new XdrError('XDR_TOO_LONG', `string of ${len} bytes exceeds maximum ${max}`, lenAt);
     }
     const at = this.need(len);
     this.skipPadding(len);
@@ -145,7 +145,7 @@ export class XdrReader {
     const lenAt = this.pos;
     const len = this.u32();
     if (len > max) {
-      throw new XdrError('TOO_LONG', `key of ${len} bytes exceeds maximum ${max}`, lenAt);
+      throw new XdrError('XDR_TOO_LONG', `key of ${len} bytes exceeds maximum ${max}`, lenAt);
     }
     const at = this.need(len);
     this.skipPadding(len);
@@ -161,9 +161,9 @@ export class XdrReader {
   arrayLength(max: number, minElementSize: number): number {
     const at = this.pos;
     const n = this.u32();
-    if (n > max) throw new XdrError('TOO_LONG', `array of ${n} elements exceeds maximum ${max}`, at);
+    if (n > max) throw new XdrError('XDR_TOO_LONG', `array of ${n} elements exceeds maximum ${max}`, at);
     if (n * minElementSize > this.remaining) {
-      throw new XdrError('TRUNCATED', `array of ${n} elements cannot fit in ${this.remaining} bytes`, at);
+      throw new XdrError('XDR_TRUNCATED', `array of ${n} elements cannot fit in ${this.remaining} bytes`, at);
     }
     return n;
   }
@@ -186,7 +186,7 @@ export class XdrReader {
     if (pad === 0) return;
     const at = this.need(pad);
     for (let i = 0; i < pad; i++) {
-      if (this.buf[at + i] !== 0) throw new XdrError('BAD_PADDING', 'non-zero XDR padding', at + i);
+      if (this.buf[at + i] !== 0) throw new XdrError('XDR_BAD_PADDING', 'non-zero XDR padding', at + i);
     }
   }
 }

@@ -3,6 +3,7 @@
  * translator its `type` names, children first; the last volume is the top. Unknown
  * translator types and bad options fail with an error naming the volume.
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 import { parseOptions, type OptionSchema } from './options.js';
 import { Layer } from './layer.js';
 import type { Session, TranslatorType } from './translator.js';
@@ -10,8 +11,12 @@ import { topVolume, type Volfile } from './volfile.js';
 
 export type TranslatorRegistry = ReadonlyMap<string, TranslatorType<OptionSchema>>;
 
-export class GraphError extends Error {
-  override readonly name = 'GraphError';
+/** A volfile that does not make a graph: unknown type, cycle, missing subvolume, bad options. */
+export class GraphError extends GlusterTsError {
+  static readonly codes = ['GRAPH_INVALID'] as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GRAPH_INVALID', Errno.EINVAL, message, options);
+  }
 }
 
 export interface BuildOptions {

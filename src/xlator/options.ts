@@ -4,6 +4,7 @@
  * and documents the option. Value syntax follows GlusterFS (booleans on/off/yes/no/
  * true/false/enable/disable/1/0; sizes with KB/MB/GB/TB suffixes, powers of 1024).
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 export type OptionSpec =
   | { type: 'bool'; default: boolean; description: string }
   | { type: 'int'; default: number; min?: number; max?: number; description: string }
@@ -23,8 +24,11 @@ type ValueOf<S extends OptionSpec> = S extends { type: 'bool' }
 /** The parsed options of a schema: keys as declared, typed by spec. */
 export type OptionsOf<S extends OptionSchema> = { [K in keyof S]: ValueOf<S[K]> };
 
-export class OptionError extends Error {
-  override readonly name = 'OptionError';
+export class OptionError extends GlusterTsError {
+  static readonly codes = ['OPTION_INVALID'] as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OPTION_INVALID', Errno.EINVAL, message, options);
+  }
 }
 
 const TRUE = new Set(['on', 'yes', 'true', 'enable', '1']);

@@ -10,6 +10,7 @@
  * A volume must be declared before another names it; the last one is the graph's top.
  * `#` starts a comment. Parsing keeps declaration order so printing round-trips.
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 export interface VolumeDecl {
   name: string;
   type: string;
@@ -22,13 +23,13 @@ export interface Volfile {
   volumes: VolumeDecl[];
 }
 
-export class VolfileError extends Error {
-  override readonly name = 'VolfileError';
+export class VolfileError extends GlusterTsError {
+  static readonly codes = ['VOLFILE_INVALID'] as const;
   constructor(
     message: string,
     readonly line: number,
   ) {
-    super(`volfile line ${line}: ${message}`);
+    super('VOLFILE_INVALID', Errno.EINVAL, `volfile line ${line}: ${message}`);
   }
 }
 

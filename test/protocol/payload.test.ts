@@ -69,7 +69,7 @@ test('WRITE: a payload shorter or longer than size is malformed', () => {
   const record = Buffer.concat(encodeCall(callHeader(13), WRITE, args)).subarray(4);
   assert.throws(
     () => decodeCall(record),
-    (e: unknown) => e instanceof XdrError && e.code === 'BAD_VALUE',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_BAD_VALUE',
   );
 });
 

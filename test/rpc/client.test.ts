@@ -105,7 +105,10 @@ test('a timed-out call rejects with TIMEOUT and its late reply is dropped', asyn
   try {
     const late = client.call({ prog: 1, vers: 1, proc: 1, cred: NONE, timeoutMs: 30 });
     const peer = await fake.accept();
-    await assert.rejects(late, (e: unknown) => isCode('TIMEOUT')(e) && (e as RpcError).errno === 'ETIMEDOUT');
+    await assert.rejects(
+      late,
+      (e: unknown) => isCode('RPC_TIMEOUT')(e) && (e as RpcError).errnoName === 'ETIMEDOUT',
+    );
     assert.equal(client.inFlight, 0);
     const next = client.call({ prog: 1, vers: 1, proc: 1, cred: NONE });
     await peer.waitRecords(2);
@@ -124,7 +127,7 @@ test('the client default timeout applies and 0 overrides it', async () => {
   const { server, port } = await startServer([slow]);
   const client = await RpcClient.connect({ port, host: '127.0.0.1' }, { timeoutMs: 20 });
   try {
-    await assert.rejects(slowCall(client, 200, 1), isCode('TIMEOUT'));
+    await assert.rejects(slowCall(client, 200, 1), isCode('RPC_TIMEOUT'));
     assert.equal(await slowCall(client, 40, 2, { timeoutMs: 0 }), 2);
   } finally {
     client.close();
@@ -140,7 +143,7 @@ test('an AbortSignal cancels a call; a pre-aborted one is never sent', async () 
     pre.abort(new Error('before'));
     await assert.rejects(
       client.call({ prog: 1, vers: 1, proc: 1, cred: NONE, signal: pre.signal }),
-      (e: unknown) => isCode('ABORTED')(e) && ((e as RpcError).cause as Error).message === 'before',
+      (e: unknown) => isCode('RPC_ABORTED')(e) && ((e as RpcError).cause as Error).message === 'before',
     );
     const ac = new AbortController();
     const call = client.call({ prog: 1, vers: 1, proc: 1, cred: NONE, signal: ac.signal });
@@ -148,7 +151,10 @@ test('an AbortSignal cancels a call; a pre-aborted one is never sent', async () 
     const [sent] = await peer.waitRecords(1);
     assert.equal(readHeader(new XdrReader(sent!)).xid, 2, 'the pre-aborted call used no xid on the wire');
     ac.abort();
-    await assert.rejects(call, (e: unknown) => isCode('ABORTED')(e) && (e as RpcError).errno === 'ECANCELED');
+    await assert.rejects(
+      call,
+      (e: unknown) => isCode('RPC_ABORTED')(e) && (e as RpcError).errnoName === 'ECANCELED',
+    );
     peer.write(replyRecord(2, 1));
     await sleep(10);
     assert.equal(client.closed, false);
@@ -168,7 +174,7 @@ test('closing the connection fails every pending call with NOT_CONNECTED', async
   for (const call of calls) {
     await assert.rejects(
       call,
-      (e: unknown) => isCode('NOT_CONNECTED')(e) && (e as RpcError).errno === 'ENOTCONN',
+      (e: unknown) => isCode('NOT_CONNECTED')(e) && (e as RpcError).errnoName === 'ENOTCONN',
     );
   }
   await closed;
@@ -229,7 +235,7 @@ test('while the socket needs drain, further calls wait in the client and aborted
     const third = client.call({ prog: 1, vers: 1, proc: 3, cred: NONE });
     assert.equal(writes, 2, 'queued, not written');
     ac.abort();
-    await assert.rejects(dropped, isCode('ABORTED'));
+    await assert.rejects(dropped, isCode('RPC_ABORTED'));
     peer.socket.resume();
     const records = await peer.waitRecords(2, 5000);
     assert.deepEqual(
@@ -331,5 +337,5 @@ test('RpcError maps reply headers to codes and back', () => {
   const h = e.toReply(5, NONE)!;
   assert.equal(RpcError.fromReply(h).code, 'PROG_MISMATCH');
   assert.deepEqual(RpcError.fromReply(h).mismatch, { low: 1, high: 3 });
-  assert.equal(new RpcError('TIMEOUT').toReply(1, NONE), null);
+  assert.equal(new RpcError('RPC_TIMEOUT').toReply(1, NONE), null);
 });

@@ -13,7 +13,7 @@ function drain(d: RecordDecoder): Buffer[] {
   return out;
 }
 
-const isTooLong = (e: unknown): boolean => e instanceof XdrError && e.code === 'TOO_LONG';
+const isTooLong = (e: unknown): boolean => e instanceof XdrError && e.code === 'XDR_TOO_LONG';
 
 test('a record inside one chunk comes back as a view of that chunk', () => {
   const chunk = Buffer.concat([fragment(Buffer.from('abcdefgh'), true), fragment(Buffer.from('wxyz'), true)]);

@@ -105,7 +105,7 @@ test('every status a server sends reaches the client as a typed RpcError', async
     assert.equal((await call(TEST_PROG, 2, 1, (w) => w.string('x').u32(7))).code, 'GARBAGE_ARGS');
     const bug = await call(TEST_PROG, 3, 1);
     assert.equal(bug.code, 'SYSTEM_ERR');
-    assert.equal(bug.errno, 'ENOTCONN');
+    assert.equal(bug.errnoName, 'ENOTCONN');
     assert.equal((await call(TEST_PROG, 3, 5)).code, 'SYSTEM_ERR');
     assert.deepEqual(
       errors.map((e) => (e as Error).message),
@@ -453,7 +453,7 @@ test('close() stops listening, drops clients, fails their calls and runs close h
   for (const outcome of await settled) {
     assert.equal(outcome.status, 'rejected');
     const e = outcome.reason as RpcError;
-    assert.ok(e instanceof RpcError && e.code === 'NOT_CONNECTED' && e.errno === 'ENOTCONN');
+    assert.ok(e instanceof RpcError && e.code === 'NOT_CONNECTED' && e.errnoName === 'ENOTCONN');
   }
   assert.deepEqual(hooks.sort(), [1, 2]);
   assert.equal(server.connections.size, 0);

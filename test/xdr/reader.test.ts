@@ -21,7 +21,7 @@ test('u64n refuses values above 2^53-1 instead of losing precision', () => {
   assert.equal(new XdrReader(bytes(0x1fffff, 0xffffffff)).u64n(), Number.MAX_SAFE_INTEGER);
   assert.throws(
     () => new XdrReader(bytes(0x200000, 0)).u64n(),
-    (e: unknown) => e instanceof XdrError && e.code === 'BAD_VALUE',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_BAD_VALUE',
   );
 });
 
@@ -37,14 +37,14 @@ test('a length above the maximum is refused before any allocation', () => {
   const r = new XdrReader(bytes(0xffffffff));
   assert.throws(
     () => r.opaque(1024),
-    (e: unknown) => e instanceof XdrError && e.code === 'TOO_LONG',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_TOO_LONG',
   );
 });
 
 test('a length beyond the end is TRUNCATED', () => {
   assert.throws(
     () => new XdrReader(bytes(8, 1)).opaque(64),
-    (e: unknown) => e instanceof XdrError && e.code === 'TRUNCATED',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_TRUNCATED',
   );
 });
 
@@ -52,7 +52,7 @@ test('non-zero padding is refused', () => {
   const buf = Buffer.concat([bytes(1), Buffer.from([7, 0, 1, 0])]);
   assert.throws(
     () => new XdrReader(buf).opaque(8),
-    (e: unknown) => e instanceof XdrError && e.code === 'BAD_PADDING',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_BAD_PADDING',
   );
 });
 
@@ -61,7 +61,7 @@ test('finish refuses trailing bytes', () => {
   r.u32();
   assert.throws(
     () => r.finish(),
-    (e: unknown) => e instanceof XdrError && e.code === 'TRAILING',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_TRAILING',
   );
 });
 
@@ -69,7 +69,7 @@ test('arrayLength refuses counts the remaining bytes cannot hold', () => {
   const r = new XdrReader(bytes(1000, 1, 2));
   assert.throws(
     () => r.arrayLength(1_000_000, 4),
-    (e: unknown) => e instanceof XdrError && e.code === 'TRUNCATED',
+    (e: unknown) => e instanceof XdrError && e.code === 'XDR_TRUNCATED',
   );
 });
 

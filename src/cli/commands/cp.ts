@@ -11,6 +11,7 @@
 import { open as openLocal, stat as statLocal, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { getSystemErrorMap } from 'node:util';
+import { Errno, GlusterTsError } from '../../errors/index.js';
 import {
   GlusterError,
   connectUrl,
@@ -24,12 +25,15 @@ import {
 /** Exit codes of the client commands. */
 export const Exit = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
-export class CommandError extends Error {
+/** A client command's failure: CLI_USAGE (exit 2, errno EINVAL) or CLI_FAILED (exit 1, errno EIO). */
+export class CommandError extends GlusterTsError {
+  static readonly codes = ['CLI_USAGE', 'CLI_FAILED'] as const;
   constructor(
     message: string,
     readonly exitCode: number = Exit.FAILED,
   ) {
-    super(message);
+    const usage = exitCode === Exit.USAGE;
+    super(usage ? 'CLI_USAGE' : 'CLI_FAILED', usage ? Errno.EINVAL : Errno.EIO, message);
   }
 }
 

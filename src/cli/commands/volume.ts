@@ -3,6 +3,7 @@
  * (DATA/cli.socket) and prints the answer the way the gluster CLI does.
  */
 import { resolve } from 'node:path';
+import { Errno, GlusterTsError } from '../../errors/index.js';
 import { RpcClient, encodeCredential, glusterV2 } from '../../rpc/index.js';
 import { callProcedure } from '../../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, type CliReply, type CliRequest } from '../../mgmt/cli-program.js';
@@ -19,7 +20,13 @@ export const VOLUME_USAGE = `  volume create NAME [HOST:]BRICKPATH... [force]
   volume set NAME KEY VALUE
             --data DIR      the daemon's state directory (default ./glusterts-data)`;
 
-export class UsageError extends Error {}
+/** The command line is wrong: exit status 2 and the usage text. */
+export class UsageError extends GlusterTsError {
+  static readonly codes = ['CLI_USAGE'] as const;
+  constructor(message: string) {
+    super('CLI_USAGE', Errno.EINVAL, message);
+  }
+}
 
 /** Sends a request to the daemon whose state directory is `data`. */
 export async function cliRequest(data: string, req: CliRequest, timeoutMs = 60_000): Promise<CliReply> {

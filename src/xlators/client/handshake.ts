@@ -11,6 +11,7 @@
  * does not know remote-subvolume, or authentication failed).
  */
 import net from 'node:net';
+import { GlusterTsError } from '../../errors/index.js';
 import { RpcClient } from '../../rpc/client.js';
 import { encodeCredential, glusterV2, glusterV3 } from '../../rpc/auth.js';
 import {
@@ -50,17 +51,19 @@ export interface HandshakeConfig {
   signal: AbortSignal;
 }
 
-export class HandshakeError extends Error {
-  override readonly name = 'HandshakeError';
+/** HANDSHAKE_REFUSED: the brick or portmap said no; HANDSHAKE_FAILED: anything else. */
+export class HandshakeError extends GlusterTsError {
+  static readonly codes = ['HANDSHAKE_REFUSED', 'HANDSHAKE_FAILED'] as const;
+
   constructor(
     message: string,
     /** A refusal that retrying will not change (the brick or portmap said no). */
     readonly refused: boolean,
-    /** The errno the peer answered with, if it answered. */
-    readonly errno?: number,
+    /** The errno the peer answered with; ENOTCONN when it did not answer. */
+    errno: number = Errno.ENOTCONN,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(refused ? 'HANDSHAKE_REFUSED' : 'HANDSHAKE_FAILED', errno, message, options);
   }
 }
 

@@ -375,7 +375,8 @@ class ProtocolClient implements ClientTranslator {
     if (err instanceof FopError) return err;
     const what = `${name} on ${this.brick}`;
     if (err instanceof RpcError) {
-      const code = err.code === 'ABORTED' ? 'ECANCELED' : err.code === 'AUTH_ERROR' ? 'EACCES' : 'ENOTCONN';
+      const code =
+        err.code === 'RPC_ABORTED' ? 'ECANCELED' : err.code === 'AUTH_ERROR' ? 'EACCES' : 'ENOTCONN';
       return new FopError(Errno[code], `${code}: ${what}: ${err.message}`, { cause: err });
     }
     if (err instanceof XdrError) {
@@ -389,7 +390,7 @@ class ProtocolClient implements ClientTranslator {
 
 /** Whether a failed call still got a whole reply record (a status reply, or results that did not decode). */
 function answered(err: unknown): boolean {
-  if (err instanceof RpcError) return !['NOT_CONNECTED', 'TIMEOUT', 'ABORTED'].includes(err.code);
+  if (err instanceof RpcError) return !['NOT_CONNECTED', 'RPC_TIMEOUT', 'RPC_ABORTED'].includes(err.code);
   return err instanceof XdrError;
 }
 
