@@ -1,6 +1,6 @@
 /**
  * SETVOLUME, the brick's session handshake: the checks stock glusterfsd makes, in its
- * order, with its error numbers and ERROR strings (gluster-protocol.md §6.5).
+ * order, with its error numbers and ERROR strings (docs/wire-format.md, SETVOLUME).
  */
 import { Errno } from '../protocol/errno.js';
 import { Program, SetvolumeKeys as K, legacyDict, legacyString, type LegacyDict } from '../protocol/index.js';

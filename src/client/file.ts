@@ -19,7 +19,7 @@ import { GlusterError } from './errors.js';
 import { Stats } from './stats.js';
 import type { CallOptions, FopRunner } from './runner.js';
 
-/** GF_O_* open flags: the Linux x86 values (gluster-protocol.md §4.3). */
+/** GF_O_* open flags: the Linux x86 values (docs/wire-format.md, open flags). */
 export const O = {
   RDONLY: 0,
   WRONLY: 0o1,

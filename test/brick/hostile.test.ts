@@ -1,4 +1,4 @@
-// Every "bad input" probe of peers.md against a brick: the documented RPC error or a
+// Every bad-input probe of docs/wire-format.md against a brick: the documented RPC error or a
 // disconnect, and the brick keeps serving a well-behaved client the whole time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 // A brick process dies (SIGKILL) under live stock clients of `glusterts up`:
 // - the daemon starts it again (a new PID, `volume status` Online, its pid file);
 // - the stock FUSE client reconnects on its own (protocol/client retries every 3 s) and
-//   re-opens its fds by gfid (gluster-protocol.md §6.7): a file opened before the kill is
+//   re-opens its fds by gfid (docs/wire-format.md, fds): a file opened before the kill is
 //   read and written again through the same fd; new files can be written;
 // - nothing fsync'd before the kill is lost;
 // - a qemu-io process (QEMU's gluster driver over libgfapi) keeps its image open across

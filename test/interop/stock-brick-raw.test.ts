@@ -101,7 +101,7 @@ test('raw session with a stock 10.3 brick: portmap, DUMP, SETVOLUME, LOOKUP, CRE
     assert.ok(listed.includes('1298437/400'), `brick lists FOP v400: ${listed}`);
     assert.ok(!listed.includes('34123456/1'), 'brick does not list Portmap');
 
-    // 3. A FOP before SETVOLUME is refused with GARBAGE_ARGS, as the sheet says.
+    // 3. A FOP before SETVOLUME is refused with GARBAGE_ARGS (docs/wire-format.md, Bad input).
     await assert.rejects(
       callProcedure(brick, Program.FOP, Fops.STATFS, { gfid: ROOT_GFID, xdata: null }, v3),
       (e: unknown) => e instanceof RpcError && e.code === 'GARBAGE_ARGS',

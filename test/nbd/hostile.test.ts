@@ -1,5 +1,5 @@
 // Hostile and malformed input, probe by probe, with qemu-nbd 7.2's reactions as the
-// reference (peers.md): after each, the server is still up and a fresh client works.
+// reference (docs/nbd.md): after each, the server is still up and a fresh client works.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { truncate, writeFile } from 'node:fs/promises';

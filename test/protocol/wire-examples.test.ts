@@ -1,4 +1,4 @@
-// Messages captured from stock GlusterFS 10.3 (quoted in the reference sheet) decode
+// Messages captured from stock GlusterFS 10.3 (the hex below) decode
 // to the expected values and re-encode to the same bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

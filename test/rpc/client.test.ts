@@ -71,7 +71,7 @@ test('xids start at 2, the call header matches GlusterFS byte for byte', async (
     const second = client.call({ prog: 123451501, vers: 1, proc: 2, cred });
     const peer = await fake.accept();
     const [a, b] = await peer.waitRecords(2);
-    // §1.7 of the protocol notes: the DUMP call of a real client.
+    // The DUMP call a real client sends (captured from stock 10.3).
     assert.deepEqual(a, words(2, 0, 2, 0x075bb86d, 1, 1, 0x5f397, 0x18, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0xcaed));
     assert.equal(readHeader(new XdrReader(b!)).xid, 3);
     peer.write(Buffer.concat([replyRecord(3, 30), replyRecord(2, 20)]));

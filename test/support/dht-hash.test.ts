@@ -1,5 +1,5 @@
 // The test helper's DHT hash against the vectors computed with stock libglusterfs 10.3
-// (dht-afr-shard.md §1.1), and the layout helpers against the layouts stock wrote (§1.2).
+// (docs/distribute.md), and the layout helpers against the layouts stock wrote.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dhtNameHash, dmHash, layoutOwner, layoutProblem, parseLayout } from './dht-hash.js';
@@ -31,7 +31,7 @@ const VECTORS: [string | Buffer, number][] = [
   [Buffer.from('c3a974c3a9', 'hex'), 0xa2e5c9e9],
   [Buffer.from('ff', 'hex'), 0xee42408a],
   [Buffer.from('8078', 'hex'), 0x621a40ae],
-  // Full paths DHT hashes to pick a directory's first subvolume (§1.4).
+  // Full paths DHT hashes to pick a directory's first subvolume (docs/distribute.md, Layouts).
   ['/dir3', 0xd381cf12],
   ['/dir1/sub', 0x46235125],
   ['/.shard', 0xd539e092],

@@ -1,6 +1,6 @@
 /**
  * Stock cluster/distribute's placement rules, for tests that check where files landed on
- * bricks (docs: /work/shared/reference/dht-afr-shard.md §1.1–1.3). The one implementation
+ * bricks (docs/distribute.md). The one implementation
  * is the translator's (src/xlators/distribute); this module keeps the names tests use:
  * - `dmHash`: libglusterfs's gf_dm_hashfn;
  * - `dhtNameHash`: the name DHT hashes (default rsync-hash-regex);

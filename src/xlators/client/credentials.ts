@@ -1,6 +1,6 @@
 /**
  * The AUTH_GLUSTERFS_v3 credential of a fop: the caller's pid, uid, gid, groups and lock
- * owner (gluster-protocol.md §1.4). The body is at most 400 bytes: after the nine fixed
+ * owner (docs/wire-format.md, Credentials). The body is at most 400 bytes: after the nine fixed
  * words, groups and the lock owner share 91 words, so excess groups are dropped, as
  * stock's client does; a lock owner that cannot fit is refused with EINVAL.
  */
