@@ -57,8 +57,18 @@ module.exports = {
       comment:
         'a translator does not import another translator; the registries (src/xlators/*.ts) are the one place that names them all',
       severity: 'error',
-      from: { path: '^src/xlators/([^/]+)/' },
+      from: { path: '^src/xlators/([^/]+)/', pathNot: '^src/xlators/index/' },
       to: { path: '^src/xlators/', pathNot: '^src/xlators/$1/' },
+    },
+    {
+      // features/index keeps hard links to storage/posix's gfid handles on the same brick and
+      // lists them as iatts: it shares posix's on-disk layout (handle paths, stat → iatt),
+      // never its fops.
+      name: 'xlators-apart-index',
+      comment: 'features/index imports only storage/posix on-disk layout and iatt conversion',
+      severity: 'error',
+      from: { path: '^src/xlators/index/' },
+      to: { path: '^src/xlators/', pathNot: '^src/xlators/(index/|posix/(layout|iatt)[.]ts$)' },
     },
     {
       name: 'src-not-tests',

@@ -26,6 +26,8 @@ const PARALLEL = [
   'test/xlators/locks/',
   'test/xlators/distribute/',
   'test/xlators/io-stats/',
+  'test/xlators/index/',
+  'test/xlators/arbiter/',
   'test/xlators/client/wire.test.ts',
   'test/xlators/client/hostile.test.ts',
   'test/sys/',

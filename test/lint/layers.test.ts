@@ -36,6 +36,10 @@ const TREE: Record<string, string> = {
   // allowed: a registry names every translator
   'src/xlators/brick-registry.ts':
     "import { posix } from './posix/index.js';\nimport { locks } from './locks/index.js';\nexport const all = [posix, locks];",
+  'src/xlators/posix/layout.ts': 'export const handle = (g: string) => g;',
+  // allowed: features/index shares posix's on-disk layout; wrong: it uses posix's fops
+  'src/xlators/index/store.ts': "import { handle } from '../posix/layout.js';\nexport const at = handle;",
+  'src/xlators/index/bad.ts': "import { posix } from '../posix/index.js';\nexport const i = posix;",
   // wrong: the client library uses src/sys; and mgmt imports its sibling client
   'src/client/volume.ts': "import { s } from '../sys/index.js';\nexport const v = s;",
   'src/mgmt/daemon.ts': "import { v } from '../client/volume.js';\nexport const d = v;",
@@ -51,6 +55,7 @@ const EXPECTED = [
   'src-not-tests: src/cli/main.ts → test/support/helper.ts',
   'sys-is-a-leaf: src/sys/bad.ts → src/rpc/client.ts',
   'sys-users: src/client/volume.ts → src/sys/index.ts',
+  'xlators-apart-index: src/xlators/index/bad.ts → src/xlators/posix/index.ts',
   'xlators-apart: src/xlators/locks/index.ts → src/xlators/posix/index.ts',
 ];
 
