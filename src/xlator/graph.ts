@@ -78,9 +78,20 @@ export class Graph {
     return new Graph(layers, built.get(topVolume(volfile).name)!);
   }
 
-  /** Resolves when every translator is ready to serve (see Translator.whenReady). */
+  /**
+   * Resolves when the graph can serve (see Translator.whenReady). A translator with children
+   * that has its own whenReady answers for its whole subtree (replicate serves with a quorum
+   * of bricks up, not all of them); every other layer's whenReady is awaited.
+   */
   async ready(signal?: AbortSignal): Promise<void> {
-    await Promise.all(this.layers.map((l) => l.translator.whenReady?.(signal)));
+    const covered = new Set<Layer>();
+    const cover = (l: Layer) => {
+      for (const c of l.children) if (!covered.has(c)) (covered.add(c), cover(c));
+    };
+    for (const l of this.layers) if (l.children.length && l.translator.whenReady) cover(l);
+    await Promise.all(
+      this.layers.filter((l) => !covered.has(l)).map((l) => l.translator.whenReady?.(signal)),
+    );
   }
 
   find(name: string): Layer | undefined {

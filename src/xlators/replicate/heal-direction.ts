@@ -126,3 +126,19 @@ function lastIndexOfMax(candidates: readonly boolean[], value: (i: number) => bi
   });
   return best;
 }
+
+/**
+ * Which answering bricks may serve reads of one transaction type: those no credible brick
+ * accuses (`undefined` = the brick did not answer). Unlike heal, this needs no locks and no
+ * full set of answers; a brick nobody has heard from is simply not readable.
+ */
+export function readableFrom(type: TxnType, changelogs: readonly (BrickChangelog | undefined)[]): boolean[] {
+  const n = changelogs.length;
+  const m = (i: number, j: number) => changelogs[i]?.pending[j]?.[type] ?? 0;
+  const accused = new Array<boolean>(n).fill(false);
+  for (let i = 0; i < n; i++) {
+    if (!changelogs[i] || m(i, i) !== 0) continue;
+    for (let j = 0; j < n; j++) if (j !== i && m(i, j) !== 0) accused[j] = true;
+  }
+  return changelogs.map((c, i) => c !== undefined && !accused[i]);
+}

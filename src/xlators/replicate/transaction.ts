@@ -1,0 +1,532 @@
+/**
+ * AFR transactions: the named steps lock → pre-op → op → post-op → unlock, each with its
+ * failure handling next to it.
+ *
+ * - Locks are taken non-blocking on every up brick at once; if any brick says EAGAIN, what
+ *   was granted is released and the lock is taken blocking, one brick at a time in child
+ *   order (stock's protocol: two clients never deadlock each holding half the bricks).
+ * - The pre-op marks the inode dirty on the locked bricks (XATTROP ADD_ARRAY dirty +1) and,
+ *   beyond stock, already charges the bricks that could not be locked (pending[j] +1): the
+ *   accusation is on disk before any write it covers is acknowledged.
+ * - The op runs on the locked bricks; it succeeds when a quorum of bricks did it.
+ * - The post-op undoes dirty on the bricks that did everything and charges the ones that
+ *   failed meanwhile. A brick failing mid-lock makes the post-op immediate, and the write that
+ *   saw the failure is answered only after it: an acknowledged write is never known to fewer
+ *   bricks than the changelog says.
+ * - Data locks are eager (stock's eager lock + delayed post-op): consecutive data fops on an
+ *   inode share one lock and one pre-op; the post-op and unlock follow `post-op-delay-secs`
+ *   after the last one, at once on FLUSH, on contention (a WRITE reply saying another lock
+ *   waits), or when a brick fails.
+ */
+import { ptrValue, strValue, type Dict, DictType, type GfxDict } from '../../protocol/dict.js';
+import { Errno, FopError } from '../../protocol/errno.js';
+import type { FopContext } from '../../xlator/translator.js';
+import { delta, encodeCounters, TxnType, ZERO, type Counters } from './changelog.js';
+import { readableState } from './reads.js';
+import { commonErrno, Replica, type ChildResult, type InodeState } from './replica.js';
+
+const F_SETLK = 1;
+const F_SETLKW = 2;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+const ENTRYLK_LOCK = 0;
+const ENTRYLK_UNLOCK = 1;
+const ENTRYLK_LOCK_NB = 2;
+const ENTRYLK_WRLCK = 1;
+const ADD_ARRAY = 0;
+/** Metadata locks start at LLONG_MAX − 1, as stock's, so they only meet data locks at EOF. */
+const METADATA_LOCK_START = 0x7ffffffffffffffen;
+
+/** Internal fops go out as root with a transaction's own lock owner, never the caller's signal. */
+export function internalCtx(ctx: FopContext, owner: Buffer): FopContext {
+  return {
+    session: ctx.session,
+    caller: { uid: 0, gid: 0, groups: [], pid: ctx.caller.pid, lkOwner: owner },
+  };
+}
+
+// ---- locks ------------------------------------------------------------------------------
+
+export type LockTarget =
+  { kind: 'inode'; gfid: Buffer; start: bigint } | { kind: 'entry'; parent: Buffer; name: string };
+
+async function lockOnce(
+  r: Replica,
+  which: readonly number[],
+  target: LockTarget,
+  blocking: boolean,
+  ctx: FopContext,
+): Promise<ChildResult<unknown>[]> {
+  if (target.kind === 'inode') {
+    return r.fanOut(
+      which,
+      'INODELK',
+      {
+        gfid: target.gfid,
+        cmd: blocking ? F_SETLKW : F_SETLK,
+        type: F_WRLCK,
+        flock: {
+          type: F_WRLCK,
+          whence: 0,
+          start: target.start,
+          len: 0n,
+          pid: ctx.caller.pid,
+          lkOwner: ctx.caller.lkOwner,
+        },
+        volume: r.domain,
+        xdata: null,
+      },
+      ctx,
+    );
+  }
+  return r.fanOut(
+    which,
+    'ENTRYLK',
+    {
+      gfid: target.parent,
+      cmd: blocking ? ENTRYLK_LOCK : ENTRYLK_LOCK_NB,
+      type: ENTRYLK_WRLCK,
+      namelen: target.name ? 1 : 0,
+      name: target.name,
+      volume: r.domain,
+      xdata: null,
+    },
+    ctx,
+  );
+}
+
+export async function unlock(
+  r: Replica,
+  which: readonly number[],
+  target: LockTarget,
+  ctx: FopContext,
+): Promise<void> {
+  if (!which.length) return;
+  if (target.kind === 'inode') {
+    await r.fanOut(
+      which,
+      'INODELK',
+      {
+        gfid: target.gfid,
+        cmd: F_SETLK,
+        type: F_UNLCK,
+        flock: {
+          type: F_UNLCK,
+          whence: 0,
+          start: target.start,
+          len: 0n,
+          pid: ctx.caller.pid,
+          lkOwner: ctx.caller.lkOwner,
+        },
+        volume: r.domain,
+        xdata: null,
+      },
+      ctx,
+    );
+  } else {
+    await r.fanOut(
+      which,
+      'ENTRYLK',
+      {
+        gfid: target.parent,
+        cmd: ENTRYLK_UNLOCK,
+        type: ENTRYLK_WRLCK,
+        namelen: target.name ? 1 : 0,
+        name: target.name,
+        volume: r.domain,
+        xdata: null,
+      },
+      ctx,
+    );
+  }
+}
+
+/**
+ * Takes a lock on the up bricks: non-blocking everywhere, then on any EAGAIN blocking one
+ * brick at a time in child order. Returns which bricks granted it.
+ */
+export async function lock(r: Replica, target: LockTarget, ctx: FopContext): Promise<boolean[]> {
+  const which = r.upChildren();
+  const first = await lockOnce(r, which, target, false, ctx);
+  const granted = r.cfg.children.map(() => false);
+  for (const res of first) if (res.ok) granted[res.i] = true;
+  if (!first.some((res) => !res.ok && res.error.errno === Errno.EAGAIN)) return granted;
+  await unlock(r, flagged(granted), target, ctx);
+  granted.fill(false);
+  for (const i of which) {
+    const [res] = await lockOnce(r, [i], target, true, ctx);
+    if (res?.ok) granted[i] = true;
+  }
+  return granted;
+}
+
+export const flagged = (v: readonly boolean[]): number[] => v.flatMap((x, i) => (x ? [i] : []));
+
+// ---- changelog updates --------------------------------------------------------------------
+
+/** XATTROP ADD_ARRAY on `which`: dirty += dirtyDelta, pending[j] += pendingDelta(j). */
+export function changelogOp(
+  r: Replica,
+  which: readonly number[],
+  gfid: Buffer,
+  dirtyDelta: Counters,
+  pendingDelta: (j: number) => Counters,
+  ctx: FopContext,
+  xdata: GfxDict = null,
+): Promise<ChildResult<unknown>[]> {
+  const dict: Dict = new Map([[r.cfg.dirtyKey, ptrValue(encodeCounters(dirtyDelta))]]);
+  r.cfg.pendingKeys.forEach((key, j) => dict.set(key, ptrValue(encodeCounters(pendingDelta(j)))));
+  return r.fanOut(which, 'XATTROP', { gfid, flags: ADD_ARRAY, dict, xdata }, ctx);
+}
+
+// ---- data transactions (eager lock) -------------------------------------------------------
+
+export class DataLock {
+  readonly owner = Replica.newOwner();
+  /** Bricks holding the lock with the pre-op done: the ones ops go to. */
+  readonly active: boolean[];
+  /** Bricks charged in the pre-op because they could not be locked. */
+  readonly excluded: boolean[];
+  /** Bricks that failed an op under this lock: charged at the post-op. */
+  readonly failed: boolean[];
+  inFlight = 0;
+  /** Post-op as soon as nothing is in flight (a failure, contention, a flush). */
+  urgent = false;
+  timer: NodeJS.Timeout | undefined;
+  released: Promise<void> | undefined;
+  constructor(n: number) {
+    this.active = new Array<boolean>(n).fill(false);
+    this.excluded = new Array<boolean>(n).fill(false);
+    this.failed = new Array<boolean>(n).fill(false);
+  }
+}
+
+type DataLockState = { lock: DataLock; ready: Promise<void> };
+const acquiring = new WeakMap<InodeState, DataLockState>();
+
+/** Joins the inode's eager lock, or takes a new one (after any lock being released). */
+async function joinDataLock(r: Replica, st: InodeState, gfid: Buffer, ctx: FopContext): Promise<DataLock> {
+  for (;;) {
+    const current = acquiring.get(st);
+    if (current && !current.lock.released) {
+      await current.ready;
+      if (!current.lock.released) {
+        clearTimeout(current.lock.timer);
+        current.lock.timer = undefined;
+        return current.lock;
+      }
+    }
+    if (current?.lock.released) {
+      await current.lock.released;
+      if (acquiring.get(st) === current) acquiring.delete(st);
+      continue;
+    }
+    const lk = new DataLock(r.n);
+    const ready = takeDataLock(r, st, lk, gfid, ctx);
+    acquiring.set(st, { lock: lk, ready });
+    st.dataLock = lk;
+    try {
+      await ready;
+    } catch (err) {
+      if (acquiring.get(st)?.lock === lk) acquiring.delete(st);
+      if (st.dataLock === lk) st.dataLock = undefined;
+      throw err;
+    }
+    return lk;
+  }
+}
+
+async function takeDataLock(
+  r: Replica,
+  st: InodeState,
+  lk: DataLock,
+  gfid: Buffer,
+  ctx: FopContext,
+): Promise<void> {
+  const ictx = internalCtx(ctx, lk.owner);
+  const target: LockTarget = { kind: 'inode', gfid, start: 0n };
+  const granted = await lock(r, target, ictx);
+  if (!r.hasQuorum(granted)) {
+    await unlock(r, flagged(granted), target, ictx);
+    throw new FopError(
+      Errno.ENOTCONN,
+      `${r.domain}: data lock granted by ${flagged(granted).length} of ${r.n} bricks, no quorum`,
+    );
+  }
+  granted.forEach((g, i) => (lk.excluded[i] = !g));
+  const preOp = await changelogOp(
+    r,
+    flagged(granted),
+    gfid,
+    delta(TxnType.DATA, 1),
+    (j) => (lk.excluded[j] ? delta(TxnType.DATA, 1) : ZERO),
+    ictx,
+  );
+  for (const res of preOp) lk.active[res.i] = res.ok;
+  for (const res of preOp) if (!res.ok) lk.excluded[res.i] = true;
+  if (!r.hasQuorum(lk.active)) {
+    await releaseDataLock(r, st, lk, gfid, ctx);
+    throw new FopError(
+      Errno.ENOTCONN,
+      `${r.domain}: pre-op reached ${flagged(lk.active).length} of ${r.n} bricks, no quorum`,
+    );
+  }
+}
+
+/** Post-op and unlock. Idempotent: every caller gets the same promise. */
+export function releaseDataLock(
+  r: Replica,
+  st: InodeState,
+  lk: DataLock,
+  gfid: Buffer,
+  ctx: FopContext,
+): Promise<void> {
+  clearTimeout(lk.timer);
+  lk.timer = undefined;
+  lk.released ??= (async () => {
+    const ictx = internalCtx(ctx, lk.owner);
+    const good = lk.active.flatMap((a, i) => (a && !lk.failed[i] ? [i] : []));
+    await changelogOp(
+      r,
+      good,
+      gfid,
+      delta(TxnType.DATA, -1),
+      (j) => (lk.failed[j] ? delta(TxnType.DATA, 1) : ZERO),
+      ictx,
+    );
+    await unlock(
+      r,
+      r.cfg.children.map((_, i) => i).filter((i) => lk.active[i] || !lk.excluded[i]),
+      { kind: 'inode', gfid, start: 0n },
+      ictx,
+    );
+    if (st.dataReadable)
+      st.dataReadable = st.dataReadable.map((x, i) => x && !lk.failed[i] && !lk.excluded[i]);
+    if (st.dataLock === lk) st.dataLock = undefined;
+  })();
+  return lk.released;
+}
+
+/** After an op: release now if urgent and idle, else (re)arm the delayed post-op. */
+function afterOp(r: Replica, st: InodeState, lk: DataLock, gfid: Buffer, ctx: FopContext): void {
+  if (lk.inFlight > 0 || lk.released) return;
+  if (lk.urgent || !r.cfg.eagerLock || r.cfg.postOpDelayMs === 0) {
+    void releaseDataLock(r, st, lk, gfid, ctx);
+    return;
+  }
+  clearTimeout(lk.timer);
+  lk.timer = setTimeout(() => void releaseDataLock(r, st, lk, gfid, ctx), r.cfg.postOpDelayMs);
+  lk.timer.unref?.();
+}
+
+/** Ends the inode's eager lock now (FLUSH, metadata ops, fini). */
+export async function flushDataLock(r: Replica, gfid: Buffer, ctx: FopContext): Promise<void> {
+  const st = r.inode(gfid);
+  const lk = st.dataLock;
+  if (!lk) return;
+  const pending = acquiring.get(st);
+  if (pending?.lock === lk) await pending.ready.catch(() => undefined);
+  lk.urgent = true;
+  while (lk.inFlight > 0 && !lk.released) await new Promise((res) => setTimeout(res, 1));
+  await releaseDataLock(r, st, lk, gfid, ctx);
+}
+
+/**
+ * Runs one data fop as part of the inode's data transaction. `op` gets the bricks to run on
+ * (locked, pre-op done, not failed) and returns every brick's outcome.
+ */
+export async function dataTransaction<R>(
+  r: Replica,
+  gfid: Buffer,
+  what: string,
+  ctx: FopContext,
+  op: (which: number[]) => Promise<ChildResult<R>[]>,
+): Promise<R> {
+  // Bricks may come and go between the lock and the op, so that an op misses quorum although
+  // a quorum is up again; data fops are idempotent (same bytes, same range), so it is redone
+  // under a fresh lock, a bounded number of times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dataAttempt(r, gfid, what, ctx, op);
+    } catch (err) {
+      if (!(err instanceof FopError) || err.errno !== Errno.ENOTCONN || attempt >= 3) throw err;
+      if (!r.hasQuorum(r.upVector()) || ctx.signal?.aborted) throw err;
+    }
+  }
+}
+
+async function dataAttempt<R>(
+  r: Replica,
+  gfid: Buffer,
+  what: string,
+  ctx: FopContext,
+  op: (which: number[]) => Promise<ChildResult<R>[]>,
+): Promise<R> {
+  r.requireQuorum(r.upVector(), what);
+  const st = r.inode(gfid);
+  const lk = await joinDataLock(r, st, gfid, ctx);
+  lk.inFlight++;
+  let results: ChildResult<R>[];
+  try {
+    const which = flagged(lk.active).filter((i) => !lk.failed[i]);
+    if (!st.dataReadable || st.generation !== r.generation) await readableState(r, gfid, ctx);
+    // A write must reach a brick holding good data, or no brick would hold all of it (stock
+    // fails such a write with EIO; with only the arbiter good, ENOTCONN).
+    const good = (i: number) => !r.isArbiter(i) && st.dataReadable![i]!;
+    if (!which.some(good)) {
+      const arbiterOnly = which.some(
+        (i) => r.isArbiter(i) && !st.dataReadable!.some((x, j) => x && !r.isArbiter(j)),
+      );
+      throw arbiterOnly
+        ? new FopError(Errno.ENOTCONN, `${r.domain}: ${what}: only the arbiter would hold the data`)
+        : new FopError(Errno.EIO, `${r.domain}: ${what}: no brick with good data is up`);
+    }
+    results = await op(which);
+  } catch (err) {
+    lk.inFlight--;
+    afterOp(r, st, lk, gfid, ctx);
+    throw err;
+  }
+  lk.inFlight--;
+  const ok = results.filter((x): x is Extract<ChildResult<R>, { ok: true }> => x.ok);
+  const failed = results.filter((x) => !x.ok);
+  if (ok.length && failed.length) {
+    // Some bricks did it and some did not: the latter are now behind.
+    for (const f of failed) lk.failed[f.i] = true;
+    lk.urgent = true;
+  }
+  if (ok.some((x) => lockCount((x.value as { xdata?: GfxDict }).xdata) > 1)) lk.urgent = true;
+  const mustWait = lk.urgent;
+  afterOp(r, st, lk, gfid, ctx);
+  if (mustWait) await releaseDataLock(r, st, lk, gfid, ctx);
+  if (!ok.length) throw commonErrno(results);
+  const done = r.cfg.children.map((_, i) => ok.some((x) => x.i === i));
+  if (!r.hasQuorum(done))
+    throw new FopError(
+      Errno.ENOTCONN,
+      `${r.domain}: ${what} reached ${ok.length} of ${r.n} bricks, no quorum`,
+    );
+  // The answer of a brick with good data (the arbiter's stat carries no size).
+  return (
+    ok.find((x) => !r.isArbiter(x.i) && (st.dataReadable?.[x.i] ?? true)) ??
+    ok.find((x) => !r.isArbiter(x.i)) ??
+    ok[0]!
+  ).value;
+}
+
+/** `glusterfs.inodelk-count` in a reply: how many locks are granted or waiting in our domain. */
+function lockCount(xdata: GfxDict | undefined): number {
+  const v = xdata?.get('glusterfs.inodelk-count');
+  return v && (v.type === DictType.INT || v.type === DictType.UINT) ? Number(v.value) : 0;
+}
+
+/** WRITE xdata asking the bricks how many locks wait in our domain (contention). */
+export function contentionRequest(r: Replica, xdata: GfxDict): Dict {
+  const out: Dict = new Map(xdata ?? []);
+  out.set('glusterfs.inodelk-dom-count', strValue(r.domain));
+  return out;
+}
+
+// ---- metadata and entry transactions --------------------------------------------------
+
+/**
+ * A metadata transaction (setattr, xattrs): lock at LLONG_MAX−1, op everywhere locked; the
+ * changelog is touched only when some brick could not be locked or failed (stock's
+ * optimistic changelog).
+ */
+export async function metadataTransaction<R>(
+  r: Replica,
+  gfid: Buffer,
+  what: string,
+  ctx: FopContext,
+  op: (which: number[]) => Promise<ChildResult<R>[]>,
+): Promise<R> {
+  r.requireQuorum(r.upVector(), what);
+  await flushDataLock(r, gfid, ctx);
+  const owner = Replica.newOwner();
+  const ictx = internalCtx(ctx, owner);
+  const target: LockTarget = { kind: 'inode', gfid, start: METADATA_LOCK_START };
+  return changelogTransaction(r, TxnType.METADATA, [{ target, gfid }], what, ictx, op, (ok) => {
+    const st = r.inode(gfid);
+    if (st.metadataReadable) st.metadataReadable = st.metadataReadable.map((x, i) => x && ok[i]!);
+  });
+}
+
+/** One lock of an entry transaction, and the directory whose changelog it guards. */
+export interface Guard {
+  target: LockTarget;
+  gfid: Buffer;
+  /** Granular entry heal: the name created or deleted. */
+  xdata?: GfxDict;
+}
+
+/**
+ * The shared sequence of metadata and entry transactions: lock every guard, pre-op (only if
+ * some brick is not locked), op, post-op (if a pre-op was done or a brick failed), unlock.
+ */
+export async function changelogTransaction<R>(
+  r: Replica,
+  type: TxnType,
+  guards: readonly Guard[],
+  what: string,
+  ictx: FopContext,
+  op: (which: number[]) => Promise<ChildResult<R>[]>,
+  onDone?: (ok: boolean[], locked: boolean[]) => void | Promise<void>,
+): Promise<R> {
+  const locked = r.cfg.children.map(() => true);
+  const held: { target: LockTarget; granted: boolean[] }[] = [];
+  try {
+    for (const g of guards) {
+      const granted = await lock(r, g.target, ictx);
+      held.push({ target: g.target, granted });
+      granted.forEach((x, i) => (locked[i] = locked[i]! && x));
+    }
+    if (!r.hasQuorum(locked))
+      throw new FopError(
+        Errno.ENOTCONN,
+        `${r.domain}: ${what}: locked ${flagged(locked).length} of ${r.n} bricks, no quorum`,
+      );
+    const which = flagged(locked);
+    const missing = (j: number) => !locked[j];
+    const preOp = locked.some((x) => !x);
+    if (preOp)
+      for (const g of guards)
+        await changelogOp(
+          r,
+          which,
+          g.gfid,
+          delta(type, 1),
+          (j) => (missing(j) ? delta(type, 1) : ZERO),
+          ictx,
+          g.xdata ?? null,
+        );
+    const results = await op(which);
+    const ok = r.cfg.children.map((_, i) => results.some((x) => x.i === i && x.ok));
+    const someFailed = results.some((x) => !x.ok) && results.some((x) => x.ok);
+    // New inodes get their own charges (entries.ts) before the parent's post-op.
+    if (results.some((x) => x.ok)) await onDone?.(ok, locked);
+    if (preOp || someFailed) {
+      const behind = (j: number) => !missing(j) && !ok[j] && someFailed;
+      for (const g of guards)
+        await changelogOp(
+          r,
+          flagged(ok),
+          g.gfid,
+          preOp ? delta(type, -1) : ZERO,
+          (j) => (behind(j) ? delta(type, 1) : ZERO),
+          ictx,
+          g.xdata ?? null,
+        );
+    }
+    const done = results.filter((x): x is Extract<ChildResult<R>, { ok: true }> => x.ok);
+    if (!done.length) throw commonErrno(results);
+    if (!r.hasQuorum(ok))
+      throw new FopError(
+        Errno.ENOTCONN,
+        `${r.domain}: ${what} reached ${done.length} of ${r.n} bricks, no quorum`,
+      );
+    return done[0]!.value;
+  } finally {
+    for (const h of held.reverse()) await unlock(r, flagged(h.granted), h.target, ictx);
+  }
+}
