@@ -33,7 +33,7 @@ const PARALLEL = [
   'test/sys/',
   'test/brick/',
   'test/bench/',
-  'test/xlators/replicate/decisions.test.ts',
+  'test/xlators/replicate/',
   'test/support/dht-hash.test.ts',
   'test/support/fsx.test.ts',
   'test/support/wire-fixtures.test.ts',

@@ -1,16 +1,21 @@
 /**
  * The "trimmed client stack": a volfile reduced to the translators that decide where data
- * goes and what it says — protocol/client, cluster/distribute, debug/io-stats. Every other
- * translator with exactly one subvolume (caches, io-threads, utime, …) is removed and its
- * parent wired to its child. A translator with several subvolumes that is not kept
- * (cluster/replicate, cluster/disperse) cannot be dropped without losing data placement,
+ * goes and what it says — protocol/client, cluster/distribute, cluster/replicate,
+ * debug/io-stats. Every other translator with exactly one subvolume (caches, io-threads,
+ * utime, …) is removed and its parent wired to its child. A translator with several
+ * subvolumes that is not kept (cluster/disperse) cannot be dropped without losing data placement,
  * so trimming refuses it with its name. Leaves are always kept.
  */
 import { GraphError } from '../xlator/graph.js';
 import { topVolume, type Volfile, type VolumeDecl } from '../xlator/volfile.js';
 
 /** Translator types a trimmed client graph keeps. */
-export const TRIMMED_KEEPS: readonly string[] = ['protocol/client', 'cluster/distribute', 'debug/io-stats'];
+export const TRIMMED_KEEPS: readonly string[] = [
+  'protocol/client',
+  'cluster/distribute',
+  'cluster/replicate',
+  'debug/io-stats',
+];
 
 export function trimVolfile(volfile: Volfile): Volfile {
   const replacement = new Map<string, string>();

@@ -86,7 +86,11 @@ export class Graph {
   async ready(signal?: AbortSignal): Promise<void> {
     const covered = new Set<Layer>();
     const cover = (l: Layer) => {
-      for (const c of l.children) if (!covered.has(c)) (covered.add(c), cover(c));
+      for (const c of l.children) {
+        if (covered.has(c)) continue;
+        covered.add(c);
+        cover(c);
+      }
     };
     for (const l of this.layers) if (l.children.length && l.translator.whenReady) cover(l);
     await Promise.all(

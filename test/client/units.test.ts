@@ -82,8 +82,12 @@ volume r
   type cluster/replicate
   subvolumes c0 c1
 end-volume
+volume ec
+  type cluster/disperse
+  subvolumes r c1
+end-volume
 `);
-  assert.throws(() => trimVolfile(afr), /volume r: a trimmed client stack cannot drop cluster\/replicate/);
+  assert.throws(() => trimVolfile(afr), /volume ec: a trimmed client stack cannot drop cluster\/disperse/);
   const cachesOnTop = parseVolfile(`
 volume c0
   type protocol/client
@@ -114,13 +118,8 @@ test('CLIENT_TRANSLATORS: every type a glusterd client volfile names is known; o
     'performance/nl-cache',
   ])
     assert.ok(CLIENT_TRANSLATORS.has(t), t);
-  for (const t of [
-    'cluster/replicate',
-    'cluster/disperse',
-    'features/shard',
-    'storage/posix',
-    'features/locks',
-  ])
+  assert.ok(CLIENT_TRANSLATORS.has('cluster/replicate'));
+  for (const t of ['cluster/disperse', 'features/shard', 'storage/posix', 'features/locks'])
     assert.ok(!CLIENT_TRANSLATORS.has(t), t);
   const shard = parseVolfile(`
 volume c0

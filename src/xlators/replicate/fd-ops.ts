@@ -8,6 +8,7 @@
 import { Errno, FopError } from '../../protocol/errno.js';
 import type { FopName } from '../../protocol/fops.js';
 import type { OpenFd } from '../../xlator/fd.js';
+import type { Success } from '../../xlator/fanout.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
 import { readableState } from './reads.js';
 import { chooseReadChild } from './read-child.js';
@@ -19,9 +20,9 @@ type Everywhere =
 
 /** Answer from a quorum of up bricks; fewer is ENOTCONN, none is the bricks' common errno. */
 function quorumAnswer<R>(r: Replica, what: string, results: ChildResult<R>[]): R {
-  const ok = results.filter((x): x is Extract<ChildResult<R>, { ok: true }> => x.ok);
+  const ok = results.filter((x): x is Success<R> => x.ok);
   if (!ok.length) throw commonErrno(results);
-  const done = r.cfg.children.map((_, i) => ok.some((x) => x.i === i));
+  const done = r.cfg.children.map((_, i) => ok.some((x) => x.target === i));
   if (!r.hasQuorum(done))
     throw new FopError(
       Errno.ENOTCONN,

@@ -10,6 +10,7 @@ import { Errno, FopError } from '../../protocol/errno.js';
 import type { FopName } from '../../protocol/fops.js';
 import { NULL_GFID } from '../../protocol/gfid.js';
 import { zeroIatt } from '../../protocol/iatt.js';
+import type { Success } from '../../xlator/fanout.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
 import { TxnType } from './changelog.js';
 import { readableFrom } from './heal-direction.js';
@@ -46,7 +47,7 @@ export async function lookupAll(
       `${r.domain}: gfid mismatch between bricks for ${req.bname || 'a nameless lookup'} (split-brain)`,
     );
   const changelogs = r.cfg.children.map((_, i) => {
-    const reply = ok.find((x) => x.i === i);
+    const reply = ok.find((x) => x.target === i);
     return reply ? r.changelogOf(reply.value.xdata) : undefined;
   });
   const st = r.inode(gfid);
@@ -133,12 +134,12 @@ export function readOps(r: Replica): FopTable {
   return {
     async LOOKUP(req, ctx) {
       const { replies, state } = await lookupAll(r, req, ctx);
-      const ok = replies.filter((x): x is Extract<typeof x, { ok: true }> => x.ok);
+      const ok = replies.filter((x): x is Success<FopReply<'LOOKUP'>> => x.ok);
       if (!state || !ok.length) throw commonErrno(replies);
       // Attributes from a brick holding good metadata (and, for files, good data).
       const pick =
-        ok.find((x) => state.dataReadable![x.i] && state.metadataReadable![x.i]) ??
-        ok.find((x) => state.metadataReadable![x.i]) ??
+        ok.find((x) => state.dataReadable![x.target] && state.metadataReadable![x.target]) ??
+        ok.find((x) => state.metadataReadable![x.target]) ??
         ok[0]!;
       return { ...pick.value, xdata: Replica.stripChangelog(pick.value.xdata) };
     },

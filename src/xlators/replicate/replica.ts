@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { DictType, uintValue, type Dict, type GfxDict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
 import type { FopName } from '../../protocol/fops.js';
+import { Children, type Outcome } from '../../xlator/fanout.js';
 import type { Layer } from '../../xlator/layer.js';
 import type { FopContext, FopReply, FopRequest } from '../../xlator/translator.js';
 import {
@@ -20,7 +21,8 @@ import {
 } from './changelog.js';
 import { hasQuorum, type QuorumPolicy } from './quorum.js';
 
-export type ChildResult<T> = { i: number; ok: true; value: T } | { i: number; ok: false; error: FopError };
+/** One child's outcome of a fan-out (src/xlator/fanout.ts), `target` being its index. */
+export type ChildResult<T> = Outcome<T>;
 
 export interface ReplicaConfig {
   name: string;
@@ -56,9 +58,11 @@ export class Replica {
   generation = 0;
   private readonly lastUp: boolean[];
   private readonly inodes = new Map<string, InodeState>();
+  readonly children: Children;
 
   constructor(readonly cfg: ReplicaConfig) {
     this.n = cfg.children.length;
+    this.children = new Children(cfg.children);
     this.lastUp = cfg.children.map(() => false);
   }
 
@@ -137,9 +141,7 @@ export class Replica {
     req: FopRequest<N> | ((i: number) => FopRequest<N>),
     ctx: FopContext,
   ): Promise<ChildResult<FopReply<N>>[]> {
-    return Promise.all(
-      which.map((i) => this.callChild(i, fop, typeof req === 'function' ? req(i) : req, ctx)),
-    );
+    return [...(await this.children.wind(fop, req, ctx, { to: which })).outcomes];
   }
 
   async callChild<N extends FopName>(
@@ -148,11 +150,7 @@ export class Replica {
     req: FopRequest<N>,
     ctx: FopContext,
   ): Promise<ChildResult<FopReply<N>>> {
-    try {
-      return { i, ok: true, value: await this.cfg.children[i]!.call(fop, req, ctx) };
-    } catch (err) {
-      return { i, ok: false, error: FopError.from(err) };
-    }
+    return (await this.fanOut([i], fop, req, ctx))[0]!;
   }
 
   /** A fresh lock owner: AFR's locks are owned by the transaction, not by the caller. */

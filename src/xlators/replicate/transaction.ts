@@ -20,6 +20,7 @@
  */
 import { ptrValue, strValue, type Dict, DictType, type GfxDict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
+import type { Success } from '../../xlator/fanout.js';
 import type { FopContext } from '../../xlator/translator.js';
 import { delta, encodeCounters, TxnType, ZERO, type Counters } from './changelog.js';
 import { readableState } from './reads.js';
@@ -149,7 +150,7 @@ export async function lock(r: Replica, target: LockTarget, ctx: FopContext): Pro
   const which = r.upChildren();
   const first = await lockOnce(r, which, target, false, ctx);
   const granted = r.cfg.children.map(() => false);
-  for (const res of first) if (res.ok) granted[res.i] = true;
+  for (const res of first) if (res.ok) granted[res.target] = true;
   if (!first.some((res) => !res.ok && res.error.errno === Errno.EAGAIN)) return granted;
   await unlock(r, flagged(granted), target, ctx);
   granted.fill(false);
@@ -262,8 +263,8 @@ async function takeDataLock(
     (j) => (lk.excluded[j] ? delta(TxnType.DATA, 1) : ZERO),
     ictx,
   );
-  for (const res of preOp) lk.active[res.i] = res.ok;
-  for (const res of preOp) if (!res.ok) lk.excluded[res.i] = true;
+  for (const res of preOp) lk.active[res.target] = res.ok;
+  for (const res of preOp) if (!res.ok) lk.excluded[res.target] = true;
   if (!r.hasQuorum(lk.active)) {
     await releaseDataLock(r, st, lk, gfid, ctx);
     throw new FopError(
@@ -388,11 +389,11 @@ async function dataAttempt<R>(
     throw err;
   }
   lk.inFlight--;
-  const ok = results.filter((x): x is Extract<ChildResult<R>, { ok: true }> => x.ok);
+  const ok = results.filter((x): x is Success<R> => x.ok);
   const failed = results.filter((x) => !x.ok);
   if (ok.length && failed.length) {
     // Some bricks did it and some did not: the latter are now behind.
-    for (const f of failed) lk.failed[f.i] = true;
+    for (const f of failed) lk.failed[f.target] = true;
     lk.urgent = true;
   }
   if (ok.some((x) => lockCount((x.value as { xdata?: GfxDict }).xdata) > 1)) lk.urgent = true;
@@ -400,7 +401,7 @@ async function dataAttempt<R>(
   afterOp(r, st, lk, gfid, ctx);
   if (mustWait) await releaseDataLock(r, st, lk, gfid, ctx);
   if (!ok.length) throw commonErrno(results);
-  const done = r.cfg.children.map((_, i) => ok.some((x) => x.i === i));
+  const done = r.cfg.children.map((_, i) => ok.some((x) => x.target === i));
   if (!r.hasQuorum(done))
     throw new FopError(
       Errno.ENOTCONN,
@@ -408,8 +409,8 @@ async function dataAttempt<R>(
     );
   // The answer of a brick with good data (the arbiter's stat carries no size).
   return (
-    ok.find((x) => !r.isArbiter(x.i) && (st.dataReadable?.[x.i] ?? true)) ??
-    ok.find((x) => !r.isArbiter(x.i)) ??
+    ok.find((x) => !r.isArbiter(x.target) && (st.dataReadable?.[x.target] ?? true)) ??
+    ok.find((x) => !r.isArbiter(x.target)) ??
     ok[0]!
   ).value;
 }
@@ -501,7 +502,7 @@ export async function changelogTransaction<R>(
           g.xdata ?? null,
         );
     const results = await op(which);
-    const ok = r.cfg.children.map((_, i) => results.some((x) => x.i === i && x.ok));
+    const ok = r.cfg.children.map((_, i) => results.some((x) => x.target === i && x.ok));
     const someFailed = results.some((x) => !x.ok) && results.some((x) => x.ok);
     // New inodes get their own charges (entries.ts) before the parent's post-op.
     if (results.some((x) => x.ok)) await onDone?.(ok, locked);
@@ -518,7 +519,7 @@ export async function changelogTransaction<R>(
           g.xdata ?? null,
         );
     }
-    const done = results.filter((x): x is Extract<ChildResult<R>, { ok: true }> => x.ok);
+    const done = results.filter((x): x is Success<R> => x.ok);
     if (!done.length) throw commonErrno(results);
     if (!r.hasQuorum(ok))
       throw new FopError(
