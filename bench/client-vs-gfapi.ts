@@ -8,17 +8,17 @@
  * The TypeScript side runs the workload the way fio does: each stream keeps one request
  * in flight (sequential rows) or 16 (random rows), for a fixed time. Both sides use
  * O_DIRECT files, so the brick does the same IO. Prints MiB/s medians and the ratio.
+ * (The stock peers, fio and the statistics come from src/peers, like `glusterts bench`.)
  *
  *   node dist/bench/client-vs-gfapi.js [--repeat 3] [--runtime 8] [--size 256M]
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Volume, O } from '../src/client/index.js';
+import { formatSummary, median, runFio, startStockGluster, type FioSpec } from '../src/peers/index.js';
 import { parseSize } from '../src/xlator/options.js';
-import { startStockGluster } from '../test/support/stock-gluster.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,38 +50,26 @@ const ROWS: Row[] = [
   { name: 'rand-write 4k qd16', write: true, random: true, bs: 4096, streams: 1, depth: 16 },
 ];
 
-const files = (n: number) => Array.from({ length: n }, (_, i) => `bench.${i}`);
+const gfapi = { volume: VOLUME, host: HOST, size: values.size! };
 
-function fio(row: Row, cwd: string): number {
-  const args = [
-    '--name=b',
-    `--ioengine=${row.depth > 1 ? 'gfapi_async' : 'gfapi'}`,
-    `--volume=${VOLUME}`,
-    `--brick=${HOST}`,
-    `--rw=${row.random ? (row.write ? 'randwrite' : 'randread') : row.write ? 'write' : 'read'}`,
-    `--bs=${row.bs}`,
-    `--numjobs=${row.streams}`,
-    `--iodepth=${row.depth}`,
-    '--direct=1',
-    `--size=${fileSize}`,
-    '--time_based',
-    `--runtime=${runtime}`,
-    '--group_reporting',
-    '--output-format=json',
-    '--filename_format=bench.$jobnum',
-  ];
-  const res = spawnSync('fio', args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (res.status !== 0) throw new Error(`fio: ${res.stderr}`);
-  const job = (
-    JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))) as {
-      jobs: { read: { bw: number }; write: { bw: number } }[];
-    }
-  ).jobs[0]!;
-  return (row.write ? job.write.bw : job.read.bw) / 1024;
+/** fio's C gfapi engines on the row's workload; MiB/s. */
+async function fio(row: Row, scratch: string): Promise<number> {
+  const spec: FioSpec = {
+    ...gfapi,
+    rw: `${row.random ? 'rand' : ''}${row.write ? 'write' : 'read'}` as FioSpec['rw'],
+    bs: String(row.bs),
+    ioengine: row.depth > 1 ? 'gfapi_async' : 'gfapi',
+    iodepth: row.depth,
+    jobs: row.streams,
+    runtime,
+  };
+  return (await runFio(spec, { scratch })).aggregateKiBps / 1024;
 }
 
+/** The TypeScript client on the row's workload; MiB/s. */
 async function ours(vol: Volume, row: Row): Promise<number> {
-  const handles = await Promise.all(files(row.streams).map((f) => vol.open(`/${f}`, O.RDWR | O.DIRECT)));
+  const names = Array.from({ length: row.streams }, (_, i) => `/bench.${i}`);
+  const handles = await Promise.all(names.map((f) => vol.open(f, O.RDWR | O.DIRECT)));
   const payload = Buffer.alloc(row.bs, 0x5a);
   const blocks = Math.floor(fileSize / row.bs);
   const deadline = performance.now() + runtime * 1000;
@@ -105,42 +93,29 @@ async function ours(vol: Volume, row: Row): Promise<number> {
   return bytes / (1 << 20) / runtime;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function main() {
   const dir = mkdtempSync(join('/var/tmp', 'glusterts-clientbench-'));
   const stock = await startStockGluster({ volume: VOLUME, dir: join(dir, 'stock') });
   const results = new Map<string, { fio: number[]; ours: number[] }>();
   try {
     // Lay out the files once with fio so reads read real data.
-    const lay = spawnSync(
-      'fio',
-      [
-        '--name=lay',
-        '--ioengine=gfapi',
-        `--volume=${VOLUME}`,
-        `--brick=${HOST}`,
-        '--rw=write',
-        '--bs=1M',
-        '--numjobs=4',
-        `--size=${fileSize}`,
-        '--filename_format=bench.$jobnum',
-      ],
-      { cwd: dir, encoding: 'utf8' },
+    await runFio(
+      { ...gfapi, rw: 'write', bs: '1M', ioengine: 'gfapi', iodepth: 1, jobs: 4, runtime: 0 },
+      { scratch: dir },
     );
-    if (lay.status !== 0) throw new Error(`fio layout: ${lay.stderr}`);
     const vol = await Volume.connect({ volume: VOLUME, servers: [{ host: HOST }] });
     try {
       for (let i = 0; i < repeat; i++) {
         for (const row of ROWS) {
           const r = results.get(row.name) ?? { fio: [], ours: [] };
           results.set(row.name, r);
+          // Alternate which side goes first, so drift in the machine hits both.
           if (i % 2 === 0) {
-            r.fio.push(fio(row, dir));
+            r.fio.push(await fio(row, dir));
             r.ours.push(await ours(vol, row));
           } else {
             r.ours.push(await ours(vol, row));
-            r.fio.push(fio(row, dir));
+            r.fio.push(await fio(row, dir));
           }
         }
       }
@@ -157,12 +132,11 @@ async function main() {
   );
   console.log('| workload | fio gfapi (C libgfapi) | glusterts client (TS) | TS / C |');
   console.log('|---|---:|---:|---:|');
-  const fmt = (xs: number[]) =>
-    `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
   for (const row of ROWS) {
     const r = results.get(row.name)!;
+    const ratio = median(r.ours) / median(r.fio);
     console.log(
-      `| ${row.name} | ${fmt(r.fio)} | ${fmt(r.ours)} | ${(median(r.ours) / median(r.fio)).toFixed(2)}× |`,
+      `| ${row.name} | ${formatSummary(r.fio)} | ${formatSummary(r.ours)} | ${ratio.toFixed(2)}× |`,
     );
   }
 }

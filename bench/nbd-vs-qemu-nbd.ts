@@ -3,15 +3,25 @@
  *   glusterts nbd:  fio → NBD → glusterts TypeScript client → brick
  *   qemu-nbd:       fio → NBD → QEMU block layer → gluster driver (stock C libgfapi) → brick
  * with fio's nbd engine: sequential 1 MiB read/write (queue depth 4) and 4 KiB random
- * read/write at queue depth 16; rows alternate between the two servers.
+ * read/write at queue depth 16; rows alternate between the two servers. (glusterts,
+ * qemu-nbd, fio and the statistics come from src/peers, like `glusterts bench`.)
  *
  *   node dist/bench/nbd-vs-qemu-nbd.js [--repeat 3] [--runtime 8] [--size 512M]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { glusterUri, startGlusterts } from '../test/support/glusterts-up.js';
+import {
+  formatSummary,
+  glusterUri,
+  median,
+  run,
+  runFio,
+  startGlusterts,
+  startQemuNbd,
+  type FioSpec,
+  type Service,
+} from '../src/peers/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,12 +31,13 @@ const { values } = parseArgs({
   },
 });
 const HOST = '127.0.0.10';
-const OURS = `nbd://${HOST}:10809/vms/nbd.img`;
-const QEMU = `nbd://${HOST}:10810/vms/nbd.img`;
+const EXPORT = 'vms/nbd.img';
+const OURS = `nbd://${HOST}:10809/${EXPORT}`;
+const QEMU = `nbd://${HOST}:10810/${EXPORT}`;
 
 interface Row {
   name: string;
-  rw: string;
+  rw: FioSpec['rw'];
   bs: string;
   depth: number;
 }
@@ -37,73 +48,42 @@ const ROWS: Row[] = [
   { name: 'rand-write 4k qd16', rw: 'randwrite', bs: '4k', depth: 16 },
 ];
 
-function fio(uri: string, row: Row, timeBased = true): number {
-  const args = [
-    '--name=n',
-    '--ioengine=nbd',
-    `--uri=${uri}`,
-    `--rw=${row.rw}`,
-    `--bs=${row.bs}`,
-    `--iodepth=${row.depth}`,
-    `--size=${values.size}`,
-    ...(timeBased ? ['--time_based', `--runtime=${values.runtime}`] : []),
-    '--output-format=json',
-  ];
-  const res = spawnSync('fio', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (res.status !== 0) throw new Error(`fio ${uri}: ${res.stderr}`);
-  const job = (
-    JSON.parse(res.stdout.slice(res.stdout.indexOf('{'))) as {
-      jobs: { read: { bw: number }; write: { bw: number } }[];
-    }
-  ).jobs[0]!;
-  return (row.rw.includes('read') ? job.read.bw : job.write.bw) / 1024;
+/** fio's nbd engine, one job on `uri`; MiB/s. `runtime` 0: one pass over the image. */
+async function fio(uri: string, row: Row, runtime = Number(values.runtime)): Promise<number> {
+  const spec: FioSpec = {
+    rw: row.rw,
+    bs: row.bs,
+    ioengine: 'nbd',
+    iodepth: row.depth,
+    jobs: 1,
+    size: values.size!,
+    runtime,
+    nbdUris: [uri],
+  };
+  return (await runFio(spec)).aggregateKiBps / 1024;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
   const g = await startGlusterts({ host: HOST });
-  let qemuNbd: ChildProcess | undefined;
+  let qemuNbd: Service | undefined;
   const results = new Map<string, { ours: number[]; qemu: number[] }>();
   try {
     const image = glusterUri(g, 'nbd.img');
-    const mk = spawnSync('qemu-img', ['create', '-f', 'raw', image, values.size!], { encoding: 'utf8' });
-    if (mk.status !== 0) throw new Error(`qemu-img create: ${mk.stderr}`);
-    qemuNbd = spawn(
-      'qemu-nbd',
-      [
-        '-f',
-        'raw',
-        '-t',
-        '--shared=8',
-        '--cache=none',
-        '-b',
-        HOST,
-        '-p',
-        '10810',
-        '-x',
-        'vms/nbd.img',
-        image,
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await new Promise((r) => setTimeout(r, 3000));
+    await run('qemu-img', ['create', '-f', 'raw', image, values.size!]);
+    qemuNbd = await startQemuNbd(image, HOST, 10810, EXPORT);
     // Fill the image once so reads read data, through our export.
-    fio(OURS, { name: 'fill', rw: 'write', bs: '1M', depth: 8 }, false);
+    await fio(OURS, { name: 'fill', rw: 'write', bs: '1M', depth: 8 }, 0);
     for (let i = 0; i < Number(values.repeat); i++) {
       for (const row of ROWS) {
         const r = results.get(row.name) ?? { ours: [], qemu: [] };
         results.set(row.name, r);
         for (const side of i % 2 === 0 ? (['qemu', 'ours'] as const) : (['ours', 'qemu'] as const)) {
-          r[side].push(fio(side === 'ours' ? OURS : QEMU, row));
+          r[side].push(await fio(side === 'ours' ? OURS : QEMU, row));
         }
       }
     }
   } finally {
-    qemuNbd?.kill('SIGTERM');
-    if (qemuNbd) await new Promise((r) => qemuNbd!.once('exit', r));
+    await qemuNbd?.stop();
     await g.stop();
     rmSync('/tmp/fio_gfapi.log', { force: true });
   }
@@ -114,12 +94,11 @@ async function main() {
     '| workload | qemu-nbd (gluster driver, C libgfapi) | glusterts NBD export | glusterts / qemu-nbd |',
   );
   console.log('|---|---:|---:|---:|');
-  const fmt = (xs: number[]) =>
-    `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
   for (const row of ROWS) {
     const r = results.get(row.name)!;
+    const ratio = median(r.ours) / median(r.qemu);
     console.log(
-      `| ${row.name} | ${fmt(r.qemu)} | ${fmt(r.ours)} | ${(median(r.ours) / median(r.qemu)).toFixed(2)}× |`,
+      `| ${row.name} | ${formatSummary(r.qemu)} | ${formatSummary(r.ours)} | ${ratio.toFixed(2)}× |`,
     );
   }
 }

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, mkdirSync, writeFileSync, statSync, copyFileSy
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStockGluster, mountFuse, killPid, type StockGluster } from '../test/support/stock-gluster.js';
+import { startStockGluster, mountFuse, killPid, type StockGluster } from '../src/peers/index.js';
 import { convertPcap, writeFixture } from './pcap-to-fixtures.js';
 
 const HOST = '127.0.0.2';

@@ -17,10 +17,11 @@ import { createInterface } from 'node:readline';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readHeader, MsgType, AcceptStat, ReplyStat } from '../src/rpc/message.js';
+import { readHeader, MsgType, AcceptStat, ReplyStat, type OpaqueAuth } from '../src/rpc/message.js';
+import { decodeCredential } from '../src/rpc/auth.js';
 import { XdrReader } from '../src/xdr/index.js';
-// xid of the test helper's own portmap probes: those streams are not stock traffic.
-import { PROBE_XID } from '../test/support/stock-gluster.js';
+// The credential pid of the harness's own probes (portmap, DUMP): those streams are not stock traffic.
+import { PROBE_PID } from '../src/peers/portmap.js';
 
 export type Dir = 'c2s' | 's2c';
 
@@ -76,6 +77,8 @@ interface Parsed extends RawRecord {
   vers: number;
   proc: number;
   credFlavor?: number;
+  /** A call carrying the harness's probe credential. */
+  probe?: boolean;
   sig: string;
   partner?: Parsed;
 }
@@ -180,6 +183,15 @@ function frameAt(frames: { end: number; frame: number }[], byte: number): number
   return frames.at(-1)?.frame ?? 0;
 }
 
+function isProbe(auth: OpaqueAuth): boolean {
+  try {
+    const cred = decodeCredential(auth);
+    return cred !== null && 'pid' in cred && cred.pid === PROBE_PID;
+  } catch {
+    return false;
+  }
+}
+
 function parse(r: RawRecord): Parsed | undefined {
   try {
     const rd = new XdrReader(r.body);
@@ -193,6 +205,7 @@ function parse(r: RawRecord): Parsed | undefined {
         vers: h.vers,
         proc: h.proc,
         credFlavor: h.cred.flavor,
+        probe: isProbe(h.cred),
         sig: `cred${h.cred.flavor}`,
       };
     }
@@ -267,10 +280,8 @@ export async function convertPcap(pcap: string, o: ConvertOptions): Promise<Fixt
       }
     }
   }
-  // Streams opened by the test helper's portmap probe are not stock traffic.
-  const probeStreams = new Set(
-    records.filter((r) => r.kind === 'call' && r.xid === PROBE_XID).map((r) => r.stream),
-  );
+  // Streams opened by the harness's probes are not stock traffic.
+  const probeStreams = new Set(records.filter((r) => r.probe).map((r) => r.stream));
   const stock = records.filter((r) => !probeStreams.has(r.stream));
 
   const seen: Record<string, number> = {};

@@ -4,16 +4,19 @@
  * trimmed volume `benchtrim` and a stock FUSE mount of `bench`. Every volume gets its
  * files (bench.0 … bench.3) laid out before any measurement, so reads read real data.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fioArgs } from './fio.js';
-import { startGlusterts, type RunningGlusterts } from './glusterts-up.js';
+import {
+  glustertsVolume,
+  layoutFiles,
+  mountFuse,
+  startGlusterts,
+  startGlustertsNbd,
+  startStockGluster,
+  waitForBrick,
+} from '../peers/index.js';
 import { FILES, type SystemId } from './model.js';
-import { runToEnd } from './proc.js';
-import { mountFuse, portByBrick, startStockGluster, type StockGluster } from './stock-gluster.js';
 
 export const VOLUME = 'bench';
 export const TRIMMED_VOLUME = 'benchtrim';
@@ -70,72 +73,6 @@ export interface EnvOptions {
   log: (msg: string) => void;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(500, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
-async function waitBrick(host: string, brick: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const port = await portByBrick(host, brick).catch(() => 0);
-    if (port > 0 && (await tcpOpen(host, port))) return;
-    if (Date.now() > until) throw new Error(`brick ${host}:${brick} did not come online`);
-    await sleep(100);
-  }
-}
-
-/** Writes bench.0 … bench.3 (size each) in `dir` with fio, 1 MiB direct writes. */
-export async function layoutFiles(dir: string, size: string): Promise<void> {
-  const args = fioArgs(
-    { rw: 'write', bs: '1M', ioengine: 'psync', iodepth: 1, jobs: FILES, size, runtime: 0, directory: dir },
-    join(dir, '.layout.json'),
-  );
-  await runToEnd('fio', args);
-  rmSync(join(dir, '.layout.json'), { force: true });
-}
-
-const CLI = new URL('../cli/main.js', import.meta.url).pathname;
-const NBD_SERVE = new URL('./nbd-serve.js', import.meta.url).pathname;
-/** Starts nbd-serve.ts on host (any free port) for `volume` of the volfile server `host`. */
-async function startNbd(host: string, volume: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [NBD_SERVE, host, '0', host, volume], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  const until = Date.now() + 30_000;
-  let m: RegExpExecArray | null;
-  while (!(m = /ready (\d+)/.exec(out))) {
-    if (child.exitCode !== null || Date.now() > until) {
-      await stop();
-      throw new Error(`NBD export did not start: ${out.trim()}`);
-    }
-    await sleep(50);
-  }
-  return { url: `nbd://${host}:${m[1]}`, stop };
-}
-
 export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
   const { work, log } = opts;
   const baseDir = join(work, 'base');
@@ -154,7 +91,7 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
     if (opts.needBase) {
       mkdirSync(baseDir, { recursive: true });
       log('laying out Base files');
-      await layoutFiles(baseDir, opts.size);
+      await layoutFiles(baseDir, opts.size, FILES);
     }
     for (const system of opts.systems) {
       const dir = join(work, system);
@@ -162,47 +99,27 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       let host: string;
       let createTrimmed: () => Promise<void>;
       let volfile: (vol: string) => Promise<string>;
-      const trimBrick = join(dir, 'bricks', TRIMMED_VOLUME);
       if (system === 'stock') {
         log(`starting stock GlusterFS on ${opts.stockHost}`);
-        const g: StockGluster = await startStockGluster({ host: opts.stockHost, volume: VOLUME, dir });
+        const g = await startStockGluster({ host: opts.stockHost, volume: VOLUME, dir });
         stops.push(() => g.stop());
         host = g.host;
-        createTrimmed = async () => {
-          await g.cli('volume', 'create', TRIMMED_VOLUME, `${host}:${trimBrick}`, 'force');
-          for (const [k, v] of Object.entries(STOCK_TRIMMED_OPTIONS))
-            await g.cli('volume', 'set', TRIMMED_VOLUME, k, v);
-          await g.cli('volume', 'start', TRIMMED_VOLUME);
-          await waitBrick(host, trimBrick);
-        };
-        volfile = (vol) =>
-          runToEnd('nsenter', [
-            '-t',
-            String(g.glusterdPid),
-            '-m',
-            '--',
-            'cat',
-            join(dir, 'glusterd', 'vols', vol, `${vol}.tcp-fuse.vol`),
-          ]);
+        createTrimmed = () => g.addVolume(TRIMMED_VOLUME, STOCK_TRIMMED_OPTIONS);
+        volfile = (vol) => g.clientVolfile(vol);
       } else {
         log(`starting glusterts on ${opts.glustertsHost}`);
-        const g: RunningGlusterts = await startGlusterts({
-          host: opts.glustertsHost,
-          volume: VOLUME,
-          data: dir,
-        });
+        const g = await startGlusterts({ host: opts.glustertsHost, volume: VOLUME, data: dir });
         stops.push(() => g.stop());
         host = g.host;
-        const cli = (...args: string[]) =>
-          runToEnd(process.execPath, [CLI, 'volume', ...args, '--data', dir]);
         createTrimmed = async () => {
+          const trimBrick = join(dir, 'bricks', TRIMMED_VOLUME);
           mkdirSync(trimBrick, { recursive: true });
-          await cli('create', TRIMMED_VOLUME, `${host}:${trimBrick}`, '--force');
-          await cli('set', TRIMMED_VOLUME, 'client.trimmed', 'on');
-          await cli('start', TRIMMED_VOLUME);
-          await waitBrick(host, trimBrick);
+          await glustertsVolume(dir, 'create', TRIMMED_VOLUME, `${host}:${trimBrick}`, '--force');
+          await glustertsVolume(dir, 'set', TRIMMED_VOLUME, 'client.trimmed', 'on');
+          await glustertsVolume(dir, 'start', TRIMMED_VOLUME);
+          await waitForBrick(host, trimBrick);
         };
-        volfile = (vol) => runToEnd('cat', [join(dir, 'vols', vol, `${vol}.tcp-fuse.vol`)]);
+        volfile = (vol) => readFile(join(dir, 'vols', vol, `${vol}.tcp-fuse.vol`), 'utf8');
       }
       const target: Target = {
         system,
@@ -219,7 +136,7 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       log(`laying out ${system} files`);
       const unmount = await mountFuse(host, VOLUME, mount, { logFile: join(work, `fuse-${system}.log`) });
       stops.push(unmount);
-      await layoutFiles(mount, opts.size);
+      await layoutFiles(mount, opts.size, FILES);
       if (opts.needFuse) target.mount = mount;
       else {
         stops.pop();
@@ -227,9 +144,9 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       }
       if (opts.needNbd) {
         log(`starting the NBD export of ${system}'s volume`);
-        const { url, stop } = await startNbd(host, VOLUME);
-        stops.push(stop);
-        target.nbd = url;
+        const nbd = await startGlustertsNbd(host, { host }, { trimmed: true });
+        stops.push(nbd.stop);
+        target.nbd = nbd.url;
       }
       env.volfiles[`${system}/${VOLUME}`] = await volfile(VOLUME).catch((e: unknown) => String(e));
       if (opts.needTrimmed) {
@@ -239,7 +156,7 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
           logFile: join(work, `fuse-${system}-trim.log`),
         });
         try {
-          await layoutFiles(tmount, opts.size);
+          await layoutFiles(tmount, opts.size, FILES);
         } finally {
           await tunmount();
           await rm(tmount, { recursive: true, force: true });

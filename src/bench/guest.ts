@@ -10,9 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseFioJson, type FioResult } from './fio.js';
+import { parseFioJson, track, type FioResult } from '../peers/index.js';
 import { FILES } from './model.js';
-import { track } from './proc.js';
 
 /** Loaded in this order: each after what its .modinfo `depends=` names (no depmod in the guest). */
 const MODULES = [

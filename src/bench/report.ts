@@ -11,7 +11,7 @@ import {
   type Workload,
   type WorkloadId,
 } from './model.js';
-import { ratio, summarize, type Summary } from './stats.js';
+import { ratio, summarize, type Summary } from '../peers/stats.js';
 
 export interface RowMeta {
   id: string;

@@ -3,9 +3,15 @@
  * applies to and how to measure one (row, workload, system). New rows (the glusterts
  * TypeScript client, the NBD export) are added by appending to ROWS.
  */
-import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { etaIoDone, fioArgs, parseFioJson, type FioSpec } from './fio.js';
+import {
+  parseQemuBench,
+  qemuBenchArgs,
+  qemuBenchDone,
+  startFio,
+  track,
+  type FioSpec,
+} from '../peers/index.js';
 import type { BenchEnv, Target } from './env.js';
 import {
   FILES,
@@ -18,8 +24,6 @@ import {
   type Workload,
   type WorkloadId,
 } from './model.js';
-import { track } from './proc.js';
-import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from './qemu.js';
 
 export interface RowContext {
   env: BenchEnv;
@@ -63,8 +67,6 @@ export interface Row {
 const BW: WorkloadId[] = ['seq-read', 'seq-write', 'rand-read', 'rand-write'];
 const QEMU: WorkloadId[] = ['seq-read', 'seq-write', 'open-close'];
 
-let seq = 0;
-
 function fioSpec(ctx: RowContext, w: Workload, engine: 'file' | 'gfapi'): Omit<FioSpec, 'directory'> {
   const rw = (w.random ? 'rand' : '') + w.direction;
   const ioengine = engine === 'file' ? (w.random ? 'libaio' : 'psync') : w.random ? 'gfapi_async' : 'gfapi';
@@ -79,26 +81,15 @@ function fioSpec(ctx: RowContext, w: Workload, engine: 'file' | 'gfapi'): Omit<F
   };
 }
 
-function fioMeasure(ctx: RowContext, w: Workload, spec: FioSpec): Measurement {
-  const out = join(ctx.scratch, `fio-${process.pid}-${seq++}.json`);
-  const t = track('fio', fioArgs(spec, out), {
-    cwd: ctx.scratch,
-    done: (stdout) => {
-      const lines = stdout.slice(-600).split(/[\r\n]+/);
-      return lines.slice(-3).some(etaIoDone);
-    },
-  });
-  const result = t.exit.then(async () => {
-    const r = parseFioJson(await readFile(out, 'utf8'), w.direction);
-    await rm(out, { force: true });
-    return {
-      tool: `fio ${spec.ioengine} ${spec.rw} bs=${spec.bs} iodepth=${spec.iodepth} numjobs=${spec.jobs}`,
-      aggregateKiBps: r.aggregateKiBps,
-      perFileKiBps: r.perJobKiBps,
-      iops: r.iops,
-    };
-  });
-  return { ioDone: t.ioDone, result };
+function fioMeasure(ctx: RowContext, spec: FioSpec): Measurement {
+  const run = startFio(spec, { scratch: ctx.scratch });
+  const result = run.result.then((r) => ({
+    tool: `fio ${spec.ioengine} ${spec.rw} bs=${spec.bs} iodepth=${spec.iodepth} numjobs=${spec.jobs}`,
+    aggregateKiBps: r.aggregateKiBps,
+    perFileKiBps: r.perJobKiBps,
+    iops: r.iops,
+  }));
+  return { ioDone: run.ioDone, result };
 }
 
 /** qemu-img bench over one image: sequential only (qemu-img bench has no random mode). */
@@ -169,7 +160,7 @@ export const ROWS: readonly Row[] = [
     measure: (ctx, w) =>
       w.kind === 'latency'
         ? qemuMeasure(ctx, w, join(ctx.env.baseDir, 'bench.0'), 'base', 'local')
-        : fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'file'), directory: ctx.env.baseDir }),
+        : fioMeasure(ctx, { ...fioSpec(ctx, w, 'file'), directory: ctx.env.baseDir }),
   },
   {
     id: 'fuse',
@@ -182,7 +173,7 @@ export const ROWS: readonly Row[] = [
       const mount = target(ctx, system).mount;
       return w.kind === 'latency'
         ? qemuMeasure(ctx, w, join(mount, 'bench.0'), 'fuse', system)
-        : fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'file'), directory: mount });
+        : fioMeasure(ctx, { ...fioSpec(ctx, w, 'file'), directory: mount });
     },
   },
   {
@@ -194,7 +185,7 @@ export const ROWS: readonly Row[] = [
     uses: {},
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'gfapi'), volume: t.volume, host: t.host });
+      return fioMeasure(ctx, { ...fioSpec(ctx, w, 'gfapi'), volume: t.volume, host: t.host });
     },
   },
   {
@@ -218,7 +209,7 @@ export const ROWS: readonly Row[] = [
     uses: { trimmed: true },
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return fioMeasure(ctx, w, { ...fioSpec(ctx, w, 'gfapi'), volume: t.trimmedVolume, host: t.host });
+      return fioMeasure(ctx, { ...fioSpec(ctx, w, 'gfapi'), volume: t.trimmedVolume, host: t.host });
     },
   },
   {
@@ -244,7 +235,7 @@ export const ROWS: readonly Row[] = [
       const t = target(ctx, system);
       const spec = fioSpec(ctx, w, 'gfapi');
       const nbdUris = Array.from({ length: FILES }, (_, i) => `${t.nbd}/${t.volume}/bench.${i}`);
-      return fioMeasure(ctx, w, { ...spec, ioengine: 'nbd', nbdUris });
+      return fioMeasure(ctx, { ...spec, ioengine: 'nbd', nbdUris });
     },
   },
   {

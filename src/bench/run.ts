@@ -19,10 +19,9 @@ import {
   type SystemId,
   type WorkloadId,
 } from './model.js';
-import { killAll } from './proc.js';
 import { buildTables, evaluateGoals, renderGoals, renderTables, type Goal, type Table } from './report.js';
 import { ROWS, type Figures, type Row, type RowContext } from './rows.js';
-import { peerMissing } from './stock-gluster.js';
+import { killTracked, peerMissing } from '../peers/index.js';
 import { renderSvg } from './svg.js';
 import { GUEST_ROWS, layoutImage, prepareGuest, runGuest, type GuestDisk } from './guest.js';
 
@@ -117,7 +116,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   let aborted: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     aborted = `stopped by ${sig}`;
-    killAll();
+    killTracked();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -194,7 +193,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    killAll();
+    killTracked();
     await env?.stop();
     if (!opts.keep) rmSync(work, { recursive: true, force: true });
     else notes.push(`scratch kept in ${work}`);
@@ -323,7 +322,7 @@ async function runGuestBench(
       }
     }
   } finally {
-    killAll();
+    killTracked();
     await env?.stop();
     if (!opts.keep) rmSync(work, { recursive: true, force: true });
   }

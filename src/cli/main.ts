@@ -33,6 +33,7 @@ ${VOLUME_USAGE}
             --host ADDR --nbd-port N   where to listen    (default 127.0.0.1:${DEFAULT_NBD_PORT})
             --server HOST[:PORT]       volfile server     (default 127.0.0.1:24007)
             --tls-cert F --tls-key F [--tls-ca F] [--require-tls]   NBD STARTTLS (X.509)
+            --trimmed                  connect volumes with the trimmed client stack
   dump    HOST[:PORT]     list the RPC programs a GlusterFS server (glusterd or brick) offers
   cp      SRC DST         copy a file; either side a gluster://host[:port]/volume/path URL or a local path
   cat     URL             write a volume's file to stdout
@@ -97,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
           'tls-key': { type: 'string' },
           'tls-ca': { type: 'string' },
           'require-tls': { type: 'boolean', default: false },
+          trimmed: { type: 'boolean', default: false },
         },
       });
       const volfileServer = parseHostPort(values.server);
@@ -109,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
         volfileServer,
         ...(tls ? { tls } : {}),
         ...(values['require-tls'] ? { requireTls: true } : {}),
+        ...(values.trimmed ? { trimmed: true } : {}),
         log: (m) => console.error(`glusterts nbd: ${m}`),
       });
       console.log(

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etaIoDone, fioArgs, parseFioJson } from '../../src/bench/fio.js';
+import { etaIoDone, fioArgs, parseFioJson } from '../../src/peers/fio.js';
 import { parseSize } from '../../src/bench/model.js';
 import { parseGuestConsole } from '../../src/bench/guest.js';
-import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from '../../src/bench/qemu.js';
+import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from '../../src/peers/qemu.js';
 
 /** Trimmed fio 3.33 JSON (no group_reporting): 4 jobs of a 128k seq read. */
 const FIO_JSON = `note: both iodepth >= 1 and synchronous I/O engine are selected, queue depth will be capped at 1

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Sample } from '../../src/bench/model.js';
 import { buildTables, evaluateGoals, renderGoals, renderTables } from '../../src/bench/report.js';
-import { median, ratio, summarize } from '../../src/bench/stats.js';
+import { median, ratio, summarize } from '../../src/peers/stats.js';
 
 test('median, min, max over repeats; ratios', () => {
   assert.equal(median([3, 1, 2]), 2);

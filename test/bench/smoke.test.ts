@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from '../../src/bench/run.js';
-import { requirePeer } from '../support/stock-gluster.js';
+import { requirePeer } from '../../src/peers/index.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Volume } from '../../src/client/index.js';
-import { startGlusterts, type RunningGlusterts } from '../support/glusterts-up.js';
+import { startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
 import { clientSuite } from './suite.js';
 
 const HOST = '127.0.0.41';

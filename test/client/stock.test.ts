@@ -4,7 +4,7 @@
 // pass-through; stock DHT options; protocol/client with portmap), FOPs to the stock brick.
 // Only one stock instance can run on the machine: a busy 127.0.0.2:24007 is waited for.
 import { Volume } from '../../src/client/index.js';
-import { haveStockGluster, startStockGluster, type StockGluster } from '../support/stock-gluster.js';
+import { haveStockGluster, startStockGluster, type StockGluster } from '../../src/peers/index.js';
 import { clientSuite } from './suite.js';
 
 let stock: StockGluster | undefined;

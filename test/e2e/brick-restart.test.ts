@@ -24,14 +24,20 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { killPid, mountFuse, requirePeer } from '../support/stock-gluster.js';
-import { glusterUri, startGlusterts, type RunningGlusterts } from '../support/glusterts-up.js';
+import {
+  glusterUri,
+  killPid,
+  mountFuse,
+  requirePeer,
+  sleep,
+  startGlusterts,
+  type RunningGlusterts,
+} from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const KiB64 = 64 * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const work = fs.mkdtempSync(join('/var/tmp', 'glusterts-restart-'));
 let g: RunningGlusterts | undefined;

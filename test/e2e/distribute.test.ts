@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
-import { killPid, mountFuse, requirePeer } from '../support/stock-gluster.js';
+import { killPid, mountFuse, requirePeer } from '../../src/peers/index.js';
 import {
   dhtNameHash,
   layoutOwner,

@@ -7,8 +7,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requirePeer } from '../support/stock-gluster.js';
-import { startGlusterts, type RunningGlusterts } from '../support/glusterts-up.js';
+import { requirePeer, startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 let g: RunningGlusterts | undefined;

@@ -7,8 +7,13 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { mountFuse, requirePeer } from '../support/stock-gluster.js';
-import { glusterUri, startGlusterts, type RunningGlusterts } from '../support/glusterts-up.js';
+import {
+  glusterUri,
+  mountFuse,
+  requirePeer,
+  startGlusterts,
+  type RunningGlusterts,
+} from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requirePeer } from '../support/stock-gluster.js';
-import { glusterUri, startGlusterts, type RunningGlusterts } from '../support/glusterts-up.js';
+import { glusterUri, requirePeer, startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 let g: RunningGlusterts | undefined;

@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { requirePeer } from '../support/stock-gluster.js';
-import { glusterUri, startGlusterts, type RunningGlusterts } from '../support/glusterts-up.js';
+import { glusterUri, requirePeer, startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -34,7 +34,7 @@ import {
   zeroIatt,
   type Procedure,
 } from '../../src/protocol/index.js';
-import { requirePeer, startStockGluster } from '../support/stock-gluster.js';
+import { requirePeer, startStockGluster } from '../../src/peers/index.js';
 
 const O_RDWR = 0o2;
 const O_CREAT = 0o100;

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { requirePeer } from '../support/stock-gluster.js';
+import { requirePeer } from '../../src/peers/index.js';
 import { REAL_BRICK, STUB_BRICK, startTestDaemon } from './support.js';
 
 const HOST = '127.0.0.25';

@@ -65,24 +65,5 @@ export function call<P extends Procedure>(
   return callProcedure(client, program, proc, args, { cred: encodeCredential(glusterV2(process.pid)) });
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value other than undefined, or fails after `ms`. */
-export async function waitFor<T>(what: string, check: () => T | undefined, ms = 5000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+// Process helpers shared with every suite that drives real processes.
+export { alive, sleep, waitFor } from '../../src/peers/process.js';

@@ -1,6 +1,5 @@
 // Helpers for the NBD suites: a server over local files on a test address, real clients
 // run as child processes, and a raw-socket client for byte-level probes.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import {
   type NbdServerOptions,
 } from '../../src/nbd/index.js';
 import { IHAVEOPT, OPT, OPTION_REPLY_MAGIC, REQUEST_MAGIC } from '../../src/nbd/protocol.js';
+import { waitFor as pollUntil } from '../../src/peers/process.js';
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `glusterts-nbd-${prefix}-`));
@@ -42,21 +42,8 @@ export async function startServer(
   return { server, host, port, uri: (name) => `nbd://${host}:${port}/${name}`, logs };
 }
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a real client; never rejects (the exit code is in the result). */
-export function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+export { runCommand as run, type Ran as Run } from '../../src/peers/process.js';
 
 /** A byte-level client: the server's own Channel reads exact lengths off a client socket. */
 export class RawClient {
@@ -225,10 +212,6 @@ function u32(v: number): Buffer {
 }
 
 /** Polls `cond` every 10 ms until true, failing after `ms`. */
-export async function waitFor(cond: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function waitFor(cond: () => boolean, ms = 2000, what = 'condition'): Promise<true> {
+  return pollUntil(what, () => cond() || undefined, ms, 10);
 }

@@ -18,6 +18,8 @@ export interface NbdExportOptions {
   tls?: NbdTlsOptions;
   requireTls?: boolean;
   readOnly?: boolean;
+  /** Connect volumes with the trimmed client stack (protocol/client + distribute). */
+  trimmed?: boolean;
   log?: (message: string) => void;
 }
 
@@ -32,7 +34,12 @@ export async function startNbdExport(opts: NbdExportOptions): Promise<NbdExport>
   const volumeNamed = async (name: string): Promise<Volume | null> => {
     let pending = volumes.get(name);
     if (!pending) {
-      pending = Volume.connect({ volume: name, servers: [opts.volfileServer], timeoutMs: 15_000 });
+      pending = Volume.connect({
+        volume: name,
+        servers: [opts.volfileServer],
+        timeoutMs: 15_000,
+        ...(opts.trimmed ? { trimmed: true } : {}),
+      });
       volumes.set(name, pending);
       pending.catch(() => volumes.delete(name));
     }

@@ -3,8 +3,7 @@
 // the daemon restarts it) under IO.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { portByBrick } from '../../support/stock-gluster.js';
-import { startGlusterts, type RunningGlusterts } from '../../support/glusterts-up.js';
+import { portByBrick, startGlusterts, type RunningGlusterts } from '../../../src/peers/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FopError } from '../../../src/protocol/index.js';

@@ -3,7 +3,7 @@
 // life cycle, a wrong remote-subvolume, and auth.allow refusing us (EACCES).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requirePeer, startStockGluster, type StockGluster } from '../../support/stock-gluster.js';
+import { requirePeer, startStockGluster, type StockGluster } from '../../../src/peers/index.js';
 import { buildClient, within } from './helpers.js';
 import { daemonVolfile, lifeCycle, wrongSubvolume } from './scenario.js';
 

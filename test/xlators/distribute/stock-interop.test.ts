@@ -34,12 +34,12 @@ import {
   portByBrick,
   requirePeer,
   startStockGluster,
+  sleep,
   type StockGluster,
-} from '../../support/stock-gluster.js';
+} from '../../../src/peers/index.js';
 import { brickLayouts, listAll, makeDist, mkdir, readAll, walk, writeFile } from './helpers.js';
 
 const VOLUME = 'dhtv';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startWhenFree(dir: string): Promise<StockGluster> {
   const deadline = Date.now() + 10 * 60_000;

@@ -9,7 +9,7 @@ import { Graph, defineTranslator, parseVolfile, type VolumeDecl } from '../../..
 import { ioStats } from '../../../src/xlators/io-stats/index.js';
 import { locks } from '../../../src/xlators/locks/index.js';
 import { stockPassthroughs, unimplementedTypes } from '../../../src/xlators/passthrough/index.js';
-import { requirePeer, startStockGluster } from '../../support/stock-gluster.js';
+import { requirePeer, startStockGluster } from '../../../src/peers/index.js';
 
 const registry = new Map([locks, ioStats, ...stockPassthroughs].map((t) => [t.type, t]));
 

@@ -30,18 +30,15 @@ import {
   portByBrick,
   requirePeer,
   startStockGluster,
-} from '../../support/stock-gluster.js';
+  waitFor,
+} from '../../../src/peers/index.js';
 import { create, lookup, makeBrick, mkdir, open, read, req, write } from './helpers.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+/** Polls `cond` every 100 ms until true, failing after `ms`. */
+function waitUntil(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<true> {
+  return waitFor(what, async () => (await cond()) || undefined, ms, 100);
 }
 
 /** The gfid the stock client reports for a path on the FUSE mount (a virtual xattr). */
@@ -159,12 +156,12 @@ test("stock 10.3 and glusterts posix serve each other's bricks", { timeout: 180_
       await w.close();
     }
     await stock.cli('volume', 'start', stock.volume);
-    await waitFor(
+    await waitUntil(
       'the restarted brick',
       async () => (await portByBrick(stock.host, brick).catch(() => 0)) > 0,
     );
     unmount = await mountFuse(stock.host, stock.volume, mnt, fuseArgs);
-    await waitFor('the mount to list the brick', async () =>
+    await waitUntil('the mount to list the brick', async () =>
       (await readdir(mnt).catch(() => [] as string[])).includes('made-by-ts'),
     );
     assert.ok((await readFile(join(mnt, 'made-by-ts/disk.img'))).equals(data), 'stock serves the same bytes');

@@ -1,8 +1,12 @@
 /**
- * fio: command lines for the benchmark's jobs, its JSON output, and the ETA lines that
- * tell when every job has finished its IO (fio prints them while the gfapi engine's
- * glfs_fini still runs, ~10 s with stock libgfapi 10.3).
+ * fio: command lines for the benchmark's jobs, its JSON output, the ETA lines that tell
+ * when every job has finished its IO (fio prints them while the gfapi engine's glfs_fini
+ * still runs, ~10 s with stock libgfapi 10.3), and the runner that ties them together.
  */
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { track } from './process.js';
 
 /** One fio run: `jobs` files (`bench.0` … `bench.N-1`), one job each. */
 export interface FioSpec {
@@ -120,4 +124,59 @@ export function etaIoDone(line: string): boolean {
   if (!m) return false;
   const states = m[1]!.replace(/\(\d+\)|,/g, '');
   return states.length > 0 && /^[fE_]+$/.test(states);
+}
+
+export interface FioRun {
+  /** Resolves when every job is past its IO (the process may still be closing). */
+  ioDone: Promise<number>;
+  /** Resolves with the parsed figures once fio has exited. */
+  result: Promise<FioResult>;
+}
+
+let runs = 0;
+
+/**
+ * Starts fio on `spec` (JSON to a file in `scratch`, ETA lines watched for the end of IO);
+ * it is tracked, so an aborted benchmark kills it by PID.
+ */
+export function startFio(spec: FioSpec, opts: { scratch?: string; cwd?: string } = {}): FioRun {
+  const out = join(opts.scratch ?? tmpdir(), `fio-${process.pid}-${runs++}.json`);
+  const t = track('fio', fioArgs(spec, out), {
+    cwd: opts.cwd ?? opts.scratch ?? tmpdir(),
+    done: (stdout) =>
+      stdout
+        .slice(-600)
+        .split(/[\r\n]+/)
+        .slice(-3)
+        .some(etaIoDone),
+  });
+  const direction = spec.rw.endsWith('read') ? 'read' : 'write';
+  const result = t.exit.then(
+    async () => {
+      try {
+        return parseFioJson(await readFile(out, 'utf8'), direction);
+      } finally {
+        await rm(out, { force: true });
+      }
+    },
+    async (e: unknown) => {
+      await rm(out, { force: true });
+      throw e;
+    },
+  );
+  result.catch(() => undefined);
+  return { ioDone: t.ioDone, result };
+}
+
+/** Runs fio on `spec` to its end; resolves its figures. */
+export function runFio(spec: FioSpec, opts: { scratch?: string; cwd?: string } = {}): Promise<FioResult> {
+  return startFio(spec, opts).result;
+}
+
+/** Writes `bench.0` … `bench.<files-1>` (`size` each) in `dir` with 1 MiB direct writes. */
+export async function layoutFiles(dir: string, size: string, files: number): Promise<void> {
+  await runFio(
+    { rw: 'write', bs: '1M', ioengine: 'psync', iodepth: 1, jobs: files, size, runtime: 0, directory: dir },
+    { scratch: dir },
+  );
 }

@@ -25,3 +25,9 @@ export function ratio(value: number, base: number | undefined): number | undefin
   if (base === undefined || !(base > 0) || !Number.isFinite(value)) return undefined;
   return value / base;
 }
+
+/** "median (min–max)" of `xs` with `digits` decimals, e.g. "412.3 (401.0–420.9)". */
+export function formatSummary(xs: readonly number[], digits = 1): string {
+  const s = summarize(xs);
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+}

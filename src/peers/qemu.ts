@@ -1,4 +1,5 @@
-/** qemu-img: `bench` command lines and output, `info` for image open+close latency. */
+/** QEMU's tools: `qemu-img bench` command lines and output, and qemu-nbd as a server. */
+import { portOpen, startService, type Service } from './process.js';
 
 export interface QemuBenchSpec {
   /** Image: a local path or a gluster:// URI. */
@@ -63,4 +64,17 @@ export function parseQemuBench(text: string): QemuBenchResult {
 /** True once qemu-img bench has printed its result (before closing the image). */
 export function qemuBenchDone(text: string): boolean {
   return /Run completed in [\d.]+ seconds/.test(text);
+}
+
+/**
+ * Serves `image` (a path or gluster:// URI, raw) with qemu-nbd on host:port as export
+ * `name`, writeback off (`--cache=none`), up to 8 clients; resolves once the port answers.
+ */
+export function startQemuNbd(image: string, host: string, port: number, name: string): Promise<Service> {
+  return startService(
+    'qemu-nbd',
+    ['-f', 'raw', '-t', '--shared=8', '--cache=none', '-b', host, '-p', String(port), '-x', name, image],
+    () => portOpen(host, port),
+    { what: 'qemu-nbd' },
+  );
 }
