@@ -1,7 +1,7 @@
 /**
  * Captures golden wire fixtures from real GlusterFS 10.3 traffic (run through
  * scripts/capture-fixtures.sh / `npm run fixtures`). Starts a private stock glusterd + brick
- * on 127.0.0.2 (test/support/stock-gluster.ts), captures lo with dumpcap per scenario while
+ * on 127.0.0.2 (src/peers/stock-gluster.ts), captures lo with dumpcap per scenario while
  * stock clients (qemu-img/qemu-io, fio gfapi engines, the FUSE client) work on the volume,
  * then converts each capture with scripts/pcap-to-fixtures.ts.
  *

@@ -1,5 +1,5 @@
 // The client API suite against stock GlusterFS 10.3 (glusterd + glusterfsd on 127.0.0.2,
-// test/support/stock-gluster.ts): GETSPEC from stock glusterd, stock's client volfile
+// src/peers/stock-gluster.ts): GETSPEC from stock glusterd, stock's client volfile
 // (io-stats, md-cache, quick-read, open-behind, write-behind, utime as documented
 // pass-through; stock DHT options; protocol/client with portmap), FOPs to the stock brick.
 // Only one stock instance can run on the machine: a busy 127.0.0.2:24007 is waited for.

@@ -1,5 +1,5 @@
 // cluster/distribute against stock GlusterFS 10.3's DHT on the same three bricks (one
-// private stock instance, test/support/stock-gluster.ts):
+// private stock instance, src/peers/stock-gluster.ts):
 // (a) the stock FUSE client makes nested directories, writes files and renames some
 //     across directories (leaving linkto files); the volume stops and a glusterts DHT over
 //     storage/posix on those brick directories reads the layouts stock wrote, assigns the
