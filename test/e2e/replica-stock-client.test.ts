@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lgetxattr } from '../../src/sys/index.js';
 import { gfidToString } from '../../src/protocol/gfid.js';
-import { killPid, requirePeer } from '../support/stock-gluster.js';
+import { killPid, requirePeer } from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.5';
