@@ -3,7 +3,7 @@
  * op_errno and its name. Translators throw FopError; servers turn it into op_ret -1. The
  * errno table itself lives in src/errors (re-exported here for the protocol's users).
  */
-import { Errno, GlusterTsError, errnoName, type ErrnoName } from '../errors/index.js';
+import { Errno, GlusterTsError, errnoName, isErrnoName, type ErrnoName } from '../errors/index.js';
 import type { Dict } from './dict.js';
 
 export { Errno, errnoName, type ErrnoName } from '../errors/index.js';
@@ -25,14 +25,14 @@ export class FopError extends GlusterTsError {
 
   /**
    * Converts what a system call threw (Node fs errors carry `errno` negative and `code`
-   * as a name) into a FopError. Anything without an errno is a bug: EIO, with the cause.
+   * as a name) into a FopError. Anything without an errno is a bug: EIO, with the cause —
+   * so is another layer's error (an XdrError, an OptionError) thrown inside a fop.
    */
   static from(err: unknown): FopError {
     if (err instanceof FopError) return err;
     const e = err as { code?: unknown; errno?: unknown; message?: unknown };
-    if (typeof e?.code === 'string' && e.code in Errno)
-      return new FopError(Errno[e.code as ErrnoName], String(e.message), { cause: err });
-    if (typeof e?.errno === 'number' && e.errno !== 0)
+    if (isErrnoName(e?.code)) return new FopError(Errno[e.code], String(e.message), { cause: err });
+    if (typeof e?.errno === 'number' && e.errno !== 0 && !(err instanceof GlusterTsError))
       return new FopError(Math.abs(e.errno), String(e.message), { cause: err });
     return new FopError(Errno.EIO, `internal error: ${String(e?.message ?? err)}`, { cause: err });
   }

@@ -9,6 +9,7 @@ import { Errno, GlusterTsError, errnoName, isErrnoName } from '../../src/errors/
 import { GlusterError } from '../../src/client/errors.js';
 import { FopError } from '../../src/protocol/errno.js';
 import { RpcError } from '../../src/rpc/errors.js';
+import { XdrError } from '../../src/xdr/errors.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -97,6 +98,21 @@ test('code, numeric errno and its name, and cause on every layer', () => {
     'glfs_init',
   );
   assert.deepEqual([dns.code, dns.errno], ['EIO', Errno.EIO]);
+});
+
+test('inside a fop, only errno-kind errors keep their errno: an error of another layer is a bug (EIO)', () => {
+  const sys = Object.assign(new Error('ENODATA: getxattr'), {
+    code: 'ENODATA',
+    errno: 61,
+    syscall: 'getxattr',
+  });
+  assert.equal(FopError.from(sys).errno, Errno.ENODATA);
+  assert.equal(FopError.from(Object.assign(new Error('x'), { errno: -28 })).errno, Errno.ENOSPC);
+  assert.equal(FopError.from(new GlusterError('ENOENT', 'glfs_stat')).errno, Errno.ENOENT);
+  const bug = FopError.from(new XdrError('XDR_TRUNCATED', 'short'));
+  assert.deepEqual([bug.code, bug.errno], ['EIO', Errno.EIO]);
+  assert.match(bug.message, /^internal error: short$/);
+  assert.equal(FopError.from(new Error('boom')).errno, Errno.EIO);
 });
 
 test('the errno table: names and numbers round-trip; aliases keep the first name', () => {
