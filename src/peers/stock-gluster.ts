@@ -30,8 +30,12 @@ export interface StockGlusterOptions {
   /** Loopback address glusterd and the bricks bind to. Not 127.0.0.1 (glusterd refuses it). */
   host?: string;
   volume?: string;
-  /** Number of bricks (a plain distribute volume when > 1). */
+  /** Number of bricks (a plain distribute volume when > 1, unless `replica` is given). */
   bricks?: number;
+  /** `replica N`: the bricks form replica sets of N (a multiple of N bricks). */
+  replica?: number;
+  /** With `replica 3`: the last brick of each set is an arbiter. */
+  arbiter?: boolean;
   /** Parent directory for all state and bricks. A fresh temp dir when absent. */
   dir?: string;
   /** `gluster volume set` options applied before the volume starts. */
@@ -109,6 +113,8 @@ const INNER = `set -e
 D="$1"; H="$2"
 mount -t tmpfs -o mode=0755,size=64m glusterts-run /run
 mkdir -p /run/gluster
+# glfsheal (gluster volume heal … info) reaches glusterd through the default socket path.
+ln -sf "$D/glusterd.socket" /run/glusterd.socket
 mount --bind "$D/log" /var/log/glusterfs
 mount --bind "$D/glusterd" /var/lib/glusterd
 exec glusterd -N --log-level=INFO --log-file="$D/log/glusterd.log" --pid-file="$D/run/glusterd.pid" \\
@@ -212,6 +218,11 @@ export async function startStockGluster(opts: StockGlusterOptions = {}): Promise
     stopped = true;
     // Refresh brick PIDs from the pidfiles (a brick may have been restarted).
     const pids = [...brickPids, ...otherPids];
+    // The self-heal daemon of a replicated volume, and bricks restarted since: from glusterd itself.
+    if (!exited && alive(glusterdPid)) {
+      const nodes = parseVolumeStatusXml(await cli('volume', 'status', volume, '--xml').catch(() => ''));
+      for (const n of nodes) if (n.pid > 1 && !pids.includes(n.pid)) pids.push(n.pid);
+    }
     for (const p of await brickPidFiles(join(base, 'run'))) if (!pids.includes(p)) pids.push(p);
     if (!exited && alive(glusterdPid) && pids.some(alive)) {
       await cli('volume', 'stop', volume, 'force').catch(() => undefined);
@@ -246,7 +257,10 @@ export async function startStockGluster(opts: StockGlusterOptions = {}): Promise
       if (Date.now() > deadline) throw new Error('glusterd did not come up');
       await sleep(50);
     }
-    await cli('volume', 'create', volume, ...brickPaths.map((p) => `${host}:${p}`), 'force');
+    const layout = opts.replica
+      ? ['replica', String(opts.replica), ...(opts.arbiter ? ['arbiter', '1'] : [])]
+      : [];
+    await cli('volume', 'create', volume, ...layout, ...brickPaths.map((p) => `${host}:${p}`), 'force');
     for (const [k, v] of Object.entries(opts.volumeOptions ?? {})) await cli('volume', 'set', volume, k, v);
     if (opts.beforeVolumeStart) await opts.beforeVolumeStart();
     await cli('volume', 'start', volume);
@@ -312,6 +326,6 @@ async function brickPidFiles(runDir: string): Promise<number[]> {
       }
     }
   };
-  await walk(join(runDir, 'vols'));
+  await walk(runDir);
   return out;
 }
