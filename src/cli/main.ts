@@ -138,11 +138,18 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { data: { type: 'string', default: DEFAULT_DATA }, force: { type: 'boolean' } },
+        options: {
+          data: { type: 'string', default: DEFAULT_DATA },
+          force: { type: 'boolean' },
+          yes: { type: 'boolean' },
+          mode: { type: 'string' },
+        },
       });
       const args = values.force ? [...positionals, 'force'] : positionals;
+      if (values.mode !== undefined && values.mode !== 'script')
+        throw new UsageError(`--mode takes only "script" (got ${values.mode})`);
       try {
-        return await volume(values.data, args);
+        return await volume(values.data, args, { yes: values.yes === true || values.mode === 'script' });
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         console.error(`glusterts: ${err.message}`);

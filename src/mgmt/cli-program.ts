@@ -26,7 +26,7 @@ export const CliProcs = {
 export const CLI_PROGRAM = defineProgram('glusterts CLI', CLI_PROGRAM_ID, CliProcs);
 
 export type CliRequest =
-  | { op: 'create'; name: string; bricks: string[]; force: boolean }
+  | { op: 'create'; name: string; bricks: string[]; force: boolean; replica?: number; arbiter?: number }
   | { op: 'start'; name: string; force: boolean }
   | { op: 'stop'; name: string }
   | { op: 'delete'; name: string }
@@ -50,7 +50,19 @@ export function parseCliRequest(text: string): CliRequest {
     case 'create': {
       if (!Array.isArray(v.bricks) || !v.bricks.every((b) => typeof b === 'string'))
         throw new Error('request field bricks must be a list of strings');
-      return { op: 'create', name: str('name'), bricks: v.bricks as string[], force: v.force === true };
+      const count = (k: 'replica' | 'arbiter'): { [key: string]: number } => {
+        if (v[k] === undefined) return {};
+        if (!Number.isSafeInteger(v[k])) throw new Error(`request field ${k} must be an integer`);
+        return { [k]: v[k] as number };
+      };
+      return {
+        op: 'create',
+        name: str('name'),
+        bricks: v.bricks as string[],
+        force: v.force === true,
+        ...count('replica'),
+        ...count('arbiter'),
+      };
     }
     case 'start':
       return { op: 'start', name: str('name'), force: v.force === true };

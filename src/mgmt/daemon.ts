@@ -314,7 +314,10 @@ async function handleCli(manager: VolumeManager, json: string): Promise<CliReply
   try {
     switch (req.op) {
       case 'create': {
-        const r = await manager.create(req.name, req.bricks, req.force);
+        const r = await manager.create(req.name, req.bricks, req.force, {
+          replica: req.replica ?? 1,
+          arbiter: req.arbiter ?? 0,
+        });
         return { ok: true, result: r.volume, warnings: r.warnings };
       }
       case 'start': {

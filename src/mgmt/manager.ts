@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
 import { Errno, GlusterTsError } from '../errors/index.js';
-import { validateVolumeOption } from './options.js';
+import { REPLICATED_VOLUME_DEFAULTS, validateVolumeOption } from './options.js';
 import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
 import type { BrickSupervisor } from './supervisor.js';
@@ -19,7 +19,9 @@ import {
   brickVolfileKey,
   checkVolumeName,
   dashedPath,
+  isReplicated,
   type Brick,
+  type ReplicaLayout,
   type VolumeRecord,
 } from './volume.js';
 
@@ -154,13 +156,26 @@ export class VolumeManager {
 
   // ---- operations -------------------------------------------------------------------
 
-  create(name: string, brickArgs: readonly string[], force = false): Promise<OpResult> {
+  /**
+   * `volume create`. `layout.replica` > 1 groups the bricks into replica sets of that size
+   * (`arbiter 1`: the last brick of each set is the arbiter); the CLI has already turned
+   * stock's `replica 2 arbiter 1` into replica 3 arbiter 1.
+   */
+  create(
+    name: string,
+    brickArgs: readonly string[],
+    force = false,
+    layout: Partial<ReplicaLayout> = {},
+  ): Promise<OpResult> {
     return this.serial(() => {
       checkVolumeName(name);
       if (this.volumes.has(name)) throw new VolumeOpError(`Volume ${name} already exists`);
       if (brickArgs.length === 0) throw new VolumeOpError('at least one brick is required');
       if (brickArgs.length > MAX_BRICKS) throw new VolumeOpError(`at most ${MAX_BRICKS} bricks per volume`);
+      const { replica = 1, arbiter = 0 } = layout;
+      checkLayout(replica, arbiter, brickArgs.length);
       const bricks = brickArgs.map((a) => this.parseBrick(a));
+      if (replica > 1 && !force) checkReplicaHosts(bricks, replica);
       const warnings: string[] = [];
       for (let i = 0; i < bricks.length; i++) {
         const b = bricks[i]!;
@@ -169,7 +184,15 @@ export class VolumeManager {
           for (const other of v.bricks) checkOverlap(b, other, `volume ${v.name}`);
       }
       for (const b of bricks) warnings.push(...prepareBrickDir(b, force));
-      const vol: VolumeRecord = { name, id: randomUUID(), status: 'created', bricks, options: {} };
+      const vol: VolumeRecord = {
+        name,
+        id: randomUUID(),
+        status: 'created',
+        bricks,
+        options: replica > 1 ? { ...REPLICATED_VOLUME_DEFAULTS } : {},
+        ...(replica > 1 ? { replicaCount: replica } : {}),
+        ...(arbiter > 0 ? { arbiterCount: arbiter } : {}),
+      };
       this.store.save(vol);
       this.volumes.set(name, vol);
       this.writeVolfiles(vol);
@@ -178,6 +201,10 @@ export class VolumeManager {
     });
   }
 
+  /**
+   * `volume start`. With `force` on a started volume it starts every brick that is not
+   * running now, skipping the restart backoff (stock glusterd's way back for a dead brick).
+   */
   start(name: string, force = false): Promise<OpResult> {
     return this.serial(async () => {
       const vol = this.require(name);
@@ -189,14 +216,15 @@ export class VolumeManager {
       vol.status = 'started';
       this.store.save(vol);
       this.writeVolfiles(vol);
-      this.startBricks(vol);
+      this.startBricks(vol, force);
       const warnings: string[] = [];
       await Promise.all(
         vol.bricks.map((b) =>
           this.portmap.waitForSignin(b.path, this.o.signinTimeoutMs).catch(() => {
+            const why = lastBrickError(this.logFile(b));
             warnings.push(
               `brick ${brickLabel(b)} has not signed in after ${this.o.signinTimeoutMs} ms; ` +
-                `see ${this.logFile(b)}`,
+                `see ${this.logFile(b)}${why ? ` (${why})` : ''}`,
             );
           }),
         ),
@@ -238,10 +266,18 @@ export class VolumeManager {
       const vol = this.require(name);
       let checked;
       try {
-        checked = validateVolumeOption(key, value);
+        checked = validateVolumeOption(key, value, vol);
       } catch (err) {
         throw new VolumeOpError((err as Error).message);
       }
+      // glusterd's refusals for the AFR keys that depend on the volume.
+      if (checked.key === 'cluster.self-heal-daemon' && !isReplicated(vol))
+        throw new VolumeOpError(`Volume ${name} is not of replicate type`);
+      if (checked.key === 'cluster.granular-entry-heal' && vol.status === 'started')
+        throw new VolumeOpError(
+          " 'gluster volume set <VOLNAME> cluster.granular-entry-heal {enable, disable}' is not supported. " +
+            "Use 'gluster volume heal <VOLNAME> granular-entry-heal {enable, disable}' instead.",
+        );
       vol.options = { ...vol.options, [checked.key]: checked.value };
       this.store.save(vol);
       this.writeVolfiles(vol);
@@ -305,14 +341,18 @@ export class VolumeManager {
       );
   }
 
-  private startBricks(vol: VolumeRecord): void {
+  /** `now`: a brick waiting out its restart backoff is started at once. */
+  private startBricks(vol: VolumeRecord, now = false): void {
     for (const b of vol.bricks) {
-      this.supervisor.start({
-        brickPath: b.path,
-        volfile: this.brickVolfilePath(vol, b),
-        logFile: this.logFile(b),
-        pidFile: this.pidFile(b),
-      });
+      this.supervisor.start(
+        {
+          brickPath: b.path,
+          volfile: this.brickVolfilePath(vol, b),
+          logFile: this.logFile(b),
+          pidFile: this.pidFile(b),
+        },
+        { now },
+      );
     }
   }
 
@@ -369,6 +409,49 @@ function checkOverlap(b: Brick, other: Brick, where: string): void {
     throw new VolumeOpError(`Brick ${brickLabel(b)} is inside brick ${brickLabel(other)} of ${where}`);
   if (other.path.startsWith(b.path + '/'))
     throw new VolumeOpError(`Brick ${brickLabel(b)} contains brick ${brickLabel(other)} of ${where}`);
+}
+
+/** The replica and arbiter counts glusterd accepts for this many bricks. */
+function checkLayout(replica: number, arbiter: number, brickCount: number): void {
+  if (!Number.isInteger(replica) || replica < 1)
+    throw new VolumeOpError('replica count should be greater than 1');
+  if (arbiter !== 0 && (arbiter !== 1 || replica !== 3))
+    throw new VolumeOpError(
+      'For arbiter configuration, replica count must be 2 and arbiter count must be 1. ' +
+        'The 3rd brick of the replica will be the arbiter',
+    );
+  // Stock's CLI only says "Failed to create volume files"; the reason is glusterd's log line.
+  if (brickCount % replica !== 0)
+    throw new VolumeOpError(
+      `Failed to create volume files: total number of bricks (${brickCount}) is not divisible ` +
+        `with number of bricks per cluster (${replica})`,
+    );
+}
+
+/** glusterd refuses two bricks of one replica set on one host unless forced. */
+function checkReplicaHosts(bricks: readonly Brick[], replica: number): void {
+  for (let i = 0; i < bricks.length; i += replica) {
+    const hosts = bricks.slice(i, i + replica).map((b) => b.host);
+    if (new Set(hosts).size < hosts.length)
+      throw new VolumeOpError(
+        'Multiple bricks of a replicate volume are present on the same server. This setup is not optimal. ' +
+          'Bricks should be on different nodes to have best fault tolerant configuration. ' +
+          "Use 'force' at the end of the command if you want to override this behavior. ",
+      );
+  }
+}
+
+/** The brick program's last "glusterts brick: …" error line in its log, if any. */
+function lastBrickError(logFile: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const tail = text.slice(text.lastIndexOf('\n--- ') + 1);
+  const lines = tail.split('\n').filter((l) => l.startsWith('glusterts brick: '));
+  return lines.at(-1);
 }
 
 /** Checks (and with force, creates) a brick directory. Returns warnings. */

@@ -79,7 +79,75 @@ export const VOLUME_OPTIONS = {
     description:
       "addresses allowed to connect to the bricks (brick's auth.addr.<brick>.allow); applies when bricks start",
   },
+  'cluster.quorum-type': {
+    type: 'enum',
+    values: ['none', 'auto', 'fixed'],
+    default: 'none',
+    description:
+      'AFR client quorum (replicate option quorum-type): auto = more than half of a replica set up, or exactly half ' +
+      'including its first brick; fixed = cluster.quorum-count. Unset, AFR uses auto for sets of 3 or more bricks',
+  },
+  'cluster.quorum-count': {
+    type: 'int',
+    default: 0,
+    min: 1,
+    max: 64,
+    description:
+      'bricks of a replica set that must be up when cluster.quorum-type is fixed (1..replica count; 0 = unset)',
+  },
+  'cluster.self-heal-daemon': {
+    type: 'bool',
+    default: true,
+    description: 'the self-heal daemon heals this volume (replicated volumes only)',
+  },
+  'cluster.favorite-child-policy': {
+    type: 'enum',
+    values: ['none', 'size', 'ctime', 'mtime', 'majority'],
+    default: 'none',
+    description: 'how heal resolves a split-brain on its own (none: it does not)',
+  },
+  'cluster.data-self-heal-algorithm': {
+    type: 'enum',
+    values: ['diff', 'full'],
+    default: '',
+    description: 'data heal: diff (compare checksums per block) or full (copy); unset, AFR picks per file',
+  },
+  'cluster.eager-lock': {
+    type: 'bool',
+    default: true,
+    description: 'AFR keeps its inode lock and pre-op across consecutive writes (eager lock)',
+  },
+  'cluster.granular-entry-heal': {
+    type: 'bool',
+    default: false,
+    description:
+      'AFR records which names changed in a directory (entry-changes index); set on at create for replicated ' +
+      'volumes, as glusterd does; cannot change while the volume is started',
+  },
 } as const satisfies OptionSchema;
+
+/**
+ * The AFR keys, in the order glusterd writes them into a cluster/replicate volume when
+ * set (reverse of its option table), each with the replicate option it becomes.
+ * cluster.self-heal-daemon is not among them: it is the self-heal daemon's.
+ */
+export const REPLICATE_VOLFILE_OPTIONS: readonly (readonly [VolumeOptionKey, string])[] = [
+  ['cluster.granular-entry-heal', 'granular-entry-heal'],
+  ['cluster.favorite-child-policy', 'favorite-child-policy'],
+  ['cluster.quorum-count', 'quorum-count'],
+  ['cluster.quorum-type', 'quorum-type'],
+  ['cluster.eager-lock', 'eager-lock'],
+  ['cluster.data-self-heal-algorithm', 'data-self-heal-algorithm'],
+];
+
+/**
+ * What glusterd stores for a new replicated volume (shown under "Options Reconfigured"):
+ * granular entry heal on, and no io-threads in the client stack.
+ */
+export const REPLICATED_VOLUME_DEFAULTS: Readonly<Record<string, string>> = {
+  'cluster.granular-entry-heal': 'on',
+  'performance.client-io-threads': 'off',
+};
 
 export type VolumeOptionKey = keyof typeof VOLUME_OPTIONS;
 
@@ -115,11 +183,22 @@ export function canonicalKey(key: string): VolumeOptionKey {
  * Validates `volume set KEY VALUE`: returns the canonical key and the value as stored
  * (the text the user typed, as glusterd keeps it). Throws VolumeOptionError.
  */
-export function validateVolumeOption(key: string, value: string): { key: VolumeOptionKey; value: string } {
+export function validateVolumeOption(
+  key: string,
+  value: string,
+  volume: { replicaCount?: number } = {},
+): { key: VolumeOptionKey; value: string } {
   const canonical = canonicalKey(key);
   const spec: OptionSpec = VOLUME_OPTIONS[canonical];
   if (value.length > 4096 || /[\n\r\0]/.test(value))
     throw new VolumeOptionError(`option ${key}: value must be one line of at most 4096 bytes`);
+  if (canonical === 'cluster.quorum-count') {
+    // glusterd bounds it by the replica count (1 for a distribute volume).
+    const max = volume.replicaCount ?? 1;
+    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= max))
+      throw new VolumeOptionError(`${value} in ${canonical} ${value} is out of range [1 - ${max}]`);
+  }
   if (canonical === 'auth.allow' && !/^[\w.*:,/-]+$/.test(value))
     throw new VolumeOptionError(
       `option ${key}: expected comma-separated addresses or patterns (got "${value}")`,
@@ -127,10 +206,22 @@ export function validateVolumeOption(key: string, value: string): { key: VolumeO
   try {
     parseOption(canonical, spec, value);
   } catch (err) {
-    if (err instanceof OptionError) throw new VolumeOptionError(err.message);
-    throw err;
+    if (!(err instanceof OptionError)) throw err;
+    throw new VolumeOptionError(
+      canonical.startsWith('cluster.') ? stockValueError(canonical, spec, value) : err.message,
+    );
   }
   return { key: canonical, value: value.trim() };
+}
+
+/** glusterd's wording for a value its option table refuses (the AFR keys use it). */
+function stockValueError(key: string, spec: OptionSpec, value: string): string {
+  const short = key.slice(key.indexOf('.') + 1);
+  if (spec.type === 'enum')
+    return `option ${short} ${value}: '${value}' is not valid (possible options are ${spec.values.join(', ')}.)`;
+  if (spec.type === 'bool') return `option ${short} ${value}: '${value}' is not a valid boolean value`;
+  if (spec.type === 'int') return `option ${short} ${value}: '${value}' is not a valid integer`;
+  return `option ${short} ${value}: invalid value`;
 }
 
 /** The typed values of a volume's options: stored raw values parsed, defaults elsewhere. */

@@ -3,7 +3,7 @@
  *
  *     DATA/glusterd.info                 the daemon's uuid
  *     DATA/cli.socket                    the CLI's unix socket (mode 0600)
- *     DATA/vols/<vol>/info.json          one volume's record
+ *     DATA/vols/<vol>/info.json          one volume's record (replicaCount/arbiterCount optional)
  *     DATA/vols/<vol>/<vol>.tcp-fuse.vol the client volfile (what GETSPEC <vol> answers)
  *     DATA/vols/<vol>/bricks/<key>.vol   each brick's volfile (what the brick process loads)
  *     DATA/logs/bricks/<dashed>.log      each brick process's stdout and stderr
@@ -159,5 +159,27 @@ function parseRecord(v: unknown, dirName: string): VolumeRecord {
     if (typeof val !== 'string') return fail(`option ${k} is not a string`);
     options[k] = val;
   }
-  return { name: r.name, id: r.id, status: r.status as VolumeStatus, bricks, options };
+  const layout = parseLayout(r, bricks.length, fail);
+  return { name: r.name, id: r.id, status: r.status as VolumeStatus, bricks, options, ...layout };
+}
+
+/**
+ * The optional replica fields. Records written before replication existed have neither
+ * and stay distribute volumes; a replica count that does not divide the bricks is refused.
+ */
+function parseLayout(
+  r: Record<string, unknown>,
+  brickCount: number,
+  fail: (why: string) => never,
+): Pick<VolumeRecord, 'replicaCount' | 'arbiterCount'> {
+  const { replicaCount: replica, arbiterCount: arbiter } = r;
+  if (replica === undefined) {
+    if (arbiter !== undefined) fail('arbiterCount without replicaCount');
+    return {};
+  }
+  if (!Number.isInteger(replica) || (replica as number) < 1 || brickCount % (replica as number) !== 0)
+    fail('bad replicaCount');
+  if (arbiter === undefined) return { replicaCount: replica as number };
+  if (arbiter !== 0 && (arbiter !== 1 || replica !== 3)) fail('bad arbiterCount');
+  return { replicaCount: replica as number, arbiterCount: arbiter };
 }

@@ -82,10 +82,21 @@ export class BrickSupervisor {
     return this.bricks.get(brickPath)?.wanted ?? false;
   }
 
-  /** Starts supervising a brick (no-op if it already is). */
-  start(spec: BrickSpec): void {
+  /**
+   * Starts supervising a brick (no-op if it already is and runs). `now`: a brick waiting
+   * out its restart backoff is started at once, with the backoff reset.
+   */
+  start(spec: BrickSpec, { now = false }: { now?: boolean } = {}): void {
     const existing = this.bricks.get(spec.brickPath);
-    if (existing?.wanted) return;
+    if (existing?.wanted) {
+      if (now && existing.restartTimer) {
+        clearTimeout(existing.restartTimer);
+        existing.backoffMs = this.o.restartMinMs;
+        existing.spec = spec;
+        this.spawn(existing);
+      }
+      return;
+    }
     if (existing) existing.wanted = true;
     const s: Supervised = existing ?? {
       spec,

@@ -7,18 +7,28 @@
  *                     (remote-port is written only when the daemon is not on 24007, and
  *                     then names the daemon's port: clients send DUMP there, see Portmap
  *                     listed, and ask PORTBYBRICK as they would on 24007)
- *     <vol>-dht       cluster/distribute (present even for one brick, as glusterd does)
+ *     <vol>-replicate-K  cluster/replicate over replica set K (replicated volumes only)
+ *     <vol>-dht       cluster/distribute over the replica sets, or over the clients
+ *                     (present even for one brick, as glusterd does)
  *     <vol>-utime, -write-behind, -open-behind, -quick-read, -md-cache, -io-threads
  *                     each removable with its volume option; all gone with client.trimmed
  *     <vol>           debug/io-stats, the top
  *
  * brick (GETSPEC key `<vol>.<host>.<dashed path>`, and the file the brick process loads)
- *     <vol>-posix → <vol>-locks → <brick path> (debug/io-stats: clients name it in
- *     remote-subvolume) → <vol>-server (protocol/server)
+ *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-index] → <brick path>
+ *     (debug/io-stats: clients name it in remote-subvolume) → <vol>-server (protocol/server);
+ *     the bracketed ones on replicated volumes only (arbiter: on arbiter bricks)
  */
 import { printVolfile, type VolumeDecl } from '../xlator/volfile.js';
-import { resolveVolumeOptions, type VolumeOptionValues } from './options.js';
-import type { Brick, VolumeRecord } from './volume.js';
+import { REPLICATE_VOLFILE_OPTIONS, resolveVolumeOptions, type VolumeOptionValues } from './options.js';
+import {
+  isArbiterBrick,
+  isReplicated,
+  replicaLayout,
+  replicaSets,
+  type Brick,
+  type VolumeRecord,
+} from './volume.js';
 
 function decl(
   name: string,
@@ -67,11 +77,32 @@ function clientDecl(
   ]);
 }
 
+/**
+ * `<vol>-replicate-K` over replica set K. afr-pending-xattr names the clients by their
+ * index in the whole volume, so the on-disk changelog keys (`trusted.afr.<vol>-client-N`)
+ * are the same on every replica. The AFR volume options follow only when set, as glusterd
+ * writes them.
+ */
+function replicateDecl(vol: VolumeRecord, set: readonly number[], k: number): VolumeDecl {
+  const clients = set.map((i) => `${vol.name}-client-${i}`);
+  const { arbiter } = replicaLayout(vol);
+  const options: [string, string][] = [
+    ['use-anonymous-inode', 'yes'],
+    ['use-compound-fops', 'off'],
+  ];
+  for (const [key, name] of REPLICATE_VOLFILE_OPTIONS)
+    if (Object.hasOwn(vol.options, key)) options.push([name, vol.options[key]!]);
+  if (arbiter > 0) options.push(['arbiter-count', String(arbiter)]);
+  options.push(['volume-id', vol.id], ['afr-pending-xattr', clients.join(',')]);
+  return decl(`${vol.name}-replicate-${k}`, 'cluster/replicate', options, clients);
+}
+
 /** The client volfile's translator stack as declarations, bottom first. */
 export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {}): VolumeDecl[] {
   const opts = resolveVolumeOptions(vol.options);
   const clients = vol.bricks.map((_, i) => clientDecl(vol, i, opts, where));
-  const volumes: VolumeDecl[] = [...clients];
+  const replicas = isReplicated(vol) ? replicaSets(vol).map((set, k) => replicateDecl(vol, set, k)) : [];
+  const volumes: VolumeDecl[] = [...clients, ...replicas];
   let below = `${vol.name}-dht`;
   volumes.push(
     decl(
@@ -81,7 +112,7 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
         ['force-migration', 'off'],
         ['lock-migration', 'off'],
       ],
-      clients.map((c) => c.name),
+      (replicas.length ? replicas : clients).map((c) => c.name),
     ),
   );
   const push = (suffix: string, type: string, options: [string, string][] = []) => {
@@ -122,23 +153,35 @@ export function clientVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {
   return printVolfile({ volumes: clientGraph(vol, where) });
 }
 
-/** The brick volfile's stack as declarations, bottom first. */
+/**
+ * The brick volfile's stack as declarations, bottom first. A replicated volume's bricks
+ * also carry what AFR needs on the brick, with stock's names and options:
+ * `<vol>-arbiter` (features/arbiter) right above posix on arbiter bricks only, and
+ * `<vol>-index` (features/index, the xattrop/dirty/entry-changes indices) below io-stats.
+ */
 export function brickGraph(vol: VolumeRecord, brick: Brick): VolumeDecl[] {
   const opts = resolveVolumeOptions(vol.options);
   const posix = decl(`${vol.name}-posix`, 'storage/posix', [
     ['volume-id', vol.id],
     ['directory', brick.path],
   ]);
-  const locks = decl(`${vol.name}-locks`, 'features/locks', [], [posix.name]);
-  const stats = decl(
-    brick.path,
-    'debug/io-stats',
-    [
-      ['volume-id', vol.id],
-      ['unique-id', brick.path],
-    ],
-    [locks.name],
-  );
+  const stack: VolumeDecl[] = [posix];
+  const push = (name: string, type: string, options: [string, string][] = []) =>
+    stack.push(decl(name, type, options, [stack.at(-1)!.name]));
+  const index = vol.bricks.findIndex((b) => b.host === brick.host && b.path === brick.path);
+  if (isArbiterBrick(vol, index)) push(`${vol.name}-arbiter`, 'features/arbiter');
+  push(`${vol.name}-locks`, 'features/locks');
+  if (isReplicated(vol))
+    push(`${vol.name}-index`, 'features/index', [
+      ['xattrop-pending-watchlist', `trusted.afr.${vol.name}-`],
+      ['xattrop-dirty-watchlist', 'trusted.afr.dirty'],
+      ['index-base', `${brick.path}/.glusterfs/indices`],
+    ]);
+  push(brick.path, 'debug/io-stats', [
+    ['volume-id', vol.id],
+    ['unique-id', brick.path],
+  ]);
+  const stats = stack.at(-1)!;
   const server = decl(
     `${vol.name}-server`,
     'protocol/server',
@@ -150,7 +193,7 @@ export function brickGraph(vol: VolumeRecord, brick: Brick): VolumeDecl[] {
     ],
     [stats.name],
   );
-  return [posix, locks, stats, server];
+  return [...stack, server];
 }
 
 export function brickVolfile(vol: VolumeRecord, brick: Brick): string {

@@ -20,6 +20,59 @@ export interface VolumeRecord {
   bricks: Brick[];
   /** Canonical `volume set` keys → the values as typed, in the order they were set. */
   options: Record<string, string>;
+  /**
+   * Bricks per replica set (`replica N`); absent or 1 = distribute only. Replica set k is
+   * bricks[k*N … k*N+N-1], as glusterd groups them.
+   */
+  replicaCount?: number;
+  /** 1 when the last brick of each replica set is an arbiter (`replica 3 arbiter 1`). */
+  arbiterCount?: number;
+}
+
+/** The replica layout of a volume; distribute-only volumes have replica 1. */
+export interface ReplicaLayout {
+  replica: number;
+  arbiter: number;
+}
+
+export function replicaLayout(vol: Pick<VolumeRecord, 'replicaCount' | 'arbiterCount'>): ReplicaLayout {
+  return { replica: vol.replicaCount ?? 1, arbiter: vol.arbiterCount ?? 0 };
+}
+
+export function isReplicated(vol: Pick<VolumeRecord, 'replicaCount'>): boolean {
+  return (vol.replicaCount ?? 1) > 1;
+}
+
+/** The bricks' indices grouped into replica sets (one set per brick when not replicated). */
+export function replicaSets(vol: Pick<VolumeRecord, 'bricks' | 'replicaCount'>): number[][] {
+  const n = vol.replicaCount ?? 1;
+  const sets: number[][] = [];
+  for (let i = 0; i < vol.bricks.length; i += n) sets.push(vol.bricks.slice(i, i + n).map((_, j) => i + j));
+  return sets;
+}
+
+/** Whether brick `index` is an arbiter: the last brick of its set in an arbiter volume. */
+export function isArbiterBrick(
+  vol: Pick<VolumeRecord, 'replicaCount' | 'arbiterCount'>,
+  index: number,
+): boolean {
+  const { replica, arbiter } = replicaLayout(vol);
+  return arbiter > 0 && index % replica >= replica - arbiter;
+}
+
+/** `volume info`'s Type line, as the gluster CLI 10.3 prints it. */
+export function volumeTypeName(vol: Pick<VolumeRecord, 'bricks' | 'replicaCount'>): string {
+  if (!isReplicated(vol)) return 'Distribute';
+  return vol.bricks.length > (vol.replicaCount ?? 1) ? 'Distributed-Replicate' : 'Replicate';
+}
+
+/** `volume info`'s "Number of Bricks:": `3`, `1 x 3 = 3`, `2 x (2 + 1) = 6`. */
+export function brickCountLabel(vol: Pick<VolumeRecord, 'bricks' | 'replicaCount' | 'arbiterCount'>): string {
+  const { replica, arbiter } = replicaLayout(vol);
+  const total = vol.bricks.length;
+  if (replica <= 1) return String(total);
+  const perSet = arbiter > 0 ? `(${replica - arbiter} + ${arbiter})` : String(replica);
+  return `${total / replica} x ${perSet} = ${total}`;
 }
 
 /** glusterd's rule: letters, digits, '-' and '_', not starting with '-'. */

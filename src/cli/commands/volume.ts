@@ -4,14 +4,16 @@
  */
 import { resolve } from 'node:path';
 import { Errno, GlusterTsError } from '../../errors/index.js';
+import { createInterface } from 'node:readline';
 import { RpcClient, encodeCredential, glusterV2 } from '../../rpc/index.js';
 import { callProcedure } from '../../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, type CliReply, type CliRequest } from '../../mgmt/cli-program.js';
 import type { VolumeStatusReport } from '../../mgmt/manager.js';
 import { VolumeStore } from '../../mgmt/store.js';
-import type { VolumeRecord } from '../../mgmt/volume.js';
+import { brickCountLabel, isArbiterBrick, volumeTypeName, type VolumeRecord } from '../../mgmt/volume.js';
 
-export const VOLUME_USAGE = `  volume create NAME [HOST:]BRICKPATH... [force]
+export const VOLUME_USAGE = `  volume create NAME [replica COUNT [arbiter 1]] [HOST:]BRICKPATH... [force]
+            --yes           (or --mode=script) no question for replica 2
   volume start NAME [force]
   volume stop NAME
   volume delete NAME
@@ -56,6 +58,56 @@ export async function cliRequest(data: string, req: CliRequest, timeoutMs = 60_0
   }
 }
 
+const CREATE_USAGE = 'volume create NAME [replica COUNT [arbiter 1]] [HOST:]BRICKPATH... [force]';
+
+/**
+ * `[replica N [arbiter 1]] BRICK…` as the gluster CLI 10.3 reads it, with its messages.
+ * `replica 2 arbiter 1` means two data bricks and an arbiter, so it becomes replica 3
+ * arbiter 1, as glusterd stores it.
+ */
+function parseReplicaWords(words: readonly string[]): {
+  layout: { replica?: number; arbiter?: number };
+  bricks: string[];
+} {
+  const count = (w: string | undefined) => (w !== undefined && /^\d{1,4}$/.test(w) ? Number(w) : NaN);
+  if (words[0] === 'arbiter') throw new UsageError('arbiter option must be preceded by replica option.');
+  if (words[0] !== 'replica') return { layout: {}, bricks: [...words] };
+  const replica = count(words[1]);
+  if (!(replica > 1)) throw new UsageError('replica count should be greater than 1');
+  if (words[2] !== 'arbiter') return { layout: { replica }, bricks: words.slice(2) };
+  if (count(words[3]) !== 1 || (replica !== 2 && replica !== 3))
+    throw new UsageError(
+      'For arbiter configuration, replica count must be 2 and arbiter count must be 1. ' +
+        'The 3rd brick of the replica will be the arbiter',
+    );
+  return { layout: { replica: 3, arbiter: 1 }, bricks: words.slice(4) };
+}
+
+/** The gluster CLI's question before a replica 2 volume (not asked with `force`). */
+export const REPLICA_2_QUESTION =
+  'Replica 2 volumes are prone to split-brain. Use Arbiter or Replica 3 to avoid this. ' +
+  'See: http://docs.gluster.org/en/latest/Administrator-Guide/Split-brain-and-ways-to-deal-with-it/.\n' +
+  'Do you still want to continue?\n (y/n) ';
+
+/** Prints `question` and reads one line; only y or yes (any case) agrees. EOF is no. */
+async function confirm(question: string, input: NodeJS.ReadableStream): Promise<boolean> {
+  process.stdout.write(question);
+  const rl = createInterface({ input, terminal: false });
+  try {
+    for await (const line of rl) return /^y(es)?$/i.test(line.trim());
+    return false;
+  } finally {
+    rl.close();
+  }
+}
+
+export interface VolumeCommandOptions {
+  /** Answer yes to the gluster CLI's questions (`--yes`, or stock's `--mode=script`). */
+  yes?: boolean;
+  /** Where answers are read from (default stdin). */
+  input?: NodeJS.ReadableStream;
+}
+
 /** Parses `volume SUBCOMMAND ARGS` into a request. */
 export function parseVolumeArgs(args: readonly string[]): CliRequest {
   const [sub, ...rest] = args;
@@ -67,9 +119,10 @@ export function parseVolumeArgs(args: readonly string[]): CliRequest {
   switch (sub) {
     case 'create': {
       const words = plain.at(-1) === 'force' ? plain.slice(0, -1) : plain;
-      if (words.length < 2)
-        throw new UsageError('usage: glusterts volume create NAME [HOST:]BRICKPATH... [force]');
-      return { op: 'create', name: words[0]!, bricks: words.slice(1), force };
+      const [name, ...after] = words;
+      const { layout, bricks } = parseReplicaWords(after);
+      if (name === undefined || bricks.length === 0) throw new UsageError(`usage: glusterts ${CREATE_USAGE}`);
+      return { op: 'create', name, bricks, force, ...layout };
     }
     case 'start': {
       const words = plain.at(-1) === 'force' ? plain.slice(0, -1) : plain;
@@ -93,8 +146,19 @@ export function parseVolumeArgs(args: readonly string[]): CliRequest {
 }
 
 /** Runs a volume command; returns the exit code. */
-export async function volume(data: string, args: readonly string[]): Promise<number> {
+export async function volume(
+  data: string,
+  args: readonly string[],
+  opts: VolumeCommandOptions = {},
+): Promise<number> {
   const req = parseVolumeArgs(args);
+  if (req.op === 'create' && req.replica === 2 && !req.force && !opts.yes) {
+    // As the gluster CLI: anything but yes leaves nothing created, prints the usage, exits 1.
+    if (!(await confirm(REPLICA_2_QUESTION, opts.input ?? process.stdin))) {
+      console.error(`\nUsage:\nglusterts ${CREATE_USAGE}\n`);
+      return 1;
+    }
+  }
   const reply = await cliRequest(data, req);
   const label = `volume ${req.op}`;
   // As the gluster CLI: "volume set: failed: …" but "volume create: NAME: failed: …".
@@ -139,14 +203,16 @@ export function formatInfo(vols: readonly VolumeRecord[]): string {
       const lines = [
         '',
         `Volume Name: ${v.name}`,
-        'Type: Distribute',
+        `Type: ${volumeTypeName(v)}`,
         `Volume ID: ${v.id}`,
         `Status: ${STATUS_WORD[v.status]}`,
         'Snapshot Count: 0',
-        `Number of Bricks: ${v.bricks.length}`,
+        `Number of Bricks: ${brickCountLabel(v)}`,
         'Transport-type: tcp',
         'Bricks:',
-        ...v.bricks.map((b, i) => `Brick${i + 1}: ${b.host}:${b.path}`),
+        ...v.bricks.map(
+          (b, i) => `Brick${i + 1}: ${b.host}:${b.path}${isArbiterBrick(v, i) ? ' (arbiter)' : ''}`,
+        ),
       ];
       const opts = Object.entries(v.options);
       if (opts.length) lines.push('Options Reconfigured:', ...opts.map(([k, val]) => `${k}: ${val}`));
