@@ -5,7 +5,18 @@
  * the last operation asked for.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
 import { Errno, GlusterTsError } from '../errors/index.js';
@@ -441,16 +452,26 @@ function checkReplicaHosts(bricks: readonly Brick[], replica: number): void {
   }
 }
 
-/** The brick program's last "glusterts brick: …" error line in its log, if any. */
+/**
+ * The brick program's last "glusterts brick: …" error line near the end of its log, if
+ * any (a brick that cannot boot, say for a translator glusterts lacks, says why there).
+ */
 function lastBrickError(logFile: string): string | undefined {
   let text: string;
   try {
-    text = readFileSync(logFile, 'utf8');
+    const fd = openSync(logFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      text = tail.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
-  const tail = text.slice(text.lastIndexOf('\n--- ') + 1);
-  const lines = tail.split('\n').filter((l) => l.startsWith('glusterts brick: '));
+  const lines = text.split('\n').filter((l) => l.startsWith('glusterts brick: '));
   return lines.at(-1);
 }
 
