@@ -3,8 +3,8 @@
  * (DATA/cli.socket) and prints the answer the way the gluster CLI does.
  */
 import { resolve } from 'node:path';
-import { Errno, GlusterTsError } from '../../errors/index.js';
 import { createInterface } from 'node:readline';
+import { Errno, GlusterTsError } from '../../errors/index.js';
 import { RpcClient, encodeCredential, glusterV2 } from '../../rpc/index.js';
 import { callProcedure } from '../../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, type CliReply, type CliRequest } from '../../mgmt/cli-program.js';
