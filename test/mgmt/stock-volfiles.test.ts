@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { brickVolfile, clientVolfile } from '../../src/mgmt/volfiles.js';
 import { brickVolfileKey, type VolumeRecord } from '../../src/mgmt/volume.js';
 import { formatInfo } from '../../src/cli/commands/volume.js';
-import { requirePeer, startStockGluster } from '../support/stock-gluster.js';
+import { requirePeer, startStockGluster } from '../../src/peers/index.js';
 import {
   CASES,
   assertBrickLikeStock,
