@@ -23,7 +23,9 @@ const work = fs.mkdtempSync(join('/var/tmp', 'glusterts-replica-'));
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  fs.rmSync(work, { recursive: true, force: true });
+  // GLUSTERTS_KEEP=1 keeps bricks and logs (client, shd) for a look afterwards.
+  if (process.env.GLUSTERTS_KEEP !== '1') fs.rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,6 +109,37 @@ volume ${VOL}
     subvolumes ${VOL}-dht
 end-volume
 `;
+}
+
+/** The self-heal daemon's graph, as stock glusterd writes <vol>-shd.vol. */
+function shdVolfile(client: string): string {
+  return client
+    .replace(
+      '    option quorum-type auto\n',
+      '    option iam-self-heal-daemon yes\n    option self-heal-daemon enable\n' +
+        '    option entry-self-heal on\n    option data-self-heal on\n    option metadata-self-heal on\n' +
+        '    option background-self-heal-count 0\n',
+    )
+    .replace(/volume \S+-dht\n[^]*?end-volume\n/, '')
+    .replace(`subvolumes ${VOL}-dht`, `subvolumes ${VOL}-replicate-0`);
+}
+
+async function startShd(volfile: string, base: string): Promise<number> {
+  const pidFile = join(base, 'shd.pid');
+  await run('glusterfs', [
+    `--volfile=${volfile}`,
+    '--process-name',
+    'glustershd',
+    `--log-file=${join(base, 'shd.log')}`,
+    `--pid-file=${pidFile}`,
+  ]);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim() || '0');
+    if (pid) return pid;
+    if (Date.now() > deadline) throw new Error('shd did not start');
+    await sleep(50);
+  }
 }
 
 interface Brick {
@@ -200,7 +233,7 @@ async function setup(name: string, arbiter: boolean) {
   const mnt = join(base, 'mnt');
   const unmount = await mountVolfile(cv, mnt);
   cleanups.push(unmount);
-  return { bricks, mnt, unmount };
+  return { bricks, mnt, unmount, base, clientVol: cv };
 }
 
 const hex = (b: Buffer | null) => b?.toString('hex') ?? null;
@@ -227,7 +260,7 @@ async function eventually(check: () => Promise<void> | void, ms = 15_000): Promi
 
 test('stock AFR client on three glusterts bricks: verified IO, a brick killed mid-way, changelogs and indices as stock', async (t) => {
   if (!requirePeer(['stock-gluster'], t)) return;
-  const { bricks, mnt } = await setup('r3', false);
+  const { bricks, mnt, base, clientVol } = await setup('r3', false);
   const data = randomBytes(1024 * 1024 + 17);
   fs.mkdirSync(join(mnt, 'd'));
   fs.writeFileSync(join(mnt, 'd/f1'), data);
@@ -287,6 +320,33 @@ test('stock AFR client on three glusterts bricks: verified IO, a brick killed mi
     fs.writeFileSync(join(mnt, name), 'back');
     assert.equal(fs.readFileSync(join(bricks[2]!.dir, name), 'utf8'), 'back');
   }, 30_000);
+
+  // The stock self-heal daemon heals the returned brick from the survivors' indices.
+  const shdVol = join(base, 'shd.vol');
+  fs.writeFileSync(shdVol, shdVolfile(fs.readFileSync(clientVol, 'utf8')));
+  const shd = await startShd(shdVol, base);
+  cleanups.push(() => killPid(shd));
+  await eventually(async () => {
+    assert.ok(fs.readFileSync(join(bricks[2]!.dir, 'd/f2')).equals(more), 'f2 healed onto r3');
+    for (const b of bricks) {
+      assert.equal(
+        hex((await xattr(join(b.dir, 'd/f2'), `trusted.afr.${VOL}-client-2`)) ?? Buffer.alloc(12)),
+        '000000000000000000000000',
+      );
+      assert.equal(
+        hex((await xattr(join(b.dir, 'd'), `trusted.afr.${VOL}-client-2`)) ?? Buffer.alloc(12)),
+        '000000000000000000000000',
+      );
+      assert.deepEqual(indexNames(b.dir, 'xattrop'), [], `${b.dir}: index empty`);
+      assert.deepEqual(
+        fs
+          .readdirSync(join(b.dir, '.glusterfs/indices/entry-changes'))
+          .filter((n) => !n.startsWith('entry-changes-')),
+        [],
+      );
+    }
+    assert.deepEqual(await lgetxattr(join(bricks[2]!.dir, 'd/f2'), 'trusted.gfid'), f2gfid);
+  }, 90_000);
 });
 
 test('stock AFR client on a glusterts arbiter set: data on two bricks, names/metadata/changelogs only on the arbiter', async (t) => {

@@ -12,7 +12,8 @@
  *   `glusterfs.xattrop_index_gfid` (and _dirty_, _entry_changes_) returns a gfid that
  *   LOOKUP, OPENDIR and READDIR(P) treat as that folder; `glusterfs.xattrop_index_count`
  *   and `glusterfs.xattrop_dirty_count` count entries; LOOKUP xdata `link-count` asks
- *   whether the xattrop index is non-empty.
+ *   whether the xattrop index is non-empty; UNLINK (and RMDIR of an entry-changes folder)
+ *   by name in a virtual folder drops an index entry the daemon found stale.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -222,7 +223,8 @@ export const index = defineTranslator({
     /** One page of a virtual folder's listing; d_off is the position plus one. */
     async function page(fd: OpenFd, offset: bigint, size: number, xdata: GfxDict) {
       const s = fd.get<ListState>(owner)!;
-      s.names ??= await store.list(s.dir.kind, s.dir.sub);
+      // "." and ".." first, with no type, as stock lists them.
+      s.names ??= ['.', '..', ...(await store.list(s.dir.kind, s.dir.sub))];
       const withType = xdata?.has(GET_GFID_TYPE) ?? false;
       const start = Number(offset);
       if (!Number.isSafeInteger(start) || start < 0) throw FopError.of('EINVAL', 'bad directory offset');
@@ -310,6 +312,26 @@ export const index = defineTranslator({
           const { entries, eof } = await page(req.fd, req.offset, req.size, req.xdata);
           const plus: DirentPlus[] = entries.map((e) => ({ ...e, stat: zeroIatt(), dict: new Map() }));
           return { opRet: plus.length, opErrno: eof ? Errno.ENOENT : 0, entries: plus, xdata: null };
+        },
+
+        // The self-heal daemon drops index entries whose inode is gone (stale) by name.
+        async UNLINK(req, _ctx, next) {
+          const d = resolveVirtual(req.pargfid);
+          if (!d) return next(req);
+          if (d.kind === 'entry-changes' && d.sub) await store.removeEntry(d.sub, req.bname);
+          else if (d.kind !== 'entry-changes' && isGfidName(req.bname))
+            await store.remove(d.kind, parseGfid(req.bname));
+          else throw FopError.of('ENOENT');
+          const st = await dirIatt(d, req.pargfid);
+          return { prestat: st, poststat: st, xdata: null };
+        },
+        async RMDIR(req, _ctx, next) {
+          const d = resolveVirtual(req.pargfid);
+          if (!d) return next(req);
+          if (d.kind !== 'entry-changes' || d.sub || !isGfidName(req.bname)) throw FopError.of('ENOENT');
+          await store.purgeEntries(parseGfid(req.bname));
+          const st = await dirIatt(d, req.pargfid);
+          return { prestat: st, poststat: st, xdata: null };
         },
 
         async RELEASEDIR(req, _ctx, next) {

@@ -67,7 +67,26 @@ async function setxattr(t: XattrTarget, flags: number, dict: GfxDict) {
   return { xdata: null };
 }
 
-async function removexattr(t: XattrTarget, name: string) {
+/**
+ * An empty name with an xdata dict (even an empty one) removes the dict's keys: stock's
+ * bulk removal, which AFR's metadata heal sends with what the sink has and the source does
+ * not. An internal key anywhere refuses the whole request (EPERM); absent keys are fine.
+ * A named removal ignores xdata.
+ */
+async function removexattr(t: XattrTarget, name: string, xdata: GfxDict) {
+  if (name === '' && xdata) {
+    const keys = [...xdata.keys()];
+    for (const key of keys) {
+      if (isInternalXattr(key)) throw FopError.of('EPERM', `${key} is internal to the brick`);
+      checkXattrName(key);
+    }
+    for (const key of keys) {
+      await t.remove(key).catch((e: unknown) => {
+        if (errCode(e) !== 'ENODATA') throw e;
+      });
+    }
+    return { xdata: null };
+  }
   if (isInternalXattr(name)) throw FopError.of('EPERM', `${name} is internal to the brick`);
   checkXattrName(name);
   await t.remove(name);
@@ -134,10 +153,10 @@ export function xattrOps(p: Posix): FopTable {
       return onFd(req.fd, (t) => setxattr(t, req.flags, req.dict));
     },
     async REMOVEXATTR(req) {
-      return brick.with(req.gfid, (node) => removexattr(nodeXattrs(node), req.name));
+      return brick.with(req.gfid, (node) => removexattr(nodeXattrs(node), req.name, req.xdata));
     },
     async FREMOVEXATTR(req) {
-      return onFd(req.fd, (t) => removexattr(t, req.name));
+      return onFd(req.fd, (t) => removexattr(t, req.name, req.xdata));
     },
     async XATTROP(req) {
       return brick.with(req.gfid, (node) => xattrop(req.gfid, nodeXattrs(node), req.flags, req.dict));

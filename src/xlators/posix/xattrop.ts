@@ -7,10 +7,12 @@
  * - an all-zero request changes nothing: the reply carries the current value (zeros for a
  *   missing xattr, which is not created) — AFR's zero-valued pending keys rely on this;
  * - otherwise the words are added (big-endian int32 or int64, wrapping) and written back,
- *   and the reply carries the new value; GET_AND_SET stores the request and replies with
- *   the old value (no reply key when there was none);
+ *   and the reply carries the new value;
+ * - GET_AND_SET stores the request, zeros too, and replies with the old value (no reply
+ *   key when there was none);
  * - OR_ARRAY and AND_ARRAY are not implemented by stock posix: EINVAL.
- * Malformed requests (empty, or a length that is not a whole number of words) are EINVAL.
+ * Malformed requests (empty, or a length that is not a whole number of words) are EINVAL;
+ * stock adds the whole words and keeps the odd tail bytes, which no client relies on.
  */
 import { FopError } from '../../protocol/errno.js';
 
@@ -89,8 +91,9 @@ export function xattropStep(op: number, key: string, have: Buffer | null, value:
   }
   const current = Buffer.alloc(len);
   have?.copy(current);
-  if (isZero(value)) return { write: null, reply: op === XattropOp.GET_AND_SET && !have ? null : current };
+  // GET_AND_SET stores whatever it is given, zeros included (checked on stock 10.3).
   if (op === XattropOp.GET_AND_SET) return { write: value, reply: have ? current : null };
+  if (isZero(value)) return { write: null, reply: current };
   const width = wordWidth(op);
   const out = Buffer.from(current);
   for (let at = 0; at < len; at += width) {

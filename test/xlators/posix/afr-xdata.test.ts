@@ -14,7 +14,7 @@ import {
   type DictValue,
 } from '../../../src/protocol/dict.js';
 import { ROOT_GFID } from '../../../src/protocol/gfid.js';
-import { lsetxattr } from '../../../src/sys/index.js';
+import { lgetxattr, lsetxattr } from '../../../src/sys/index.js';
 import { create, fails, lookup, makeBrick, mkdir, open } from './helpers.js';
 
 const str = (v: DictValue | undefined) => (v?.value as Buffer).toString('utf8').replace(/\0$/, '');
@@ -164,6 +164,33 @@ test('RCHECKSUM check-zero-filled → buf-has-zeroes; FSYNC with batch-fsync is 
       ]),
     });
     assert.equal(s.poststat.size, 131076);
+  } finally {
+    await b.close();
+  }
+});
+
+test('REMOVEXATTR with an empty name and an xdata dict removes its keys (AFR metadata heal), as stock', async () => {
+  const b = await makeBrick();
+  try {
+    const { gfid } = await create(b, 'f');
+    const path = join(b.dir, 'f');
+    await lsetxattr(path, 'user.a', Buffer.from('1'));
+    await lsetxattr(path, 'trusted.b', Buffer.from('2'));
+    await lsetxattr(path, 'user.keep', Buffer.from('3'));
+    const keys = (...k: string[]) => new Map(k.map((x) => [x, ptrValue(Buffer.from('x'))] as const));
+    // An internal key refuses the whole request, before anything is removed.
+    await fails(b.call('REMOVEXATTR', { gfid, name: '', xdata: keys('user.a', 'trusted.gfid') }), 'EPERM');
+    assert.deepEqual(await lgetxattr(path, 'user.a'), Buffer.from('1'));
+    await b.call('REMOVEXATTR', { gfid, name: '', xdata: keys('user.a', 'trusted.b', 'user.absent') });
+    await assert.rejects(lgetxattr(path, 'user.a'), { code: 'ENODATA' });
+    await assert.rejects(lgetxattr(path, 'trusted.b'), { code: 'ENODATA' });
+    assert.deepEqual(await lgetxattr(path, 'user.keep'), Buffer.from('3'));
+    // An empty dict: nothing to do (what AFR sends when the sink has nothing extra).
+    await b.call('REMOVEXATTR', { gfid, name: '', xdata: new Map() });
+    // A named removal ignores xdata; no name and no xdata is refused.
+    await b.call('REMOVEXATTR', { gfid, name: 'user.keep', xdata: keys('trusted.gfid') });
+    await assert.rejects(lgetxattr(path, 'user.keep'), { code: 'ENODATA' });
+    await fails(b.call('REMOVEXATTR', { gfid, name: '', xdata: null }), 'EINVAL');
   } finally {
     await b.close();
   }

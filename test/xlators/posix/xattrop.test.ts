@@ -50,6 +50,11 @@ test('xattropStep: add, wrap, defaults, zero requests and GET_AND_SET', () => {
     i64(42n),
   );
   assert.deepEqual(xattropStep(XattropOp.GET_AND_SET, KEY, null, i32(9)), { write: i32(9), reply: null });
+  assert.deepEqual(
+    xattropStep(XattropOp.GET_AND_SET, KEY, i32(7), i32(0)),
+    { write: i32(0), reply: i32(7) },
+    'zeros are stored too',
+  );
   assert.deepEqual(xattropStep(XattropOp.GET_AND_SET, KEY, i32(3), i32(9)), { write: i32(9), reply: i32(3) });
   // Malformed: not whole words, empty, a stored value longer than the request.
   for (const [op, v] of [
