@@ -4,12 +4,14 @@
  * (observed on a stock 10.3 arbiter volume: files stay zero bytes, xattrs and modes match
  * the data bricks, data writes leave even mtime alone). So:
  * - WRITE succeeds with the byte count and the inode's cached stat, storing nothing; its
- *   AFR xdata is answered here (write-is-append is always 1 on a zero-byte file, fd counts);
+ *   AFR xdata is answered here as stock does (write-is-append always 1 on a zero-byte
+ *   file, open-fd-count; open-active-fd-count is left unanswered, as stock);
  * - TRUNCATE, FTRUNCATE, FALLOCATE, DISCARD and ZEROFILL succeed with the cached stat;
- * - READ fails ENOSYS: an arbiter is never a data source;
+ * - READ and SEEK fail ENOSYS: an arbiter is never a data source;
  * - everything else (names, metadata, xattrs, XATTROP, locks below it) passes through.
  * The cached stat is the last one seen going by (LOOKUP, STAT, FSTAT, SETATTR, CREATE…),
- * or one FSTAT/STAT asked below when none was seen since start.
+ * or one FSTAT/STAT asked below when none was seen since start. (Stock caches only
+ * LOOKUP's and answers zeros before one; AFR never uses an arbiter's data stat.)
  */
 import { uintValue, type Dict, type GfxDict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
@@ -20,7 +22,6 @@ import { defineTranslator } from '../../xlator/translator.js';
 import type { Layer } from '../../xlator/layer.js';
 
 export const WRITE_IS_APPEND = 'glusterfs.write-is-append';
-export const OPEN_ACTIVE_FD_COUNT = 'glusterfs.open-active-fd-count';
 export const OPEN_FD_COUNT = 'glusterfs.open-fd-count';
 
 /** Inodes whose stat is remembered; beyond this the cache starts over (it is only a cache). */
@@ -67,9 +68,8 @@ export const arbiter = defineTranslator({
       const out: Dict = new Map();
       // Stock: always "at EOF" on a zero-byte file, whatever the offset.
       if (asked.has(WRITE_IS_APPEND)) out.set(WRITE_IS_APPEND, uintValue(1));
-      const n = openFds.get(key(gfid)) ?? 0;
-      if (asked.has(OPEN_ACTIVE_FD_COUNT)) out.set(OPEN_ACTIVE_FD_COUNT, uintValue(n));
-      if (asked.has(OPEN_FD_COUNT)) out.set(OPEN_FD_COUNT, uintValue(n));
+      // Stock answers open-fd-count here but leaves open-active-fd-count unanswered.
+      if (asked.has(OPEN_FD_COUNT)) out.set(OPEN_FD_COUNT, uintValue(openFds.get(key(gfid)) ?? 0));
       return out.size ? out : null;
     }
 
@@ -145,6 +145,9 @@ export const arbiter = defineTranslator({
       DISCARD: noData(),
       ZEROFILL: noData(),
       async READ() {
+        throw FopError.of('ENOSYS', 'an arbiter brick holds no data');
+      },
+      async SEEK() {
         throw FopError.of('ENOSYS', 'an arbiter brick holds no data');
       },
     };

@@ -67,7 +67,7 @@ test('arbiter: zero-byte files with names, modes and xattrs; writes answered fro
       uintValue(1),
       'always at EOF on a zero-byte file',
     );
-    assert.deepEqual(w.xdata.get('glusterfs.open-active-fd-count'), uintValue(1));
+    assert.equal(w.xdata.has('glusterfs.open-active-fd-count'), false, 'not answered, as stock');
     assert.equal(w.xdata.get('glusterfs.inodelk-count')?.value, 0n, 'locks above still count');
     assert.equal((await stat(join(b.dir, 'vm.img'))).size, 0, 'no data stored');
     for (const fop of ['FTRUNCATE', 'FALLOCATE', 'DISCARD', 'ZEROFILL']) {
@@ -77,6 +77,17 @@ test('arbiter: zero-byte files with names, modes and xattrs; writes answered fro
     await b.call('TRUNCATE', { gfid, offset: 1 << 30, xdata: null });
     assert.equal((await stat(join(b.dir, 'vm.img'))).size, 0);
     await fails(b.call('READ', { gfid, fd, offset: 0, size: 4096, flag: 0, xdata: null }), 'ENOSYS');
+    await fails(b.call('SEEK', { gfid, fd, offset: 0, what: 0, xdata: null }), 'ENOSYS');
+    const fdCount = await b.call('WRITE', {
+      gfid,
+      fd,
+      offset: 0,
+      size: 1,
+      flag: 0,
+      xdata: new Map([['glusterfs.open-fd-count', uintValue(4)]]),
+      payload: Buffer.alloc(1),
+    });
+    assert.deepEqual(fdCount.xdata.get('glusterfs.open-fd-count'), uintValue(1));
     // Metadata and changelogs are kept like on a data brick.
     await b.call('SETATTR', { gfid, stbuf: { ...created.stat, mode: 0o640 }, valid: 1, xdata: null });
     assert.equal((await stat(join(b.dir, 'vm.img'))).mode & 0o777, 0o640);
