@@ -27,6 +27,7 @@ const PARALLEL = [
   'test/xlators/distribute/',
   'test/xlators/io-stats/',
   'test/xlators/index/',
+  'test/xlators/heal-ranges/',
   'test/xlators/arbiter/',
   'test/xlators/client/wire.test.ts',
   'test/xlators/client/hostile.test.ts',

@@ -5,6 +5,7 @@
  */
 import type { OptionSchema, TranslatorRegistry, TranslatorType } from '../xlator/index.js';
 import { arbiter } from './arbiter/index.js';
+import { healRanges } from './heal-ranges/index.js';
 import { index } from './index/index.js';
 import { ioStats } from './io-stats/index.js';
 import { locks } from './locks/index.js';
@@ -21,6 +22,7 @@ export const BRICK_TRANSLATORS: TranslatorRegistry = registry([
   arbiter,
   locks,
   index,
+  healRanges,
   ioStats,
   ...stockPassthroughs,
 ]);
