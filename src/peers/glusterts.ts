@@ -132,3 +132,44 @@ export async function startGlustertsNbd(
   const port = Number(s.match![1]);
   return { url: `nbd://${host}:${port}`, port, stop: () => s.stop(10_000) };
 }
+
+export interface RunningDaemon {
+  host: string;
+  port: number;
+  data: string;
+  child: ChildProcess;
+  /** `glusterts volume ARGS…` against this daemon; resolves stdout. */
+  volume(...args: string[]): Promise<string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `glusterts daemon` on host:port (default 24007) with a fresh data directory (or
+ * `data`); volumes are then made with `volume(...)`, as a user does with the CLI.
+ */
+export async function startGlustertsDaemon(
+  opts: { host?: string; port?: number; data?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunningDaemon> {
+  const host = opts.host ?? '127.0.0.3';
+  const data = opts.data ?? mkdtempSync(join('/var/tmp', 'glusterts-daemon-'));
+  const port = opts.port ?? GLUSTERD_PORT;
+  const s = await startService(
+    process.execPath,
+    [GLUSTERTS_CLI, 'daemon', '--host', host, '--port', String(port), '--data', data],
+    /listening on/,
+    { what: 'glusterts daemon', timeoutMs: opts.timeoutMs ?? 30_000, ...(opts.env ? { env: opts.env } : {}) },
+  );
+  return {
+    host,
+    port,
+    data,
+    child: s.child,
+    volume: (...args) => glustertsVolume(data, ...args),
+    output: s.output,
+    async stop() {
+      await s.stop();
+      if (!opts.data) rmSync(data, { recursive: true, force: true });
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { gfuuidValue, strValue, DictType, type Dict, type GfxDict } from '../../
 import { randomGfid } from '../../protocol/gfid.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
 import { newEntryCharge, TxnType, ZERO } from './changelog.js';
+import { recordOpen } from './open-fds.js';
 import { Replica } from './replica.js';
 import { changelogOp, changelogTransaction, flagged, internalCtx, type Guard } from './transaction.js';
 
@@ -46,6 +47,12 @@ export function entryOps(r: Replica): FopTable {
         ictx,
         async (which) => {
           const results = await r.fanOut(which, fop, sent, ctx);
+          if (fop === 'CREATE')
+            recordOpen(
+              r,
+              (req as FopRequest<'CREATE'>).fd,
+              results.flatMap((x) => (x.ok ? [x.target] : [])),
+            );
           const first = results.find((x) => x.ok);
           if (first?.ok) created = (first.value as { stat: { gfid: Buffer } }).stat.gfid;
           return results;

@@ -13,6 +13,7 @@ import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/tr
 import { readableState } from './reads.js';
 import { chooseReadChild } from './read-child.js';
 import { commonErrno, type ChildResult, type Replica } from './replica.js';
+import { fixOpen, recordOpen } from './open-fds.js';
 import { flushDataLock } from './transaction.js';
 
 type Everywhere =
@@ -61,13 +62,26 @@ export function fdOps(r: Replica): FopTable {
         if (child < 0) child = up.indexOf(true);
         fd.set(r, child);
       }
+      await fixOpen(r, fd, [child], ctx);
       const res = await r.callChild(child, fop, req, ctx);
       if (res.ok) return res.value;
       throw res.error;
     };
+  const opening =
+    <N extends 'OPEN' | 'OPENDIR'>(fop: N) =>
+    async (req: FopRequest<N>, ctx: FopContext): Promise<FopReply<N>> => {
+      r.requireQuorum(r.upVector(), fop);
+      const results = await r.fanOut(r.upChildren(), fop as FopName as N, req, ctx);
+      recordOpen(
+        r,
+        (req as { fd: OpenFd }).fd,
+        results.flatMap((x) => (x.ok ? [x.target] : [])),
+      );
+      return quorumAnswer(r, fop, results);
+    };
   return {
-    OPEN: everywhere('OPEN'),
-    OPENDIR: everywhere('OPENDIR'),
+    OPEN: opening('OPEN'),
+    OPENDIR: opening('OPENDIR'),
     FSYNCDIR: everywhere('FSYNCDIR'),
     LK: everywhere('LK'),
     INODELK: everywhere('INODELK'),

@@ -11,9 +11,11 @@ import type { FopName } from '../../protocol/fops.js';
 import { NULL_GFID } from '../../protocol/gfid.js';
 import { zeroIatt } from '../../protocol/iatt.js';
 import type { Success } from '../../xlator/fanout.js';
+import type { OpenFd } from '../../xlator/fd.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
 import { TxnType } from './changelog.js';
 import { readableFrom } from './heal-direction.js';
+import { fixOpen } from './open-fds.js';
 import { chooseReadChild } from './read-child.js';
 import { commonErrno, isNotConnected, Replica, type ChildResult, type InodeState } from './replica.js';
 
@@ -110,6 +112,7 @@ export async function readFromOne<N extends FopName>(
         : new FopError(Errno.EIO, `${r.domain}: ${fop}: no brick holds a good copy (split-brain)`);
     }
     tried.add(child);
+    await fixOpen(r, (req as { fd?: OpenFd }).fd, [child], ctx);
     const res = await r.callChild(child, fop, req, ctx);
     if (res.ok) return res.value;
     if (!isNotConnected(res.error)) throw res.error;

@@ -350,8 +350,9 @@ export async function dataTransaction<R>(
     try {
       return await dataAttempt(r, gfid, what, ctx, op);
     } catch (err) {
-      if (!(err instanceof FopError) || err.errno !== Errno.ENOTCONN || attempt >= 3) throw err;
+      if (!(err instanceof FopError) || err.errno !== Errno.ENOTCONN || attempt >= 5) throw err;
       if (!r.hasQuorum(r.upVector()) || ctx.signal?.aborted) throw err;
+      await new Promise((res) => setTimeout(res, 10 * attempt));
     }
   }
 }

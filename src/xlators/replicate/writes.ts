@@ -5,7 +5,9 @@
  * fop goes to every brick the transaction holds, with the caller's own credentials.
  */
 import type { FopName } from '../../protocol/fops.js';
+import type { OpenFd } from '../../xlator/fd.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
+import { fixOpen } from './open-fds.js';
 import { contentionRequest, dataTransaction, metadataTransaction } from './transaction.js';
 import type { Replica } from './replica.js';
 
@@ -22,7 +24,10 @@ export function writeOps(r: Replica): FopTable {
       const sent = (
         fop === 'WRITE' ? { ...req, xdata: contentionRequest(r, (req as FopRequest<'WRITE'>).xdata) } : req
       ) as FopRequest<N>;
-      return dataTransaction(r, gfidOf(req as never), fop, ctx, (which) => r.fanOut(which, fop, sent, ctx));
+      return dataTransaction(r, gfidOf(req as never), fop, ctx, async (which) => {
+        await fixOpen(r, (req as { fd?: OpenFd }).fd, which, ctx);
+        return r.fanOut(which, fop, sent, ctx);
+      });
     };
   const metadata =
     <N extends MetadataFop>(fop: N) =>
