@@ -73,7 +73,10 @@ export const replicate = defineTranslator({
       children,
       pendingKeys: names.map((n) => `trusted.afr.${n}`),
       dirtyKey: o['afr-dirty-xattr'],
-      quorum: { type: o['quorum-type'] as 'none' | 'auto' | 'fixed', count: o['quorum-count'] },
+      quorum: {
+        type: (o['quorum-type'] || (children.length > 2 ? 'auto' : 'none')) as 'none' | 'auto' | 'fixed',
+        count: o['quorum-count'],
+      },
       arbiter: o['arbiter-count'] === 1,
       eagerLock: o['eager-lock'],
       postOpDelayMs: o['post-op-delay-secs'] * 1000,

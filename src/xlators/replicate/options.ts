@@ -17,10 +17,10 @@ export const replicateOptions = {
   },
   'quorum-type': {
     type: 'enum',
-    default: 'none',
-    values: ['none', 'auto', 'fixed'],
+    default: '',
+    values: ['', 'none', 'auto', 'fixed'],
     description:
-      'client quorum: auto = more than half the bricks (or half including the first); glusterd writes auto for replica 3',
+      'client quorum: auto = more than half the bricks (or half including the first); unset means auto for 3 or more bricks, none below (as stock AFR)',
   },
   'quorum-count': {
     type: 'int',
