@@ -10,7 +10,7 @@ const LAYERS = [
   ['protocol'],
   ['xlator'],
   ['xlators'],
-  ['brick', 'mgmt', 'client'],
+  ['brick', 'mgmt', 'client', 'heal'],
   ['nbd'],
   ['peers'], // drives real programs (stock GlusterFS, glusterts processes, FUSE, fio, QEMU)
   ['bench'],

@@ -1,0 +1,412 @@
+/**
+ * The fops heal sends to single bricks of a replica set, each as one small call: lookups that
+ * bring back the changelog, heal locks in a named domain, opens, reads, writes, checksums and
+ * listings. Heal speaks to bricks one by one (never through replicate's transactions), as root
+ * with its own lock owner, so every call here goes through `Replica.fanOut`/`callChild`.
+ */
+import { DictType, gfuuidValue, intValue, ptrValue, type Dict, type GfxDict } from '../protocol/dict.js';
+import { Errno, FopError } from '../protocol/errno.js';
+import { NULL_GFID } from '../protocol/gfid.js';
+import type { Iatt } from '../protocol/iatt.js';
+import type { Dirent } from '../protocol/structs.js';
+import type { Success } from '../xlator/fanout.js';
+import { OpenFd } from '../xlator/fd.js';
+import type { FopContext } from '../xlator/translator.js';
+import {
+  CHANGELOG_PREFIX,
+  encodeCounters,
+  Replica,
+  type BrickChangelog,
+  type Counters,
+} from '../xlators/replicate/index.js';
+import type { ChildResult } from '../xlators/replicate/replica.js';
+
+const F_SETLK = 1;
+const F_SETLKW = 2;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+const ENTRYLK_LOCK = 0;
+const ENTRYLK_UNLOCK = 1;
+const ENTRYLK_LOCK_NB = 2;
+const ENTRYLK_WRLCK = 1;
+const ADD_ARRAY = 0;
+const O_RDWR = 2;
+/** Metadata locks start at LLONG_MAX − 1, as stock's. */
+export const METADATA_LOCK_START = 0x7ffffffffffffffen;
+/** Stock's xdata marking a fop the heal itself sends (bricks skip quota and the like). */
+export const INTERNAL_FOP = 'glusterfs-internal-fop';
+export const PURGE_INDEX = 'glusterfs.xattrop-purge-index';
+
+/** One brick's view of an inode under the heal locks. */
+export interface BrickState {
+  ok: boolean;
+  errno?: number;
+  stat?: Iatt;
+  changelog?: BrickChangelog;
+  /** Every on-disk xattr the brick listed (LOOKUP list-xattr), AFR's keys included. */
+  xattrs?: Dict;
+}
+
+export type LockKind =
+  { kind: 'inode'; gfid: Buffer; start: bigint; len: bigint } | { kind: 'entry'; gfid: Buffer; name: string };
+
+export const ok = <T>(r: ChildResult<T>): r is Success<T> => r.ok;
+
+export class HealIo {
+  readonly ctx: FopContext;
+
+  constructor(
+    readonly r: Replica,
+    ctx: FopContext,
+  ) {
+    this.ctx = { ...ctx, caller: { ...ctx.caller, uid: 0, gid: 0, groups: [], lkOwner: Replica.newOwner() } };
+  }
+
+  get n(): number {
+    return this.r.n;
+  }
+
+  all(): number[] {
+    return this.r.cfg.children.map((_, i) => i);
+  }
+
+  // ---- inspection ----------------------------------------------------------------------
+
+  /** Nameless LOOKUP by gfid on `which`, with the changelog and every xattr in the reply. */
+  async inspect(gfid: Buffer, which: readonly number[] = this.all()): Promise<BrickState[]> {
+    const xdata = this.r.changelogRequest(null);
+    xdata.set('list-xattr', intValue(1));
+    const res = await this.r.fanOut(
+      which,
+      'LOOKUP',
+      { gfid, pargfid: NULL_GFID, flags: 0, bname: '', xdata },
+      this.ctx,
+    );
+    const out: BrickState[] = this.all().map(() => ({ ok: false, errno: Errno.ENOTCONN }));
+    for (const x of res)
+      out[x.target] = x.ok
+        ? {
+            ok: true,
+            stat: x.value.prestat,
+            changelog: this.r.changelogOf(x.value.xdata),
+            xattrs: x.value.xdata ?? new Map(),
+          }
+        : { ok: false, errno: x.error.errno };
+    return out;
+  }
+
+  /** Named LOOKUP of `name` in directory `parent` on brick i; undefined when it is absent. */
+  async lookupName(i: number, parent: Buffer, name: string): Promise<Iatt | undefined> {
+    const x = await this.r.callChild(
+      i,
+      'LOOKUP',
+      { gfid: NULL_GFID, pargfid: parent, flags: 0, bname: name, xdata: null },
+      this.ctx,
+    );
+    if (x.ok) return x.value.prestat;
+    if (x.error.errno === Errno.ENOENT || x.error.errno === Errno.ESTALE) return undefined;
+    throw x.error;
+  }
+
+  // ---- locks ---------------------------------------------------------------------------
+
+  /**
+   * Takes a lock in `domain` on `which`: non-blocking everywhere, then on any EAGAIN blocking
+   * one brick at a time in child order (stock's protocol). Returns the bricks that granted it.
+   */
+  async lock(domain: string, target: LockKind, which: readonly number[]): Promise<boolean[]> {
+    const first = await this.lockCall(domain, target, which, 'nb');
+    const granted = this.all().map(() => false);
+    for (const x of first) if (x.ok) granted[x.target] = true;
+    if (!first.some((x) => !x.ok && x.error.errno === Errno.EAGAIN)) return granted;
+    await this.unlock(domain, target, flagged(granted));
+    granted.fill(false);
+    for (const i of which) {
+      const [x] = await this.lockCall(domain, target, [i], 'wait');
+      if (x?.ok) granted[i] = true;
+    }
+    return granted;
+  }
+
+  async unlock(domain: string, target: LockKind, which: readonly number[]): Promise<void> {
+    if (which.length) await this.lockCall(domain, target, which, 'unlock');
+  }
+
+  private lockCall(
+    domain: string,
+    target: LockKind,
+    which: readonly number[],
+    mode: 'nb' | 'wait' | 'unlock',
+  ): Promise<ChildResult<unknown>[]> {
+    if (target.kind === 'inode') {
+      const type = mode === 'unlock' ? F_UNLCK : F_WRLCK;
+      return this.r.fanOut(
+        which,
+        'INODELK',
+        {
+          gfid: target.gfid,
+          cmd: mode === 'wait' ? F_SETLKW : F_SETLK,
+          type,
+          flock: {
+            type,
+            whence: 0,
+            start: target.start,
+            len: target.len,
+            pid: this.ctx.caller.pid,
+            lkOwner: this.ctx.caller.lkOwner,
+          },
+          volume: domain,
+          xdata: null,
+        },
+        this.ctx,
+      );
+    }
+    return this.r.fanOut(
+      which,
+      'ENTRYLK',
+      {
+        gfid: target.gfid,
+        cmd: mode === 'unlock' ? ENTRYLK_UNLOCK : mode === 'wait' ? ENTRYLK_LOCK : ENTRYLK_LOCK_NB,
+        type: ENTRYLK_WRLCK,
+        namelen: target.name ? 1 : 0,
+        name: target.name,
+        volume: domain,
+        xdata: null,
+      },
+      this.ctx,
+    );
+  }
+
+  /** Runs `body` holding `target` in `domain` on `which`; always unlocks. */
+  async withLock<T>(
+    domain: string,
+    target: LockKind,
+    which: readonly number[],
+    body: (granted: boolean[]) => Promise<T>,
+  ): Promise<T> {
+    const granted = await this.lock(domain, target, which);
+    try {
+      return await body(granted);
+    } finally {
+      await this.unlock(domain, target, flagged(granted));
+    }
+  }
+
+  // ---- changelog -----------------------------------------------------------------------
+
+  /** XATTROP ADD_ARRAY on brick i: dirty += dirtyDelta, pending[j] += pendingDelta[j]. */
+  async xattrop(
+    i: number,
+    gfid: Buffer,
+    dirtyDelta: Counters,
+    pendingDelta: readonly Counters[],
+    xdata: GfxDict = null,
+  ): Promise<void> {
+    const dict: Dict = new Map([[this.r.cfg.dirtyKey, ptrValue(encodeCounters(dirtyDelta))]]);
+    this.r.cfg.pendingKeys.forEach((key, j) => dict.set(key, ptrValue(encodeCounters(pendingDelta[j]!))));
+    const x = await this.r.callChild(i, 'XATTROP', { gfid, flags: ADD_ARRAY, dict, xdata }, this.ctx);
+    if (!x.ok) throw x.error;
+  }
+
+  // ---- data ----------------------------------------------------------------------------
+
+  async open(i: number, gfid: Buffer): Promise<OpenFd> {
+    const fd = new OpenFd(gfid, O_RDWR, false);
+    const x = await this.r.callChild(i, 'OPEN', { gfid, flags: O_RDWR, fd, xdata: null }, this.ctx);
+    if (!x.ok) throw x.error;
+    return fd;
+  }
+
+  async release(i: number, fd: OpenFd): Promise<void> {
+    await this.r.callChild(
+      i,
+      fd.isDirectory ? 'RELEASEDIR' : 'RELEASE',
+      { gfid: fd.gfid, fd, xdata: null },
+      this.ctx,
+    );
+  }
+
+  async read(i: number, fd: OpenFd, offset: bigint, size: number): Promise<Buffer> {
+    const x = await this.r.callChild(
+      i,
+      'READ',
+      { gfid: fd.gfid, fd, offset: Number(offset), size, flag: 0, xdata: null },
+      this.ctx,
+    );
+    if (!x.ok) throw x.error;
+    const p = x.value.payload;
+    return Buffer.isBuffer(p) ? p : Buffer.concat(p as readonly Buffer[]);
+  }
+
+  async write(i: number, fd: OpenFd, offset: bigint, data: Buffer): Promise<void> {
+    const x = await this.r.callChild(
+      i,
+      'WRITE',
+      {
+        gfid: fd.gfid,
+        fd,
+        offset: Number(offset),
+        size: data.length,
+        flag: 0,
+        xdata: new Map([[INTERNAL_FOP, intValue(1)]]),
+        payload: data,
+      },
+      this.ctx,
+    );
+    if (!x.ok) throw x.error;
+  }
+
+  async truncate(i: number, fd: OpenFd, size: bigint): Promise<void> {
+    const x = await this.r.callChild(
+      i,
+      'FTRUNCATE',
+      { gfid: fd.gfid, fd, offset: Number(size), xdata: new Map([[INTERNAL_FOP, intValue(1)]]) },
+      this.ctx,
+    );
+    if (!x.ok) throw x.error;
+  }
+
+  async fstat(i: number, fd: OpenFd): Promise<Iatt> {
+    const x = await this.r.callChild(i, 'FSTAT', { gfid: fd.gfid, fd, xdata: null }, this.ctx);
+    if (!x.ok) throw x.error;
+    return x.value.stat;
+  }
+
+  /** RCHECKSUM of [offset, offset+len): weak and strong sums joined, and whether all zeros. */
+  async checksum(i: number, fd: OpenFd, offset: bigint, len: number): Promise<string> {
+    const x = await this.r.callChild(
+      i,
+      'RCHECKSUM',
+      {
+        gfid: fd.gfid,
+        fd,
+        offset: Number(offset),
+        len,
+        flags: 0,
+        xdata: new Map([['check-zero-filled', intValue(1)]]),
+      },
+      this.ctx,
+    );
+    if (!x.ok) throw x.error;
+    return `${x.value.weakChecksum}:${Buffer.from(x.value.strongChecksum).toString('hex')}`;
+  }
+
+  /** A virtual or real xattr of an inode on brick i (PTR/STR bytes); undefined on ENODATA. */
+  async getxattr(i: number, gfid: Buffer, name: string): Promise<Buffer | undefined> {
+    const x = await this.r.callChild(i, 'GETXATTR', { gfid, namelen: 1, name, xdata: null }, this.ctx);
+    if (!x.ok) {
+      if (x.error.errno === Errno.ENODATA || x.error.errno === Errno.EOPNOTSUPP) return undefined;
+      throw x.error;
+    }
+    const v = x.value.dict?.get(name);
+    if (!v) return undefined;
+    if (v.type === DictType.PTR || v.type === DictType.STR || v.type === DictType.STR_OLD)
+      return Buffer.from(v.value as Buffer);
+    return Buffer.from(String(v.value));
+  }
+
+  /** All of an inode's xattrs on brick i (GETXATTR without a name). */
+  async listXattrs(i: number, gfid: Buffer): Promise<Dict> {
+    const x = await this.r.callChild(i, 'GETXATTR', { gfid, namelen: 0, name: '', xdata: null }, this.ctx);
+    if (!x.ok) throw x.error;
+    return x.value.dict ?? new Map();
+  }
+
+  // ---- directories ---------------------------------------------------------------------
+
+  /** Every entry of directory `gfid` on brick i (`.` and `..` left out). */
+  async list(i: number, gfid: Buffer, xdata: GfxDict = null): Promise<Dirent[]> {
+    const fd = new OpenFd(gfid, 0, true);
+    const opened = await this.r.callChild(i, 'OPENDIR', { gfid, fd, xdata }, this.ctx);
+    if (!opened.ok) throw opened.error;
+    const out: Dirent[] = [];
+    try {
+      let offset = 0n;
+      for (;;) {
+        const x = await this.r.callChild(i, 'READDIR', { gfid, fd, offset, size: 65536, xdata }, this.ctx);
+        if (!x.ok) throw x.error;
+        for (const e of x.value.entries) if (e.name !== '.' && e.name !== '..') out.push(e);
+        if (!x.value.entries.length || x.value.opErrno === Errno.ENOENT) break;
+        offset = x.value.entries[x.value.entries.length - 1]!.off;
+      }
+    } finally {
+      await this.release(i, fd);
+    }
+    return out;
+  }
+
+  /** Creates `name` in `parent` on brick i with the source's gfid, type, mode and owner. */
+  async createLike(i: number, parent: Buffer, name: string, src: Iatt, linkTarget?: string): Promise<void> {
+    const xdata: Dict = new Map([
+      ['gfid-req', gfuuidValue(src.gfid)],
+      [INTERNAL_FOP, intValue(1)],
+    ]);
+    const type = src.mode & 0o170000;
+    const perm = src.mode & 0o7777;
+    let x: ChildResult<unknown>;
+    if (type === 0o040000)
+      x = await this.r.callChild(
+        i,
+        'MKDIR',
+        { pargfid: parent, mode: perm, umask: 0, bname: name, xdata },
+        this.ctx,
+      );
+    else if (type === 0o120000)
+      x = await this.r.callChild(
+        i,
+        'SYMLINK',
+        { pargfid: parent, bname: name, umask: 0, linkname: linkTarget ?? '', xdata },
+        this.ctx,
+      );
+    else
+      x = await this.r.callChild(
+        i,
+        'MKNOD',
+        { pargfid: parent, dev: BigInt(src.rdev), mode: src.mode, umask: 0, bname: name, xdata },
+        this.ctx,
+      );
+    if (!x.ok && x.error.errno !== Errno.EEXIST) throw x.error;
+  }
+
+  async readlink(i: number, gfid: Buffer): Promise<string> {
+    const x = await this.r.callChild(i, 'READLINK', { gfid, size: 4096, xdata: null }, this.ctx);
+    if (!x.ok) throw x.error;
+    return x.value.path;
+  }
+
+  /** Removes `name` from `parent` on brick i; a directory with everything under it. */
+  async removeTree(i: number, parent: Buffer, name: string, stat: Iatt): Promise<void> {
+    const xdata: Dict = new Map([[INTERNAL_FOP, intValue(1)]]);
+    if ((stat.mode & 0o170000) === 0o040000) {
+      for (const e of await this.list(i, stat.gfid)) {
+        const child = await this.lookupName(i, stat.gfid, e.name);
+        if (child) await this.removeTree(i, stat.gfid, e.name, child);
+      }
+      const x = await this.r.callChild(
+        i,
+        'RMDIR',
+        { pargfid: parent, xflags: 0, bname: name, xdata },
+        this.ctx,
+      );
+      if (!x.ok && x.error.errno !== Errno.ENOENT) throw x.error;
+      return;
+    }
+    const x = await this.r.callChild(
+      i,
+      'UNLINK',
+      { pargfid: parent, bname: name, xflags: 0, xdata },
+      this.ctx,
+    );
+    if (!x.ok && x.error.errno !== Errno.ENOENT) throw x.error;
+  }
+}
+
+export const flagged = (v: readonly boolean[]): number[] => v.flatMap((x, i) => (x ? [i] : []));
+
+/** AFR's own xattrs, which metadata heal never copies. */
+export const isAfrKey = (key: string): boolean => key.startsWith(CHANGELOG_PREFIX);
+
+export function notAllAnswered(states: readonly BrickState[], what: string): FopError {
+  const missing = states.flatMap((s, i) => (s.ok ? [] : [`brick ${i}: errno ${s.errno}`]));
+  return new FopError(Errno.ENOTCONN, `${what}: not every brick answered (${missing.join(', ')})`);
+}

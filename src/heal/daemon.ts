@@ -1,0 +1,170 @@
+/**
+ * The self-heal daemon (stock's glustershd role) over a running client graph: for every
+ * cluster/replicate translator in it, an index heal at start, at once whenever one of its
+ * bricks comes (back) up, and every heal-timeout; files healed a few at a time; progress per
+ * file (bytes done and left, rate, ETA) kept for `heal info summary`. It keeps no state of its
+ * own: the bricks' changelogs and indices say what to heal, so a restarted daemon carries on.
+ */
+import { randomUUID } from 'node:crypto';
+import { gfidToString } from '../protocol/gfid.js';
+import type { Graph } from '../xlator/graph.js';
+import { FdTable } from '../xlator/fd.js';
+import type { FopContext } from '../xlator/translator.js';
+import { Replica } from '../xlators/replicate/index.js';
+import { HealIo } from './bricks.js';
+import { indexHealPass, type PassReport } from './crawl.js';
+import type { SplitBrainPolicy } from './policy.js';
+
+export interface DaemonOptions {
+  /** Periodic crawl interval (cluster.heal-timeout, default 600 s). */
+  healTimeoutMs?: number;
+  /** Files healed at once per replica set (default 4). */
+  concurrency?: number;
+  /** cluster.favorite-child-policy as a policy. */
+  policy?: SplitBrainPolicy;
+  /** How often brick liveness is looked at (default 500 ms). */
+  pollMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface FileProgress {
+  replica: string;
+  gfid: string;
+  done: number;
+  total: number;
+  startedAt: number;
+  updatedAt: number;
+}
+
+/** The replicate translators of a graph, as their shared state. */
+export function replicasOf(graph: Graph): Replica[] {
+  return graph.layers.flatMap((l) => {
+    const r = (l.translator as { replica?: unknown }).replica;
+    return l.type === 'cluster/replicate' && r instanceof Replica ? [r] : [];
+  });
+}
+
+export function healContext(): FopContext {
+  return {
+    caller: { uid: 0, gid: 0, groups: [], pid: process.pid, lkOwner: Buffer.alloc(8) },
+    session: { id: `glusterts-shd-${randomUUID()}`, fds: new FdTable() },
+  };
+}
+
+export class SelfHealDaemon {
+  readonly progress = new Map<string, FileProgress>();
+  readonly lastReport = new Map<string, PassReport>();
+  private readonly abort = new AbortController();
+  private readonly running = new Map<Replica, Promise<void>>();
+  private readonly again = new Set<Replica>();
+  private readonly lastUp = new Map<Replica, boolean[]>();
+  private timers: NodeJS.Timeout[] = [];
+  /** Bytes copied or compared since start, for the rate behind ETAs. */
+  bytesHealed = 0;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly replicas: readonly Replica[],
+    private readonly ctx: FopContext = healContext(),
+    private readonly o: DaemonOptions = {},
+  ) {}
+
+  start(): void {
+    for (const r of this.replicas) {
+      this.lastUp.set(r, r.upVector());
+      void this.trigger(r, 'start');
+    }
+    const poll = setInterval(() => this.poll(), this.o.pollMs ?? 500);
+    const periodic = setInterval(
+      () => this.replicas.forEach((r) => void this.trigger(r, 'heal-timeout')),
+      this.o.healTimeoutMs ?? 600_000,
+    );
+    poll.unref();
+    periodic.unref();
+    this.timers = [poll, periodic];
+  }
+
+  /** A brick that came up since the last look starts a crawl of its set at once. */
+  private poll(): void {
+    for (const r of this.replicas) {
+      const now = r.upVector();
+      const before = this.lastUp.get(r) ?? [];
+      this.lastUp.set(r, now);
+      if (now.some((up, i) => up && !before[i])) void this.trigger(r, 'brick up');
+    }
+  }
+
+  /** Crawls the set now, or right after the crawl in progress. */
+  trigger(r: Replica, why: string): Promise<void> {
+    const current = this.running.get(r);
+    if (current) {
+      this.again.add(r);
+      return current;
+    }
+    const run = (async () => {
+      do {
+        this.again.delete(r);
+        this.o.log?.(`${r.domain}: index heal (${why})`);
+        const report = await this.pass(r).catch((err: Error) => {
+          this.o.log?.(`${r.domain}: index heal failed: ${err.message}`);
+          return undefined;
+        });
+        if (report) {
+          this.lastReport.set(r.domain, report);
+          this.o.log?.(
+            `${r.domain}: healed ${report.healed}, split-brain ${report.splitBrain.length}, failed ${report.failed.length}, left ${report.remaining}`,
+          );
+        }
+      } while (this.again.has(r) && !this.abort.signal.aborted);
+    })().finally(() => this.running.delete(r));
+    this.running.set(r, run);
+    return run;
+  }
+
+  /** Crawls every set now and resolves when done (`heal NAME`, tests). */
+  async healNow(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => this.trigger(r, 'requested')));
+  }
+
+  private pass(r: Replica): Promise<PassReport> {
+    const io = new HealIo(r, this.ctx);
+    return indexHealPass(io, {
+      concurrency: this.o.concurrency ?? 4,
+      signal: this.abort.signal,
+      ...(this.o.policy ? { policy: this.o.policy } : {}),
+      onProgress: (p) => {
+        const key = `${r.domain}/${gfidToString(p.gfid)}`;
+        const now = Date.now();
+        const prev = this.progress.get(key);
+        if (prev && p.done > prev.done) this.bytesHealed += p.done - prev.done;
+        if (p.done >= p.total) this.progress.delete(key);
+        else
+          this.progress.set(key, {
+            replica: r.domain,
+            gfid: gfidToString(p.gfid),
+            done: p.done,
+            total: p.total,
+            startedAt: prev?.startedAt ?? now,
+            updatedAt: now,
+          });
+      },
+    });
+  }
+
+  /** Progress of the files being healed, with the daemon's rate and each file's ETA. */
+  snapshot(): { files: (FileProgress & { etaSeconds: number | null })[]; bytesPerSecond: number } {
+    const files = [...this.progress.values()].map((f) => {
+      const secs = (f.updatedAt - f.startedAt) / 1000;
+      const rate = secs > 0 ? f.done / secs : 0;
+      return { ...f, etaSeconds: rate > 0 ? Math.ceil((f.total - f.done) / rate) : null };
+    });
+    const secs = (Date.now() - this.startedAt) / 1000;
+    return { files, bytesPerSecond: secs > 0 ? Math.round(this.bytesHealed / secs) : 0 };
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.abort.abort(new Error('self-heal daemon stopping'));
+    await Promise.all(this.running.values());
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Heals one inode of one replica set: finds out what it is, then runs the heals it needs —
+ * a directory's entries and metadata, a file's metadata and data — each under its own locks
+ * (entry.ts, metadata.ts, data.ts). Everything it knows comes from the bricks, so a heal cut
+ * short (a crash, a brick lost) is simply done again later.
+ */
+import { Errno } from '../protocol/errno.js';
+import type { HealIo } from './bricks.js';
+import { healData } from './data.js';
+import { healEntry } from './entry.js';
+import { healMetadata } from './metadata.js';
+import type { HealKind, HealOptions, HealOutcome } from './outcome.js';
+
+export interface InodeHeal {
+  gfid: Buffer;
+  /** 'missing': some bricks do not have the inode yet (its directory's entry heal comes first); 'gone': none has it. */
+  state: 'done' | 'missing' | 'gone' | 'unreachable';
+  outcomes: HealOutcome[];
+}
+
+const S_IFDIR = 0o040000;
+
+export async function healInode(io: HealIo, gfid: Buffer, opts: HealOptions = {}): Promise<InodeHeal> {
+  const states = await io.inspect(gfid);
+  if (states.some((s) => !s.ok && s.errno === Errno.ENOTCONN))
+    return { gfid, state: 'unreachable', outcomes: [] };
+  const present = states.filter((s) => s.ok);
+  if (!present.length) return { gfid, state: 'gone', outcomes: [] };
+  if (present.length < states.length) return { gfid, state: 'missing', outcomes: [] };
+  const isDir = (present[0]!.stat!.mode & 0o170000) === S_IFDIR;
+  const steps: [HealKind, typeof healData][] = isDir
+    ? [
+        ['entry', healEntry],
+        ['metadata', healMetadata],
+      ]
+    : [
+        ['metadata', healMetadata],
+        ['data', healData],
+      ];
+  const outcomes: HealOutcome[] = [];
+  for (const [kind, heal] of steps) {
+    try {
+      outcomes.push(await heal(io, gfid, opts));
+    } catch (err) {
+      outcomes.push({ kind, result: 'failed', reason: (err as Error).message });
+    }
+  }
+  return { gfid, state: 'done', outcomes };
+}
+
+export const healed = (h: InodeHeal): boolean =>
+  h.state === 'done' && h.outcomes.every((o) => o.result === 'healed' || o.result === 'clean');
+export const inSplitBrain = (h: InodeHeal): boolean => h.outcomes.some((o) => o.result === 'split-brain');

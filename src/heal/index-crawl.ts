@@ -1,0 +1,72 @@
+/**
+ * Reading a brick's heal index through features/index's virtual interface (the one stock's
+ * shd and `heal info` use): GETXATTR on the root of `glusterfs.xattrop_index_gfid`,
+ * `…_dirty_gfid` or `…_entry_changes_gfid` gives a virtual folder's gfid; OPENDIR/READDIR on
+ * it, with `get-gfid-type`, lists the indexed gfids; LOOKUP of `<dir gfid>` in entry-changes
+ * names the folder of one directory's changed names.
+ */
+import { intValue } from '../protocol/dict.js';
+import { Errno } from '../protocol/errno.js';
+import { gfidToString, parseGfid, ROOT_GFID } from '../protocol/gfid.js';
+import type { HealIo } from './bricks.js';
+
+export type IndexKind = 'xattrop' | 'dirty' | 'entry-changes';
+const VGFID_KEY: Record<IndexKind, string> = {
+  xattrop: 'glusterfs.xattrop_index_gfid',
+  dirty: 'glusterfs.xattrop_dirty_gfid',
+  'entry-changes': 'glusterfs.xattrop_entry_changes_gfid',
+};
+const GFID_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const DT_DIR = 4;
+
+export interface IndexEntry {
+  gfid: Buffer;
+  isDirectory: boolean;
+}
+
+/** The gfids in one index folder of brick i (the base file and non-gfid names left out). */
+export async function listIndex(io: HealIo, i: number, kind: IndexKind): Promise<IndexEntry[]> {
+  const vgfid = await io.getxattr(i, ROOT_GFID, VGFID_KEY[kind]);
+  if (!vgfid || vgfid.length !== 16) return [];
+  const entries = await io.list(i, vgfid, new Map([['get-gfid-type', intValue(1)]]));
+  return entries
+    .filter((e) => GFID_NAME.test(e.name))
+    .map((e) => ({ gfid: parseGfid(e.name), isDirectory: e.type === DT_DIR }));
+}
+
+/** The names recorded as created or deleted in directory `dir` on brick i (granular entry heal). */
+export async function entryChanges(io: HealIo, i: number, dir: Buffer): Promise<string[] | undefined> {
+  const vgfid = await io.getxattr(i, ROOT_GFID, VGFID_KEY['entry-changes']);
+  if (!vgfid || vgfid.length !== 16) return undefined;
+  const found = await io.r.callChild(
+    i,
+    'LOOKUP',
+    { gfid: Buffer.alloc(16), pargfid: vgfid, flags: 0, bname: gfidToString(dir), xdata: null },
+    io.ctx,
+  );
+  if (!found.ok) {
+    if (found.error.errno === Errno.ENOENT) return [];
+    return undefined;
+  }
+  const entries = await io.list(i, found.value.prestat.gfid);
+  return entries.map((e) => e.name);
+}
+
+/** Every gfid any up brick of the set has indexed (xattrop, dirty, entry-changes folders). */
+export async function pendingGfids(io: HealIo): Promise<Map<string, IndexEntry>> {
+  const out = new Map<string, IndexEntry>();
+  for (const i of io.r.upChildren()) {
+    for (const kind of ['xattrop', 'dirty', 'entry-changes'] as const) {
+      const listed = await listIndex(io, i, kind).catch(() => []);
+      for (const e of listed) {
+        const key = gfidToString(e.gfid);
+        const seen = out.get(key);
+        out.set(key, {
+          gfid: e.gfid,
+          isDirectory: (seen?.isDirectory ?? false) || e.isDirectory || kind === 'entry-changes',
+        });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,28 @@
+/** What one heal of one inode did, per transaction type, and the progress reports it sends. */
+export type HealKind = 'entry' | 'metadata' | 'data';
+
+export interface HealOutcome {
+  kind: HealKind;
+  result: 'healed' | 'clean' | 'split-brain' | 'failed';
+  source?: number;
+  sinks?: number[];
+  /** Data: bytes copied to sinks (per sink), bytes compared by checksum, and how ranges were found. */
+  bytesCopied?: number;
+  bytesCompared?: number;
+  ranges?: 'record' | 'checksum';
+  reason?: string;
+}
+
+export interface HealProgress {
+  gfid: Buffer;
+  /** Bytes of the file's data heal done and still to do (chunks × chunk size, capped at EOF). */
+  done: number;
+  total: number;
+}
+
+export interface HealOptions {
+  /** Picks a source when the inode is in split-brain; without it split-brain is only reported. */
+  policy?: import('./policy.js').SplitBrainPolicy;
+  onProgress?: (p: HealProgress) => void;
+  signal?: AbortSignal;
+}
