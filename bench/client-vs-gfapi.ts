@@ -17,7 +17,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Volume, O } from '../src/client/index.js';
-import { formatSummary, median, runFio, startStockGluster, type FioSpec } from '../src/peers/index.js';
+import { comparisonTable, runFio, startStockGluster, type FioSpec } from '../src/peers/index.js';
 import { parseSize } from '../src/xlator/options.js';
 
 const { values } = parseArgs({
@@ -130,15 +130,13 @@ async function main() {
   console.log(
     `stock GlusterFS 10.3 brick; ${cpus().length} CPUs; ${repeat} runs × ${runtime} s; O_DIRECT; MiB/s medians (min–max)`,
   );
-  console.log('| workload | fio gfapi (C libgfapi) | glusterts client (TS) | TS / C |');
-  console.log('|---|---:|---:|---:|');
-  for (const row of ROWS) {
-    const r = results.get(row.name)!;
-    const ratio = median(r.ours) / median(r.fio);
-    console.log(
-      `| ${row.name} | ${formatSummary(r.fio)} | ${formatSummary(r.ours)} | ${ratio.toFixed(2)}× |`,
-    );
-  }
+  const columns = { a: 'fio gfapi (C libgfapi)', b: 'glusterts client (TS)', ratio: 'TS / C' };
+  const rows = ROWS.map((row) => ({
+    name: row.name,
+    a: results.get(row.name)!.fio,
+    b: results.get(row.name)!.ours,
+  }));
+  console.log(comparisonTable(columns, rows));
 }
 
 main().catch((e: unknown) => {

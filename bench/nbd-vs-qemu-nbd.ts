@@ -12,9 +12,8 @@ import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  formatSummary,
+  comparisonTable,
   glusterUri,
-  median,
   run,
   runFio,
   startGlusterts,
@@ -90,17 +89,17 @@ async function main() {
   console.log(
     `fio nbd engine; ${cpus().length} CPUs; ${values.repeat} runs × ${values.runtime} s; MiB/s medians (min–max)`,
   );
-  console.log(
-    '| workload | qemu-nbd (gluster driver, C libgfapi) | glusterts NBD export | glusterts / qemu-nbd |',
-  );
-  console.log('|---|---:|---:|---:|');
-  for (const row of ROWS) {
-    const r = results.get(row.name)!;
-    const ratio = median(r.ours) / median(r.qemu);
-    console.log(
-      `| ${row.name} | ${formatSummary(r.qemu)} | ${formatSummary(r.ours)} | ${ratio.toFixed(2)}× |`,
-    );
-  }
+  const columns = {
+    a: 'qemu-nbd (gluster driver, C libgfapi)',
+    b: 'glusterts NBD export',
+    ratio: 'glusterts / qemu-nbd',
+  };
+  const rows = ROWS.map((row) => ({
+    name: row.name,
+    a: results.get(row.name)!.qemu,
+    b: results.get(row.name)!.ours,
+  }));
+  console.log(comparisonTable(columns, rows));
 }
 
 main().catch((e: unknown) => {

@@ -7,12 +7,20 @@
  *
  *   node dist/scripts/capture-fixtures.js [--out test/fixtures/wire] [--keep-pcaps DIR] [--only a,b]
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync, statSync, copyFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStockGluster, mountFuse, killPid, type StockGluster } from '../src/peers/index.js';
+import {
+  mountFuse,
+  runCommand,
+  sleep,
+  startService,
+  startStockGluster,
+  type Service,
+  type StockGluster,
+} from '../src/peers/index.js';
 import { convertPcap, writeFixture } from './pcap-to-fixtures.js';
 
 const HOST = '127.0.0.2';
@@ -34,53 +42,35 @@ function sh(file: string, args: string[], opts: { timeoutMs?: number; cwd?: stri
   });
 }
 
+/** The first line a program prints for its version ('' if it cannot run). */
 async function version(cmd: string, args: string[]): Promise<string> {
-  return new Promise((r) => execFile(cmd, args, (_e, out) => r(String(out).split('\n')[0]?.trim() ?? '')));
+  return (await runCommand(cmd, args)).stdout.split('\n')[0]?.trim() ?? '';
 }
 
 async function dpkgVersion(pkg: string): Promise<string> {
-  return new Promise((r) =>
-    execFile('dpkg-query', ['-W', '-f', '${Version}', pkg], (_e, out) => r(String(out).trim())),
-  );
+  return (await runCommand('dpkg-query', ['-W', '-f', '${Version}', pkg])).stdout.trim();
 }
 
+/** dumpcap on lo for the stock host's traffic, into `file`. */
 class Capture {
-  private child?: ChildProcess;
+  private dumpcap?: Service;
   constructor(readonly file: string) {}
 
   async start(): Promise<void> {
-    const child = spawn(
-      'dumpcap',
-      ['-q', '-i', 'lo', '-B', '64', '-s', '0', '-f', `host ${HOST}`, '-w', this.file],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    this.child = child;
-    let err = '';
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`dumpcap did not start: ${err}`)), 10_000);
-      child.stderr!.on('data', (d) => {
-        err += String(d);
-        if (err.includes('Capturing on')) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-      child.once('exit', (c) => {
-        clearTimeout(t);
-        reject(new Error(`dumpcap exited ${c}: ${err}`));
-      });
+    const args = ['-q', '-i', 'lo', '-B', '64', '-s', '0', '-f', `host ${HOST}`, '-w', this.file];
+    this.dumpcap = await startService('dumpcap', args, /Capturing on/, {
+      what: 'dumpcap',
+      timeoutMs: 10_000,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
   }
 
   async stop(): Promise<void> {
-    const c = this.child;
-    if (!c?.pid) return;
-    this.child = undefined;
-    await new Promise((r) => setTimeout(r, 500)); // let the last segments in
-    const exited = new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)));
-    await killPid(c.pid, 5000);
-    await exited;
+    const dumpcap = this.dumpcap;
+    if (!dumpcap) return;
+    this.dumpcap = undefined;
+    await sleep(500); // let the last segments in
+    await dumpcap.stop(5000);
   }
 }
 
@@ -243,7 +233,7 @@ const scenarios: Scenario[] = [
       try {
         await sh('bash', ['-c', FUSE_OPS, 'fuse-ops', mp]);
         await g.cli('volume', 'set', VOL, 'performance.write-behind-window-size', '2MB');
-        await new Promise((r) => setTimeout(r, 1500));
+        await sleep(1500);
         await sh('ls', ['-la', mp]);
       } finally {
         await unmount();

@@ -144,7 +144,7 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       }
       if (opts.needNbd) {
         log(`starting the NBD export of ${system}'s volume`);
-        const nbd = await startGlustertsNbd(host, { host }, { trimmed: true });
+        const nbd = await startGlustertsNbd(host, { host }, { trimmed: true, volumes: [VOLUME] });
         stops.push(nbd.stop);
         target.nbd = nbd.url;
       }

@@ -5,6 +5,8 @@
  */
 import { join } from 'node:path';
 import {
+  GLUSTERD_PORT,
+  glusterUri,
   parseQemuBench,
   qemuBenchArgs,
   qemuBenchDone,
@@ -147,7 +149,9 @@ function target(ctx: RowContext, system: SystemId): Target {
   return t;
 }
 
-const glusterUri = (t: Target, volume: string) => `gluster://${t.host}/${volume}/bench.0`;
+/** bench.0 of `volume` on the target's management port (24007: fio and QEMU know no other). */
+const imageUri = (t: Target, volume: string) =>
+  glusterUri({ host: t.host, port: GLUSTERD_PORT, volume }, 'bench.0');
 
 export const ROWS: readonly Row[] = [
   {
@@ -197,7 +201,7 @@ export const ROWS: readonly Row[] = [
     uses: {},
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return qemuMeasure(ctx, w, glusterUri(t, t.volume), 'native-qemu', system);
+      return qemuMeasure(ctx, w, imageUri(t, t.volume), 'native-qemu', system);
     },
   },
   {
@@ -221,7 +225,7 @@ export const ROWS: readonly Row[] = [
     uses: { trimmed: true },
     measure: (ctx, w, system) => {
       const t = target(ctx, system);
-      return qemuMeasure(ctx, w, glusterUri(t, t.trimmedVolume), 'trimmed-qemu', system);
+      return qemuMeasure(ctx, w, imageUri(t, t.trimmedVolume), 'trimmed-qemu', system);
     },
   },
   {

@@ -21,7 +21,7 @@ import {
 } from './model.js';
 import { buildTables, evaluateGoals, renderGoals, renderTables, type Goal, type Table } from './report.js';
 import { ROWS, type Figures, type Row, type RowContext } from './rows.js';
-import { killTracked, peerMissing } from '../peers/index.js';
+import { GLUSTERD_PORT, glusterUri, killTracked, peerMissing } from '../peers/index.js';
 import { renderSvg } from './svg.js';
 import { GUEST_ROWS, layoutImage, prepareGuest, runGuest, type GuestDisk } from './guest.js';
 
@@ -279,7 +279,7 @@ async function runGuestBench(
       disks.push({ label: `fuse-${system}`, file: join(t.mount, 'guest.img'), row: 'guest-fuse', system });
       disks.push({
         label: `native-${system}`,
-        file: `gluster://${t.host}/${t.volume}/guest.img`,
+        file: glusterUri({ host: t.host, port: GLUSTERD_PORT, volume: t.volume }, 'guest.img'),
         row: 'guest-native',
         system,
       });

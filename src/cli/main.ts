@@ -34,6 +34,7 @@ ${VOLUME_USAGE}
             --server HOST[:PORT]       volfile server     (default 127.0.0.1:24007)
             --tls-cert F --tls-key F [--tls-ca F] [--require-tls]   NBD STARTTLS (X.509)
             --trimmed                  connect volumes with the trimmed client stack
+            --volume NAME              connect NAME at start-up (repeatable; others on first use)
   dump    HOST[:PORT]     list the RPC programs a GlusterFS server (glusterd or brick) offers
   cp      SRC DST         copy a file; either side a gluster://host[:port]/volume/path URL or a local path
   cat     URL             write a volume's file to stdout
@@ -99,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
           'tls-ca': { type: 'string' },
           'require-tls': { type: 'boolean', default: false },
           trimmed: { type: 'boolean', default: false },
+          volume: { type: 'string', multiple: true, default: [] },
         },
       });
       const volfileServer = parseHostPort(values.server);
@@ -112,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
         ...(tls ? { tls } : {}),
         ...(values['require-tls'] ? { requireTls: true } : {}),
         ...(values.trimmed ? { trimmed: true } : {}),
+        volumes: values.volume,
         log: (m) => console.error(`glusterts nbd: ${m}`),
       });
       console.log(

@@ -103,12 +103,13 @@ export interface RunningNbd {
 
 /**
  * Starts `glusterts nbd` on `host` (any free port) serving the volumes of the volfile
- * server `server`; `trimmed` connects them with the trimmed client stack.
+ * server `server`; `trimmed` connects them with the trimmed client stack, `volumes` are
+ * connected before it listens (others on first use).
  */
 export async function startGlustertsNbd(
   host: string,
   server: { host: string; port?: number },
-  opts: { trimmed?: boolean; timeoutMs?: number } = {},
+  opts: { trimmed?: boolean; volumes?: readonly string[]; timeoutMs?: number } = {},
 ): Promise<RunningNbd> {
   const args = [
     'nbd',
@@ -120,6 +121,7 @@ export async function startGlustertsNbd(
     `${server.host}:${server.port ?? GLUSTERD_PORT}`,
   ];
   if (opts.trimmed) args.push('--trimmed');
+  for (const v of opts.volumes ?? []) args.push('--volume', v);
   const s = await startService(
     process.execPath,
     [GLUSTERTS_CLI, ...args],

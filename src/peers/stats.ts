@@ -31,3 +31,19 @@ export function formatSummary(xs: readonly number[], digits = 1): string {
   const s = summarize(xs);
   return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 }
+
+/**
+ * A Markdown table of two systems measured side by side: per workload each side's
+ * "median (min–max)" and the ratio of the medians, `b / a`.
+ */
+export function comparisonTable(
+  columns: { a: string; b: string; ratio: string },
+  rows: readonly { name: string; a: readonly number[]; b: readonly number[] }[],
+): string {
+  const lines = [`| workload | ${columns.a} | ${columns.b} | ${columns.ratio} |`, '|---|---:|---:|---:|'];
+  for (const r of rows) {
+    const ratio = (median(r.b) / median(r.a)).toFixed(2);
+    lines.push(`| ${r.name} | ${formatSummary(r.a)} | ${formatSummary(r.b)} | ${ratio}× |`);
+  }
+  return lines.join('\n');
+}

@@ -11,9 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchResult } from '../../src/bench/run.js';
-import { requirePeer } from '../../src/peers/index.js';
-
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
+import { GLUSTERTS_CLI as CLI, requirePeer } from '../../src/peers/index.js';
 
 test(
   'glusterts bench --quick --rows base,native-gfapi: tables, JSON and SVG',

@@ -10,9 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Volume } from '../../src/client/index.js';
-import { startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
+import { GLUSTERTS_CLI as CLI, startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
 
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const HOST = '127.0.0.43';
 let server: RunningGlusterts;
 let work: string;

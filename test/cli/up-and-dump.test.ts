@@ -4,50 +4,26 @@
 // one is used (see test/mgmt/real-brick.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
+import { GLUSTERTS_CLI as CLI, alive, startGlusterts } from '../../src/peers/index.js';
 
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const STUB_BRICK = new URL('../mgmt/stub-brick.js', import.meta.url).pathname;
 const REAL_BRICK = new URL('../../src/brick/main.js', import.meta.url).pathname;
 const HOST = '127.0.0.24';
 const run = promisify(execFile);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Runs `glusterts up` until it prints "Ctrl-C"; returns the process and its output. */
+/** Runs `glusterts up` until it prints "Ctrl-C"; returns the process and its output so far. */
 async function up(data: string, brickProgram: string | null = STUB_BRICK, host = HOST) {
   const env = { ...process.env };
   if (brickProgram) env.GLUSTERTS_BRICK_PROGRAM = brickProgram;
   else delete env.GLUSTERTS_BRICK_PROGRAM;
-  const child = spawn(process.execPath, [CLI, 'up', '--host', host, '--port', '0', '--data', data], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env,
-  });
-  let out = '';
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`up did not get ready: ${out}`)), 15_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ctrl-C')) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`up exited ${code}: ${out}`)));
-  });
-  return { child, out };
+  const g = await startGlusterts({ host, port: 0, data, env, timeoutMs: 15_000 });
+  return { child: g.child, out: g.output() };
 }
 
 test('glusterts up serves volume vms with a signed-in brick; SIGTERM stops everything', async () => {

@@ -2,14 +2,13 @@
 // clear errors, exit codes, and no brick process left behind (stub brick program).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { GLUSTERTS_CLI as CLI, alive, startService } from '../../src/peers/index.js';
 
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const STUB_BRICK = new URL('../mgmt/stub-brick.js', import.meta.url).pathname;
 const HOST = '127.0.0.23';
 
@@ -27,33 +26,11 @@ function run(args: string[]): Promise<Run> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startDaemon(data: string): Promise<ChildProcessByStdio<null, Readable, null>> {
-  const child = spawn(process.execPath, [CLI, 'daemon', '--data', data, '--host', HOST, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, GLUSTERTS_BRICK_PROGRAM: STUB_BRICK },
-  });
-  let out = '';
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`daemon did not start: ${out}`)), 10_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/listening on/.test(out)) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`daemon exited ${code}: ${out}`)));
-  });
-  return child;
+async function startDaemon(data: string): Promise<ChildProcess> {
+  const args = [CLI, 'daemon', '--data', data, '--host', HOST, '--port', '0'];
+  const env = { ...process.env, GLUSTERTS_BRICK_PROGRAM: STUB_BRICK };
+  const daemon = await startService(process.execPath, args, /listening on/, { env, timeoutMs: 10_000 });
+  return daemon.child;
 }
 
 test('volume create/start/info/status/set/stop/delete print what the gluster CLI prints', async () => {

@@ -4,11 +4,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Volume } from '../../src/client/index.js';
-import { startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
+import { GLUSTERTS_CLI as CLI, startGlusterts, type RunningGlusterts } from '../../src/peers/index.js';
 import { clientSuite } from './suite.js';
 
 const HOST = '127.0.0.41';
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 let writeBehind = true;
 let server: RunningGlusterts | undefined;
 

@@ -25,6 +25,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  GLUSTERTS_CLI as CLI,
   glusterUri,
   killPid,
   mountFuse,
@@ -35,7 +36,6 @@ import {
 } from '../../src/peers/index.js';
 
 const run = promisify(execFile);
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const KiB64 = 64 * 1024;
 

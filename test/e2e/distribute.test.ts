@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
-import { killPid, mountFuse, requirePeer } from '../../src/peers/index.js';
+import { GLUSTERTS_CLI as CLI, killPid, mountFuse, requirePeer } from '../../src/peers/index.js';
 import {
   dhtNameHash,
   layoutOwner,
@@ -37,7 +37,6 @@ import {
 } from '../support/dht-hash.js';
 
 const run = promisify(execFile);
-const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const HOST = '127.0.0.6';
 const VOLUME = 'dv';
 const BRICKS = 3;

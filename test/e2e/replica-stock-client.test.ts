@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lgetxattr } from '../../src/sys/index.js';
 import { gfidToString } from '../../src/protocol/gfid.js';
-import { killPid, requirePeer } from '../../src/peers/index.js';
+import { killPid, requirePeer, sleep } from '../../src/peers/index.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.5';
@@ -27,8 +27,6 @@ after(async () => {
   if (process.env.GLUSTERTS_KEEP !== '1') fs.rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function brickVolfile(dir: string, port: number, volumeId: string, arbiter: boolean): string {
   const below = arbiter ? `${VOL}-arbiter` : `${VOL}-posix`;

@@ -20,6 +20,8 @@ export interface NbdExportOptions {
   readOnly?: boolean;
   /** Connect volumes with the trimmed client stack (protocol/client + distribute). */
   trimmed?: boolean;
+  /** Volumes to connect at start-up (others on first use); start-up fails if one cannot. */
+  volumes?: readonly string[];
   log?: (message: string) => void;
 }
 
@@ -56,15 +58,23 @@ export async function startNbdExport(opts: NbdExportOptions): Promise<NbdExport>
     ...(opts.requireTls ? { requireTls: true } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   });
+  const closeVolumes = async () => {
+    for (const pending of volumes.values()) {
+      const vol = await pending.catch(() => null);
+      await vol?.close();
+    }
+  };
+  for (const name of opts.volumes ?? []) {
+    if (await volumeNamed(name)) continue;
+    await closeVolumes();
+    throw new Error(`volume ${name} could not be connected`);
+  }
   const bound = await server.listen(opts.port, opts.host);
   return {
     address: { host: opts.host, port: bound.port },
     async close() {
       await server.close();
-      for (const pending of volumes.values()) {
-        const vol = await pending.catch(() => null);
-        await vol?.close();
-      }
+      await closeVolumes();
     },
   };
 }
