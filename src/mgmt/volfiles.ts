@@ -15,9 +15,10 @@
  *     <vol>           debug/io-stats, the top
  *
  * brick (GETSPEC key `<vol>.<host>.<dashed path>`, and the file the brick process loads)
- *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-index] → <brick path>
- *     (debug/io-stats: clients name it in remote-subvolume) → <vol>-server (protocol/server);
- *     the bracketed ones on replicated volumes only (arbiter: on arbiter bricks)
+ *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-heal-ranges] → [<vol>-index] →
+ *     <brick path> (debug/io-stats: clients name it in remote-subvolume) → <vol>-server
+ *     (protocol/server); the bracketed ones on replicated volumes only (arbiter: on arbiter
+ *     bricks; heal-ranges, glusterts's own, on the others)
  */
 import { printVolfile, type VolumeDecl } from '../xlator/volfile.js';
 import { REPLICATE_VOLFILE_OPTIONS, resolveVolumeOptions, type VolumeOptionValues } from './options.js';
@@ -157,7 +158,9 @@ export function clientVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {
  * The brick volfile's stack as declarations, bottom first. A replicated volume's bricks
  * also carry what AFR needs on the brick, with stock's names and options:
  * `<vol>-arbiter` (features/arbiter) right above posix on arbiter bricks only, and
- * `<vol>-index` (features/index, the xattrop/dirty/entry-changes indices) below io-stats.
+ * `<vol>-index` (features/index, the xattrop/dirty/entry-changes indices) below io-stats;
+ * on data bricks `<vol>-heal-ranges` (docs/replication.md "Changed ranges"), which stock
+ * lacks, right below the index, watching the same keys.
  */
 export function brickGraph(vol: VolumeRecord, brick: Brick): VolumeDecl[] {
   const opts = resolveVolumeOptions(vol.options);
@@ -171,12 +174,16 @@ export function brickGraph(vol: VolumeRecord, brick: Brick): VolumeDecl[] {
   const index = vol.bricks.findIndex((b) => b.host === brick.host && b.path === brick.path);
   if (isArbiterBrick(vol, index)) push(`${vol.name}-arbiter`, 'features/arbiter');
   push(`${vol.name}-locks`, 'features/locks');
-  if (isReplicated(vol))
-    push(`${vol.name}-index`, 'features/index', [
+  if (isReplicated(vol)) {
+    const watch: [string, string][] = [
       ['xattrop-pending-watchlist', `trusted.afr.${vol.name}-`],
       ['xattrop-dirty-watchlist', 'trusted.afr.dirty'],
       ['index-base', `${brick.path}/.glusterfs/indices`],
-    ]);
+    ];
+    // glusterts's own: changed ranges for heal, on bricks that hold data.
+    if (!isArbiterBrick(vol, index)) push(`${vol.name}-heal-ranges`, 'features/heal-ranges', watch);
+    push(`${vol.name}-index`, 'features/index', watch);
+  }
   push(brick.path, 'debug/io-stats', [
     ['volume-id', vol.id],
     ['unique-id', brick.path],
