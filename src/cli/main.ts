@@ -7,6 +7,7 @@ import { cat } from './commands/cat.js';
 import { cp } from './commands/cp.js';
 import { daemon, untilSignal } from './commands/daemon.js';
 import { dump, parseHostPort } from './commands/dump.js';
+import { HEAL_USAGE, SHD_USAGE, heal, shd } from './commands/heal.js';
 import { ls } from './commands/ls.js';
 import { DEFAULT_NBD_PORT, startNbdExport, tlsFromFiles } from './commands/nbd.js';
 import { rm } from './commands/rm.js';
@@ -29,6 +30,8 @@ commands:
   daemon  run the management daemon alone in the foreground
             --data DIR --host ADDR --port N as for up; --socket PATH also serves a unix socket
 ${VOLUME_USAGE}
+${HEAL_USAGE}
+${SHD_USAGE}
   nbd     serve volume images over NBD (export names VOLUME/PATH) until SIGINT/SIGTERM
             --host ADDR --nbd-port N   where to listen    (default 127.0.0.1:${DEFAULT_NBD_PORT})
             --server HOST[:PORT]       volfile server     (default 127.0.0.1:24007)
@@ -146,8 +149,10 @@ async function main(argv: string[]): Promise<number> {
           force: { type: 'boolean' },
           yes: { type: 'boolean' },
           mode: { type: 'string' },
+          server: { type: 'string', default: '127.0.0.1:24007' },
         },
       });
+      if (positionals[0] === 'heal') return heal(values.data, positionals.slice(1), values.server);
       const args = values.force ? [...positionals, 'force'] : positionals;
       if (values.mode !== undefined && values.mode !== 'script')
         throw new UsageError(`--mode takes only "script" (got ${values.mode})`);
@@ -158,6 +163,23 @@ async function main(argv: string[]): Promise<number> {
         console.error(`glusterts: ${err.message}`);
         return 2;
       }
+    }
+    case 'shd': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          volume: { type: 'string' },
+          server: { type: 'string', default: '127.0.0.1:24007' },
+          progress: { type: 'string' },
+        },
+      });
+      if (!values.volume) throw new Error('shd needs --volume NAME');
+      await shd({
+        volume: values.volume,
+        server: values.server,
+        ...(values.progress ? { progress: values.progress } : {}),
+      });
+      return 0;
     }
     case 'dump': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true });

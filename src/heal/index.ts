@@ -20,3 +20,4 @@ export {
   type ByteRange,
 } from './ranges.js';
 export type { HealOutcome, HealProgress, HealOptions, HealKind } from './outcome.js';
+export { decide, needsHeal, views, type Decision } from './decide.js';
