@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
-import { GLUSTERTS_CLI as CLI, killPid, mountFuse, requirePeer } from '../../src/peers/index.js';
+import { GLUSTERTS_CLI as CLI, killPid, mountFuse, requirePeer, sleep } from '../../src/peers/index.js';
 import {
   dhtNameHash,
   layoutOwner,
@@ -88,7 +88,7 @@ async function startDaemon(): Promise<ChildProcess> {
       child.kill('SIGKILL');
       throw new Error(`glusterts daemon did not start:\n${out}`);
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   return child;
 }

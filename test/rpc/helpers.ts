@@ -3,6 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { XdrReader, XdrWriter } from '../../src/xdr/index.js';
+import { sleep } from '../../src/peers/process.js';
 import {
   AUTH_NONE_VERIFIER,
   endRecord,
@@ -108,9 +109,6 @@ export class RawPeer {
   }
 }
 
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A promise with its resolver, for handlers the test releases by hand. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -146,3 +144,5 @@ export async function rawServer(): Promise<{
     },
   };
 }
+
+export { sleep };

@@ -3,7 +3,7 @@
 // the daemon restarts it) under IO.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { portByBrick, startGlusterts, type RunningGlusterts } from '../../../src/peers/index.js';
+import { portByBrick, sleep, startGlusterts, type RunningGlusterts } from '../../../src/peers/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FopError } from '../../../src/protocol/index.js';
@@ -77,7 +77,7 @@ test('SIGKILL of the brick under IO: in-flight calls fail ENOTCONN, the client r
       }
       return ops;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const pid = brickPid(g);
     assert.ok(pid > 0);
     process.kill(pid, 'SIGKILL');

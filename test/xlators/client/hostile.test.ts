@@ -37,8 +37,7 @@ import {
   within,
   type BuiltClient,
 } from './helpers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../../src/peers/process.js';
 
 function options(port: number, extra: Record<string, string | number> = {}) {
   return {

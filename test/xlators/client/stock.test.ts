@@ -3,7 +3,7 @@
 // life cycle, a wrong remote-subvolume, and auth.allow refusing us (EACCES).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requirePeer, startStockGluster, type StockGluster } from '../../../src/peers/index.js';
+import { requirePeer, sleep, startStockGluster, type StockGluster } from '../../../src/peers/index.js';
 import { buildClient, within } from './helpers.js';
 import { daemonVolfile, lifeCycle, wrongSubvolume } from './scenario.js';
 
@@ -20,7 +20,7 @@ async function stock(): Promise<StockGluster> {
       return (s ??= await startStockGluster());
     } catch (e) {
       if (!/already in use/.test(String(e)) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
     }
   }
 }
