@@ -14,6 +14,7 @@ import {
   track,
   type FioSpec,
 } from '../peers/index.js';
+import { IO_DONE, type ClientLoad, type ClientLoadResult } from './client-load.js';
 import type { BenchEnv, Target } from './env.js';
 import {
   FILES,
@@ -21,6 +22,7 @@ import {
   RANDOM_BS,
   RANDOM_DEPTH_PER_FILE,
   WORKLOADS,
+  parseSize,
   type Sample,
   type SystemId,
   type Workload,
@@ -91,6 +93,37 @@ function fioMeasure(ctx: RowContext, spec: FioSpec): Measurement {
     perFileKiBps: r.perJobKiBps,
     iops: r.iops,
   }));
+  return { ioDone: run.ioDone, result };
+}
+
+const CLIENT_LOAD = new URL('./client-load.js', import.meta.url).pathname;
+
+/** The TypeScript client library in a process of its own, on fio's job shape. */
+function clientMeasure(ctx: RowContext, w: Workload, t: Target): Measurement {
+  const load: ClientLoad = {
+    host: t.host,
+    volume: t.volume,
+    write: w.direction === 'write',
+    random: w.random,
+    bs: w.random ? parseSize(RANDOM_BS) : ctx.bsBytes,
+    files: FILES,
+    depth: w.random ? RANDOM_DEPTH_PER_FILE : 1,
+    runtime: ctx.runtime,
+    size: ctx.sizeBytes,
+  };
+  const run = track(process.execPath, [CLIENT_LOAD, JSON.stringify(load)], {
+    done: (stdout) => stdout.includes(IO_DONE),
+  });
+  const result = run.exit.then((e) => {
+    const r = JSON.parse(e.stdout.trim().split('\n').at(-1) ?? '') as ClientLoadResult;
+    const perFileKiBps = r.perFileBytes.map((b) => b / 1024 / r.seconds);
+    return {
+      tool: `glusterts client library: ${w.random ? 'random' : 'sequential'} ${w.direction} bs=${load.bs} depth=${load.depth} files=${FILES} O_DIRECT`,
+      aggregateKiBps: perFileKiBps.reduce((a, b) => a + b, 0),
+      perFileKiBps,
+      iops: r.ops / r.seconds,
+    };
+  });
   return { ioDone: run.ioDone, result };
 }
 
@@ -253,6 +286,15 @@ export const ROWS: readonly Row[] = [
       const t = target(ctx, system);
       return qemuMeasure(ctx, w, `${t.nbd}/${t.volume}/bench.0`, 'nbd-qemu', system);
     },
+  },
+  {
+    id: 'client',
+    label: 'glusterts TypeScript client library',
+    systems: ['glusterts', 'stock'],
+    workloads: BW,
+    needs: ['stock-gluster'],
+    uses: {},
+    measure: (ctx, w, system) => clientMeasure(ctx, w, target(ctx, system)),
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * `glusterts bench` end to end, kept short: Base and fio gfapi rows, sequential workloads,
+ * `glusterts bench` end to end, kept short: Base, fio gfapi and TypeScript client rows, sequential workloads,
  * 1 s runs, 8 MiB files, on loopback addresses of its own (127.0.0.22 stock,
  * 127.0.0.23 glusterts) so it does not meet other suites' servers. About 40 s, most of it
  * stock libgfapi's glfs_fini. The full matrix is left to the documented command.
@@ -14,7 +14,7 @@ import type { BenchResult } from '../../src/bench/run.js';
 import { GLUSTERTS_CLI as CLI, requirePeer } from '../../src/peers/index.js';
 
 test(
-  'glusterts bench --quick --rows base,native-gfapi: tables, JSON and SVG',
+  'glusterts bench --quick --rows base,native-gfapi,client: tables, JSON and SVG',
   { timeout: 120_000 },
   async (t) => {
     if (!requirePeer(['stock-gluster', 'fio'], t)) return;
@@ -27,7 +27,7 @@ test(
       'bench',
       '--quick',
       '--rows',
-      'base,native-gfapi',
+      'base,native-gfapi,client',
       '--workloads',
       'seq-read,seq-write',
     ];
@@ -54,8 +54,10 @@ test(
       stdout,
       /^\| QEMU-GlusterFS native integration: fio gfapi \(stock GlusterFS 10\.3\) \| \d+/m,
     );
+    assert.match(stdout, /^\| glusterts TypeScript client library \(glusterts\) \| \d+/m);
+    assert.match(stdout, /^\| glusterts TypeScript client library \(stock GlusterFS 10\.3\) \| \d+/m);
     const r = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
-    assert.equal(r.samples.length, 2 * 3); // 2 workloads × (Base + 2 systems)
+    assert.equal(r.samples.length, 2 * 5); // 2 workloads × (Base + 2 rows × 2 systems)
     for (const s of r.samples) {
       assert.ok(s.aggregateKiBps! > 0, JSON.stringify(s));
       assert.equal(s.perFileKiBps!.length, 4);
@@ -63,6 +65,6 @@ test(
     assert.equal(r.options.bs, '128k');
     assert.match(r.machine.fio, /fio-/);
     assert.ok(r.machine.cores >= 1);
-    assert.equal((readFileSync(svg, 'utf8').match(/class="bar"/g) ?? []).length, 6);
+    assert.equal((readFileSync(svg, 'utf8').match(/class="bar"/g) ?? []).length, 10);
   },
 );
