@@ -14,7 +14,7 @@
  *   before they go down, PUT after; TRUNCATE, FTRUNCATE and [F]SETATTR add the span between
  *   the old and the new size. A write past EOF adds only itself: replayed on the sink it
  *   makes the same hole there (and heal sets the sink's size to the source's anyway).
- * - FSYNC writes the record alongside the data sync, before the reply.
+ * - FSYNC of an inode in xattrop/ writes its record alongside the data sync, before the reply.
  * - GETXATTR/FGETXATTR `glusterts.heal-ranges` answers the record (contract.ts); setting or
  *   removing that name is EPERM; it is never a real xattr, so never listed.
  * - Start: a missing clean-shutdown marker damages every record found; a record failing its
@@ -358,6 +358,10 @@ export const healRanges = defineTranslator({
         },
 
         async FSYNC(req, _ctx, next) {
+          // Only an inode in xattrop/ keeps its record on disk current: a dirty-only one has
+          // none there yet (it is written when a post-op charges a brick), and a crash before
+          // that damages it anyway (docs/replication.md "Changed ranges", durability).
+          if (!records.get(key(req.fd.gfid))?.pending) return next(req);
           const [reply] = await Promise.all([next(req), persist(req.fd.gfid)]);
           return reply;
         },

@@ -1,7 +1,7 @@
 // features/heal-ranges in a brick graph (posix → locks → heal-ranges → index) over a real
 // brick directory: ranges recorded only while AFR's counters are non-zero, driven with the
 // XATTROPs stock's pre-op and post-op send; dropped when the counters return to zero;
-// written on FSYNC and on entering xattrop/; clean and unclean restarts; damaged records;
+// written on entering xattrop/ and then on FSYNC; clean and unclean restarts; damaged records;
 // the contract value; hostile requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -224,27 +224,33 @@ test('DISCARD, ZEROFILL, FALLOCATE and TRUNCATE record their ranges; appends whe
   }
 });
 
-test('FSYNC writes a dirty-only record before replying; a clean restart keeps it complete', async () => {
+test('FSYNC keeps the record on disk current once the inode is in xattrop/ (not before); a clean restart keeps it complete', async () => {
   const b = await rangesBrick();
   try {
     const { gfid, fd } = await b.create('f1');
     await b.preOp(fd);
     await b.write(fd, 0, 512);
-    assert.equal(await b.onDisk(gfid), null);
     await b.call('FSYNC', { gfid, fd, data: 1, xdata: null });
+    assert.equal(await b.onDisk(gfid), null, 'dirty only: written when a post-op charges a brick');
+    await b.postOp(fd, [2]);
     assert.deepEqual(await b.onDisk(gfid), { complete: true, ranges: R([0, 512]), seal: null });
+    await b.preOp(fd);
     await b.write(fd, 1024, 512);
+    assert.deepEqual((await b.onDisk(gfid))!.ranges, R([0, 512]));
+    await b.call('FSYNC', { gfid, fd, data: 0, xdata: null });
+    assert.deepEqual(await b.onDisk(gfid), { complete: true, ranges: R([0, 512], [1024, 512]), seal: null });
+    await b.write(fd, 4096, 1); // not synced: the clean stop writes it
     await b.restart();
-    assert.ok(
-      (await readdir(b.rangesDir)).includes('clean-shutdown') === false,
-      'the marker is taken at start',
-    );
-    assert.deepEqual(await b.ranges(gfid), { complete: true, ranges: R([0, 512], [1024, 512]) });
-    // Still tracked after the restart: the post-op drops it.
+    assert.ok(!(await readdir(b.rangesDir)).includes('clean-shutdown'), 'the marker is taken at start');
+    assert.deepEqual(await b.ranges(gfid), { complete: true, ranges: R([0, 512], [1024, 512], [4096, 1]) });
+    // Still tracked after the restart: the client's post-op leaves client-2 set, the heal drops it.
     const fd2 = new OpenFd(gfid, 2, false);
     await b.call('OPEN', { gfid, flags: 2, xdata: null, fd: fd2 });
     await b.postOp(fd2);
+    assert.equal((await b.ranges(gfid)).complete, true);
+    await b.xattrop(fd2, null, [Z, Z, UNDO]);
     await noRecord(b.ranges(gfid));
+    assert.deepEqual(await readdir(b.rangesDir), []);
   } finally {
     await b.close();
   }
