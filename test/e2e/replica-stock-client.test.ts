@@ -349,7 +349,7 @@ test('stock AFR client on three glusterts bricks: verified IO, a brick killed mi
 
 test('stock AFR client on a glusterts arbiter set: data on two bricks, names/metadata/changelogs only on the arbiter', async (t) => {
   if (!requirePeer(['stock-gluster'], t)) return;
-  const { bricks, mnt } = await setup('arb', true);
+  const { bricks, mnt, base, clientVol } = await setup('arb', true);
   const data = randomBytes(300 * 1024);
   fs.mkdirSync(join(mnt, 'd'));
   fs.writeFileSync(join(mnt, 'd/f1'), data);
@@ -368,4 +368,45 @@ test('stock AFR client on a glusterts arbiter set: data on two bricks, names/met
   await eventually(async () => {
     assert.equal(hex(await xattr(arb, 'trusted.afr.dirty')), '000000000000000000000000');
   });
+
+  // A data brick dies; writes go on with the other data brick and the arbiter.
+  await killPid(bricks[1]!.proc!.pid!, 0);
+  await sleep(500);
+  const more = randomBytes(200 * 1024);
+  const fh = fs.openSync(join(mnt, 'd/f1'), 'r+');
+  fs.writeSync(fh, more, 0, more.length, 4096);
+  fs.closeSync(fh);
+  fs.writeFileSync(join(mnt, 'd/new'), more);
+  const expected = Buffer.from(data);
+  more.copy(expected, 4096);
+  assert.ok(fs.readFileSync(join(mnt, 'd/f1')).equals(expected));
+  await eventually(async () => {
+    // The arbiter blames the dead data brick like a data brick does.
+    assert.equal(hex(await xattr(arb, `trusted.afr.${VOL}-client-1`)), '000000010000000000000000');
+    assert.equal(
+      hex(await xattr(join(bricks[0]!.dir, 'd/f1'), `trusted.afr.${VOL}-client-1`)),
+      '000000010000000000000000',
+    );
+    assert.equal(indexNames(bricks[2]!.dir, 'xattrop').length, 3, 'the arbiter indexes d, f1 and new');
+  });
+  assert.equal(fs.statSync(join(bricks[2]!.dir, 'd/new')).size, 0);
+
+  // The brick returns and the stock self-heal daemon heals it from the good data brick.
+  await startBrick(bricks[1]!);
+  const shdVol = join(base, 'shd.vol');
+  fs.writeFileSync(shdVol, shdVolfile(fs.readFileSync(clientVol, 'utf8')));
+  const shd = await startShd(shdVol, base);
+  cleanups.push(() => killPid(shd));
+  await eventually(async () => {
+    assert.ok(fs.readFileSync(join(bricks[1]!.dir, 'd/f1')).equals(expected), 'f1 healed');
+    assert.ok(fs.readFileSync(join(bricks[1]!.dir, 'd/new')).equals(more), 'new healed');
+    for (const b of bricks) {
+      assert.deepEqual(indexNames(b.dir, 'xattrop'), [], `${b.dir}: index empty`);
+      assert.equal(
+        hex((await xattr(join(b.dir, 'd/f1'), `trusted.afr.${VOL}-client-1`)) ?? Buffer.alloc(12)),
+        '000000000000000000000000',
+      );
+    }
+    assert.equal(fs.statSync(join(bricks[2]!.dir, 'd/f1')).size, 0, 'the arbiter still holds no data');
+  }, 90_000);
 });
