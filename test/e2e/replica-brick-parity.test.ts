@@ -176,10 +176,9 @@ async function script(top: Layer, brickDir: string): Promise<unknown[]> {
     { gfid: v, fd: dfd, offset: 0n, size: 65536, xdata: new Map([['get-gfid-type', intValue(1)]]) },
     ctx(),
   );
-  out.push([
-    'index listing',
-    rd.entries.map((e) => [e.name === gfidToString(gfid) ? '<f>' : e.name, e.type]),
-  ]);
+  // Directory order is the filesystem's hash order on both: compare as a set.
+  const listing = rd.entries.map((e) => [e.name === gfidToString(gfid) ? '<f>' : e.name, e.type] as const);
+  out.push(['index listing', listing.sort(([a], [b]) => a.localeCompare(b))]);
   // WRITE xdata, then the bulk removal AFR's metadata heal sends.
   await call(
     'write xdata',
