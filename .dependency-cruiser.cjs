@@ -39,6 +39,13 @@ module.exports = {
   forbidden: [
     ...layerRules,
     {
+      name: 'layer-unplaced',
+      comment: 'every folder under src/ has a place in LAYERS (or is src/sys)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: alt([...LAYERS.flat(), 'sys']) },
+      to: { path: '^src/' },
+    },
+    {
       name: 'sys-is-a-leaf',
       comment: 'src/sys imports nothing from the project but the error base',
       severity: 'error',

@@ -43,6 +43,8 @@ const TREE: Record<string, string> = {
   // wrong: the client library uses src/sys; and mgmt imports its sibling client
   'src/client/volume.ts': "import { s } from '../sys/index.js';\nexport const v = s;",
   'src/mgmt/daemon.ts': "import { v } from '../client/volume.js';\nexport const d = v;",
+  // wrong: a folder the layer order does not place
+  'src/newcomer/x.ts': "import { r } from '../xdr/reader.js';\nexport const n = r;",
   // wrong: shipped code imports a test helper
   'src/cli/main.ts': "import { h } from '../../test/support/helper.js';\nexport const m = h;",
   'test/support/helper.ts': "import { v } from '../../src/client/volume.js';\nexport const h = v;",
@@ -50,6 +52,7 @@ const TREE: Record<string, string> = {
 
 const EXPECTED = [
   'layer-mgmt: src/mgmt/daemon.ts → src/client/volume.ts',
+  'layer-unplaced: src/newcomer/x.ts → src/xdr/reader.ts',
   'layer-xdr: src/xdr/bad.ts → src/rpc/client.ts',
   'no-circular: src/protocol/a.ts → src/protocol/b.ts',
   'src-not-tests: src/cli/main.ts → test/support/helper.ts',
