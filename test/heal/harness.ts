@@ -20,6 +20,7 @@ import {
   type Session,
   type TranslatorType,
 } from '../../src/xlator/index.js';
+import { healRanges } from '../../src/xlators/heal-ranges/index.js';
 import { index } from '../../src/xlators/index/index.js';
 import { ioStats } from '../../src/xlators/io-stats/index.js';
 import { locks } from '../../src/xlators/locks/index.js';
@@ -72,7 +73,7 @@ const switchType = defineTranslator({
 });
 
 export const registry = new Map<string, TranslatorType<OptionSchema>>(
-  [posix, locks, index, ioStats, replicate, switchType].map((t) => [
+  [posix, locks, healRanges, index, ioStats, replicate, switchType].map((t) => [
     t.type,
     t as TranslatorType<OptionSchema>,
   ]),
@@ -92,7 +93,8 @@ export interface HealFixture {
 }
 
 export async function healFixture(
-  opts: { arbiter?: boolean; postOpDelaySecs?: number } = {},
+  /** healRanges: bricks carry features/heal-ranges below the index, as replicated volumes' data bricks do. */
+  opts: { arbiter?: boolean; postOpDelaySecs?: number; healRanges?: boolean } = {},
 ): Promise<HealFixture> {
   const dirs = [0, 1, 2].map(() => mkdtempSync(join('/var/tmp', 'glusterts-heal-')));
   const tag = Math.random().toString(36).slice(2, 8);
@@ -110,12 +112,25 @@ volume b${i}-locks
     subvolumes b${i}-posix
 end-volume
 
+${
+  opts.healRanges
+    ? `
+volume b${i}-ranges
+    type features/heal-ranges
+    option index-base ${d}/.glusterfs/indices
+    option xattrop-pending-watchlist trusted.afr.tv-
+    option xattrop-dirty-watchlist trusted.afr.dirty
+    subvolumes b${i}-locks
+end-volume
+`
+    : ''
+}
 volume b${i}-index
     type features/index
     option index-base ${d}/.glusterfs/indices
     option xattrop-pending-watchlist trusted.afr.tv-
     option xattrop-dirty-watchlist trusted.afr.dirty
-    subvolumes b${i}-locks
+    subvolumes b${i}-${opts.healRanges ? 'ranges' : 'locks'}
 end-volume
 
 volume ${names[i]}
