@@ -27,7 +27,8 @@ test('a file kept open and written throughout is healed by the daemon while fsx 
     const left = await indexHealPass(fx.io);
     assert.equal(left.remaining, 0, JSON.stringify(left));
     const want = readFileSync(join(fx.dirs[0]!, 'live.img'));
-    for (const d of fx.dirs.slice(1)) assert.ok(readFileSync(join(d, 'live.img')).equals(want), `${d} identical`);
+    for (const d of fx.dirs.slice(1))
+      assert.ok(readFileSync(join(d, 'live.img')).equals(want), `${d} identical`);
     for (let i = 0; i < 3; i++) {
       for (const k of ['dirty', 0, 1, 2] as const)
         assert.deepEqual(await fx.changelog(i, 'live.img', k), [0, 0, 0], `brick ${i} ${k}`);
