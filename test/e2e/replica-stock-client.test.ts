@@ -1,5 +1,6 @@
 // Stock AFR on glusterts bricks: three glusterts brick processes (posix, locks and
-// features/index, as stock glusterd's brick volfiles stack them; the third with
+// features/index, as stock glusterd's brick volfiles stack them, plus glusterts's
+// features/heal-ranges on data bricks as our glusterd writes it; the third with
 // features/arbiter in the arbiter case) under the stock FUSE client mounted from a client
 // volfile with cluster/replicate over three protocol/client (remote-port), as stock
 // glusterd writes it. A verified write/read; then one brick is killed, writes go on, and
@@ -48,12 +49,23 @@ end-volume
     option enforce-mandatory-lock off
     subvolumes ${below}
 end-volume
-volume ${VOL}-index
-    type features/index
+${
+  arbiter
+    ? ''
+    : `volume ${VOL}-heal-ranges
+    type features/heal-ranges
     option xattrop-pending-watchlist trusted.afr.${VOL}-
     option xattrop-dirty-watchlist trusted.afr.dirty
     option index-base ${dir}/.glusterfs/indices
     subvolumes ${VOL}-locks
+end-volume
+`
+}volume ${VOL}-index
+    type features/index
+    option xattrop-pending-watchlist trusted.afr.${VOL}-
+    option xattrop-dirty-watchlist trusted.afr.dirty
+    option index-base ${dir}/.glusterfs/indices
+    subvolumes ${arbiter ? `${VOL}-locks` : `${VOL}-heal-ranges`}
 end-volume
 volume ${dir}
     type debug/io-stats
@@ -234,6 +246,7 @@ async function setup(name: string, arbiter: boolean) {
   return { bricks, mnt, unmount, base, clientVol: cv };
 }
 
+const rangesDir = (dir: string) => join(dir, '.glusterfs/indices/ranges');
 const hex = (b: Buffer | null) => b?.toString('hex') ?? null;
 const xattr = (p: string, k: string) => lgetxattr(p, k).catch(() => null);
 const indexNames = (dir: string, kind: string) =>
@@ -305,6 +318,9 @@ test('stock AFR client on three glusterts bricks: verified IO, a brick killed mi
         'f2',
       ]);
       assert.deepEqual(indexNames(b.dir, 'dirty'), []);
+      // features/heal-ranges kept a record from stock's own pre-op/post-op (written to disk
+      // when f2 entered xattrop/).
+      assert.ok(fs.readdirSync(rangesDir(b.dir)).includes(gfidToString(f2gfid)), `${b.dir}: f2 has a record`);
     }
   });
   assert.equal(fs.existsSync(join(bricks[2]!.dir, 'd/f2')), false, 'the dead brick missed it');
@@ -336,6 +352,8 @@ test('stock AFR client on three glusterts bricks: verified IO, a brick killed mi
         '000000000000000000000000',
       );
       assert.deepEqual(indexNames(b.dir, 'xattrop'), [], `${b.dir}: index empty`);
+      // Stock's shd zeroed the counters: the records went with them.
+      assert.deepEqual(fs.readdirSync(rangesDir(b.dir)), [], `${b.dir}: no changed-range record left`);
       assert.deepEqual(
         fs
           .readdirSync(join(b.dir, '.glusterfs/indices/entry-changes'))
