@@ -171,12 +171,16 @@ async function main(argv: string[]): Promise<number> {
           volume: { type: 'string' },
           server: { type: 'string', default: '127.0.0.1:24007' },
           progress: { type: 'string' },
+          // What the management daemon's supervisor appends: its address is the volfile server.
+          mgmt: { type: 'string' },
+          volfile: { type: 'string' },
+          'brick-name': { type: 'string' },
         },
       });
       if (!values.volume) throw new Error('shd needs --volume NAME');
       await shd({
         volume: values.volume,
-        server: values.server,
+        server: values.mgmt ?? values.server,
         ...(values.progress ? { progress: values.progress } : {}),
       });
       return 0;

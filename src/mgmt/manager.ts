@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Errno, GlusterTsError } from '../errors/index.js';
 import { REPLICATED_VOLUME_DEFAULTS, validateVolumeOption } from './options.js';
 import type { PortmapTable } from './portmap.js';
@@ -251,7 +252,9 @@ export class VolumeManager {
       if (vol.status !== 'started') throw new VolumeOpError(`Volume ${name} is not in the started state`);
       vol.status = 'stopped';
       this.store.save(vol);
-      await Promise.all(vol.bricks.map((b) => this.supervisor.stop(b.path)));
+      await Promise.all(
+        [...vol.bricks.map((b) => b.path), `shd:${vol.name}`].map((k) => this.supervisor.stop(k)),
+      );
       for (const b of vol.bricks) this.brickGone(b.path);
       this.o.onVolfileChange(name);
       return { volume: vol, warnings: [] };
@@ -292,6 +295,7 @@ export class VolumeManager {
       vol.options = { ...vol.options, [checked.key]: checked.value };
       this.store.save(vol);
       this.writeVolfiles(vol);
+      if (checked.key === 'cluster.self-heal-daemon') this.syncShd(vol);
       this.o.onVolfileChange(name);
       const warnings =
         checked.key === 'auth.allow' && vol.status === 'started'
@@ -365,6 +369,37 @@ export class VolumeManager {
         { now },
       );
     }
+    this.syncShd(vol);
+  }
+
+  /**
+   * One self-heal daemon (`glusterts shd`) per started replicated volume, supervised like a
+   * brick under the key `shd:<volume>`, unless cluster.self-heal-daemon is off.
+   */
+  private syncShd(vol: VolumeRecord): void {
+    const key = `shd:${vol.name}`;
+    const off = ['off', 'false', 'no', '0', 'disable'].includes(
+      String(vol.options['cluster.self-heal-daemon']),
+    );
+    if (vol.status !== 'started' || !isReplicated(vol) || off) {
+      if (this.supervisor.isSupervised(key)) void this.supervisor.stop(key);
+      return;
+    }
+    const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+    this.supervisor.start({
+      brickPath: key,
+      volfile: join(this.store.volumeDir(vol.name), `${vol.name}.tcp-fuse.vol`),
+      logFile: join(this.store.logsDir, `shd-${vol.name}.log`),
+      command: [
+        process.execPath,
+        cli,
+        'shd',
+        '--volume',
+        vol.name,
+        '--progress',
+        join(this.store.dataDir, 'shd', `${vol.name}.progress.json`),
+      ],
+    });
   }
 
   /** A brick process is gone: forget its port. */

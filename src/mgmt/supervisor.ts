@@ -17,6 +17,8 @@ export interface BrickSpec {
   logFile: string;
   /** Where the running process's pid is kept, so a later daemon can find an orphan. */
   pidFile?: string;
+  /** argv prefix of this process instead of the supervisor's (the self-heal daemon). */
+  command?: readonly string[];
 }
 
 export interface SupervisorOptions {
@@ -117,10 +119,11 @@ export class BrickSupervisor {
     s.restartTimer = undefined;
     const log = openSync(s.spec.logFile, 'a', 0o640);
     const args = ['--volfile', s.spec.volfile, '--brick-name', s.spec.brickPath, '--mgmt', this.o.mgmt];
-    writeSync(log, `--- ${new Date().toISOString()} starting ${[...this.o.command, ...args].join(' ')}\n`);
+    const command = s.spec.command ?? this.o.command;
+    writeSync(log, `--- ${new Date().toISOString()} starting ${[...command, ...args].join(' ')}\n`);
     let child: ChildProcess;
     try {
-      child = spawn(this.o.command[0]!, [...this.o.command.slice(1), ...args], {
+      child = spawn(command[0]!, [...command.slice(1), ...args], {
         stdio: ['ignore', log, log],
         detached: true,
       });

@@ -260,30 +260,54 @@ export const SHD_USAGE = `  shd     the self-heal daemon of one replicated volum
 /** `glusterts shd`: heals the volume until SIGINT/SIGTERM. */
 export async function shd(opts: { volume: string; server: string; progress?: string }): Promise<void> {
   const stop = untilSignal();
-  await withVolume(opts.volume, opts.server, async (volume) => {
-    const decls = parseVolfile(volume.volfile).volumes.filter((d) => d.type === 'cluster/replicate');
-    const opt = (key: string) => decls.map((d) => d.options.get(key)).find((v) => v !== undefined);
-    const healTimeout = Number(opt('heal-timeout') ?? 600);
-    const policy = favoriteChildPolicy(opt('favorite-child-policy'));
-    const daemon = new SelfHealDaemon(replicasOf(volume.graph), healContext(), {
-      healTimeoutMs: (Number.isFinite(healTimeout) && healTimeout > 0 ? healTimeout : 600) * 1000,
-      ...(policy ? { policy } : {}),
-      log: (line) => console.log(`${new Date().toISOString()} ${line}`),
-    });
-    daemon.start();
-    const writeProgress = () => {
-      if (!opts.progress) return;
-      mkdirSync(dirname(opts.progress), { recursive: true });
-      writeFileSync(`${opts.progress}.tmp`, JSON.stringify(daemon.snapshot()));
-      renameSync(`${opts.progress}.tmp`, opts.progress);
-    };
-    const timer = setInterval(writeProgress, 1000);
-    try {
-      await stop;
-    } finally {
-      clearInterval(timer);
-      await daemon.stop();
-      writeProgress();
-    }
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  const { host, port } = parseHostPort(opts.server);
+  // Started with the bricks: wait for the volume as long as it takes (stock's shd does too).
+  let volume: Volume | undefined;
+  while (!volume && !stopped) {
+    volume = await Volume.connect({ volume: opts.volume, servers: [{ host, port }], timeoutMs: 5000 }).catch(
+      (err: Error) => {
+        console.log(`${new Date().toISOString()} ${opts.volume}: not connected yet: ${err.message}`);
+        return undefined;
+      },
+    );
+  }
+  if (!volume) return;
+  try {
+    await healVolume(volume, opts, stop);
+  } finally {
+    await volume.close();
+  }
+}
+
+async function healVolume(
+  volume: Volume,
+  opts: { volume: string; server: string; progress?: string },
+  stop: Promise<NodeJS.Signals>,
+): Promise<void> {
+  const decls = parseVolfile(volume.volfile).volumes.filter((d) => d.type === 'cluster/replicate');
+  const opt = (key: string) => decls.map((d) => d.options.get(key)).find((v) => v !== undefined);
+  const healTimeout = Number(opt('heal-timeout') ?? 600);
+  const policy = favoriteChildPolicy(opt('favorite-child-policy'));
+  const daemon = new SelfHealDaemon(replicasOf(volume.graph), healContext(), {
+    healTimeoutMs: (Number.isFinite(healTimeout) && healTimeout > 0 ? healTimeout : 600) * 1000,
+    ...(policy ? { policy } : {}),
+    log: (line) => console.log(`${new Date().toISOString()} ${line}`),
   });
+  daemon.start();
+  const writeProgress = () => {
+    if (!opts.progress) return;
+    mkdirSync(dirname(opts.progress), { recursive: true });
+    writeFileSync(`${opts.progress}.tmp`, JSON.stringify(daemon.snapshot()));
+    renameSync(`${opts.progress}.tmp`, opts.progress);
+  };
+  const timer = setInterval(writeProgress, 1000);
+  try {
+    await stop;
+  } finally {
+    clearInterval(timer);
+    await daemon.stop();
+    writeProgress();
+  }
 }
