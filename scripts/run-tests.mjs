@@ -35,6 +35,7 @@ const PARALLEL = [
   'test/brick/',
   'test/bench/',
   'test/xlators/replicate/',
+  'test/heal/',
   'test/support/dht-hash.test.ts',
   'test/support/fsx.test.ts',
   'test/support/wire-fixtures.test.ts',
