@@ -5,7 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { healInode, indexHealPass, encodeHealRanges, HEAL_RANGES_KEY } from '../../src/heal/index.js';
+import {
+  healInode,
+  indexHealPass,
+  encodeHealRanges,
+  HEAL_RANGES_KEY,
+  type HealOutcome,
+} from '../../src/heal/index.js';
 import { lsetxattr, lgetxattr } from '../../src/sys/index.js';
 import { parseGfid } from '../../src/protocol/gfid.js';
 import { encodeCounters } from '../../src/xlators/replicate/index.js';
@@ -52,26 +58,37 @@ export async function assertHealed(fx: HealFixture, paths: string[]): Promise<vo
   }
 }
 
-test('data: a brick down during writes is healed chunk by chunk; changelogs zero, index empty', async () => {
-  const fx = await healFixture();
-  try {
-    const f = await fx.volume.create('/vm.img', 'w+', 0o644);
-    await f.pwrite(bytes(1 << 20, 1), 0);
-    fx.switches[2]!.state = 'down';
-    const rand = prng(7);
-    for (let k = 0; k < 20; k++) await f.pwrite(bytes(4096, 100 + k), Math.floor(rand() * 300) * 4096);
-    await f.pwrite(bytes(5000, 9), 1 << 20); // grows the file
-    await f.close();
-    assert.notDeepEqual(fx.indexed(0), [], 'the survivors indexed the file');
-    fx.switches[2]!.state = 'up';
-    const report = await indexHealPass(fx.io);
-    assert.equal(report.remaining, 0);
-    assert.ok(readFileSync(join(fx.dirs[2]!, 'vm.img')).equals(readFileSync(join(fx.dirs[0]!, 'vm.img'))));
-    await assertHealed(fx, ['vm.img']);
-  } finally {
-    await fx.close();
-  }
-});
+for (const ranges of [true, false])
+  test(`data: a brick down during writes is healed chunk by chunk (${ranges ? 'from the changed-ranges record' : 'no record: checksums'}); changelogs zero, index empty`, async () => {
+    const fx = await healFixture({ healRanges: ranges });
+    try {
+      const f = await fx.volume.create('/vm.img', 'w+', 0o644);
+      await f.pwrite(bytes(1 << 20, 1), 0);
+      fx.switches[2]!.state = 'down';
+      const rand = prng(7);
+      for (let k = 0; k < 20; k++) await f.pwrite(bytes(4096, 100 + k), Math.floor(rand() * 300) * 4096);
+      await f.pwrite(bytes(5000, 9), 1 << 20); // grows the file
+      await f.close();
+      assert.notDeepEqual(fx.indexed(0), [], 'the survivors indexed the file');
+      fx.switches[2]!.state = 'up';
+      const outcomes: HealOutcome[] = [];
+      const report = await indexHealPass(fx.io, { onInode: (h) => outcomes.push(...h.outcomes) });
+      assert.equal(report.remaining, 0);
+      assert.ok(readFileSync(join(fx.dirs[2]!, 'vm.img')).equals(readFileSync(join(fx.dirs[0]!, 'vm.img'))));
+      const data = outcomes.find((o) => o.kind === 'data' && o.result === 'healed' && o.sinks?.length)!;
+      assert.equal(data.ranges, ranges ? 'record' : 'checksum');
+      if (ranges) {
+        assert.equal(data.bytesCompared, 0, 'nothing compared');
+        assert.ok(
+          data.bytesCopied! <= 22 * 128 * 1024,
+          `copied ${data.bytesCopied}: the changed chunks only`,
+        );
+      } else assert.ok(data.bytesCompared! >= 2 * (1 << 20), 'the whole file compared');
+      await assertHealed(fx, ['vm.img']);
+    } finally {
+      await fx.close();
+    }
+  });
 
 test('data: with a changed-ranges record on the source only those chunks are copied', async () => {
   const fx = await healFixture();
