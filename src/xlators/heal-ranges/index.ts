@@ -136,16 +136,17 @@ export const healRanges = defineTranslator({
       return { complete: rec.ranges !== null, ranges: rec.ranges?.toArray() ?? [] };
     }
 
-    /** Writes the record if it changed since it was last written. */
+    /** Writes the record if it changed since it was last written (over its file, if it has one). */
     function persist(gfid: Buffer): Promise<void> {
       const k = key(gfid);
       return io.run(k, async () => {
         const rec = records.get(k);
         if (!rec || rec.saved === rec.version) return;
         const version = rec.version;
+        const update = rec.onDisk;
         rec.onDisk = true;
         try {
-          await store.write(gfid, { ...snapshot(rec), seal: null });
+          await store.write(gfid, { ...snapshot(rec), seal: null }, update);
           rec.saved = version;
         } catch {
           // Not written: the record can no longer promise to be complete after a restart.
@@ -307,13 +308,17 @@ export const healRanges = defineTranslator({
         XATTROP: (req, _ctx, next) => xattrop(req.gfid, req, () => next(req)),
         FXATTROP: (req, _ctx, next) => xattrop(req.fd.gfid, req, () => next(req)),
 
-        async WRITE(req, _ctx, next) {
+        WRITE(req, _ctx, next) {
+          const gfid = req.fd.gfid;
+          // The hot path: no record (every counter zero), nothing to do.
+          if (!records.get(key(gfid))) return next(req);
           const append = (req.fd.flags & O_APPEND) !== 0;
-          if (!append) note(req.fd.gfid, req.offset, req.size);
-          const reply = await next(req);
-          // An O_APPEND fd writes at EOF, wherever the offset says.
-          if (append) noteResize(req.fd.gfid, reply.prestat, reply.poststat);
-          return reply;
+          if (!append) note(gfid, req.offset, req.size);
+          return next(req).then((reply) => {
+            // An O_APPEND fd writes at EOF, wherever the offset says.
+            if (append) noteResize(gfid, reply.prestat, reply.poststat);
+            return reply;
+          });
         },
         async DISCARD(req, _ctx, next) {
           note(req.fd.gfid, req.offset, req.size);

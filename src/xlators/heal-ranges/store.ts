@@ -17,8 +17,11 @@
  *     24  u64 size      of the file when sealed
  *     32  count × (u64 offset, u64 length)
  *     ..  SHA-256 of everything before it
+ *     ..  zeros up to the file's size (a multiple of 4 KiB)
  *
- * A file that is short, long, or fails its checksum reads as damaged (null).
+ * A new file, or one the record outgrew, is written whole and renamed into place; FSYNC's
+ * later versions overwrite it in place (same size and blocks, so fdatasync needs no journal
+ * commit). A file that is short, torn, or fails its checksum reads as damaged (null).
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -33,6 +36,8 @@ const SEALED = 2;
 const HEADER = 32;
 const PAIR = 16;
 const DIGEST = 32;
+/** Record files are padded to a multiple of this, so most updates fit in place. */
+const BLOCK = 4096;
 /** More ranges than any record may hold (the per-inode limit's maximum). */
 export const MAX_STORED_RANGES = 65536;
 export const CLEAN_MARKER = 'clean-shutdown';
@@ -55,6 +60,12 @@ const ignoreMissing = (e: unknown) => {
   if (errCode(e) !== 'ENOENT') throw e;
 };
 
+function padded(b: Buffer, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  b.copy(out);
+  return out;
+}
+
 export function encodeRecord(r: StoredRecord): Buffer {
   const body = Buffer.alloc(HEADER + PAIR * r.ranges.length);
   MAGIC.copy(body, 0);
@@ -73,21 +84,18 @@ export function encodeRecord(r: StoredRecord): Buffer {
   return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
-/** The record in `b`, or null when it is damaged (torn, foreign, checksum mismatch). */
+/** The record in `b` (zero padding after it allowed), or null when it is damaged. */
 export function decodeRecord(b: Buffer): StoredRecord | null {
   if (b.length < HEADER + DIGEST || !b.subarray(0, 4).equals(MAGIC)) return null;
-  const body = b.subarray(0, b.length - DIGEST);
-  if (
-    !createHash('sha256')
-      .update(body)
-      .digest()
-      .equals(b.subarray(b.length - DIGEST))
-  )
-    return null;
+  const count = b.readUInt32BE(8);
+  const end = HEADER + PAIR * count;
+  if (count > MAX_STORED_RANGES || b.length < end + DIGEST) return null;
+  const body = b.subarray(0, end);
+  const digest = createHash('sha256').update(body).digest();
+  if (!digest.equals(b.subarray(end, end + DIGEST))) return null;
+  if (b.subarray(end + DIGEST).some((x) => x !== 0)) return null;
   if (body.readUInt8(4) !== VERSION) return null;
   const flags = body.readUInt8(5);
-  const count = body.readUInt32BE(8);
-  if (count > MAX_STORED_RANGES || body.length !== HEADER + PAIR * count) return null;
   const ranges: ByteRange[] = [];
   for (let i = 0; i < count; i++) {
     const offset = Number(body.readBigUInt64BE(HEADER + PAIR * i));
@@ -124,18 +132,39 @@ export class RangeStore {
     });
   }
 
-  /** Replaces the record atomically; durable once this resolves (bar the rename itself, see docs). */
-  async write(gfid: Buffer, r: StoredRecord): Promise<void> {
+  /**
+   * Writes the record and fdatasyncs it. `inPlace`: overwrite the existing file when the
+   * record fits (torn by a crash, it reads as damaged, as a crash makes every record
+   * anyway); otherwise, or for a new file, write `<gfid>.tmp` and rename it over.
+   */
+  async write(gfid: Buffer, r: StoredRecord, inPlace = false): Promise<void> {
     const target = this.path(gfid);
+    const record = encodeRecord(r);
+    if (inPlace && (await this.overwrite(target, record))) return;
     const tmp = `${target}.tmp`;
     const h = await fsp.open(tmp, 'w', 0o600);
     try {
-      await h.writeFile(encodeRecord(r));
+      await h.writeFile(padded(record, Math.ceil(record.length / BLOCK) * BLOCK));
       await h.datasync();
     } finally {
       await h.close();
     }
     await fsp.rename(tmp, target);
+  }
+
+  /** Overwrites `target` with `record` when it exists and is large enough. */
+  private async overwrite(target: string, record: Buffer): Promise<boolean> {
+    const h = await fsp.open(target, 'r+').catch(() => null);
+    if (!h) return false;
+    try {
+      const { size } = await h.stat();
+      if (size < record.length || size % BLOCK !== 0) return false;
+      await h.write(padded(record, size), 0, size, 0);
+      await h.datasync();
+      return true;
+    } finally {
+      await h.close();
+    }
   }
 
   /** The stored record; null when damaged; undefined when there is none. */
@@ -147,7 +176,7 @@ export class RangeStore {
     if (!h) return undefined;
     try {
       const { size } = await h.stat();
-      if (size > HEADER + PAIR * MAX_STORED_RANGES + DIGEST) return null;
+      if (size > Math.ceil((HEADER + PAIR * MAX_STORED_RANGES + DIGEST) / BLOCK) * BLOCK) return null;
       return decodeRecord(await h.readFile());
     } finally {
       await h.close();

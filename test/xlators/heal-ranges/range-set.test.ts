@@ -170,5 +170,6 @@ test('record file: round trip, seal, and every torn or flipped byte reads as dam
     assert.equal(decodeRecord(flipped), null, `byte ${i} flipped`);
   }
   for (const len of [0, 10, 31, 32, b.length - 1]) assert.equal(decodeRecord(b.subarray(0, len)), null);
-  assert.equal(decodeRecord(Buffer.concat([b, Buffer.alloc(1)])), null);
+  assert.deepEqual(decodeRecord(Buffer.concat([b, Buffer.alloc(4000)])), rec, 'zero padding is allowed');
+  assert.equal(decodeRecord(Buffer.concat([b, Buffer.alloc(10), Buffer.from([1])])), null, 'but only zeros');
 });
