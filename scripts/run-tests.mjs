@@ -36,7 +36,6 @@ const PARALLEL = [
   'test/bench/',
   'test/xlators/replicate/',
   'test/heal/',
-  'test/heal/',
   'test/support/dht-hash.test.ts',
   'test/support/fsx.test.ts',
   'test/support/wire-fixtures.test.ts',

@@ -3,11 +3,15 @@
 // writes (an image rewritten in places, a new file), the daemon restarts it, the shd heals
 // on its own; the bricks end byte-identical and `volume heal NAME info` shows 0 entries.
 import { test, after } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gfidToString } from '../../src/protocol/gfid.js';
 import { join } from 'node:path';
 import { Volume } from '../../src/client/index.js';
 import { startGlustertsDaemon, type RunningDaemon } from '../../src/peers/index.js';
+import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
+import { encodeCounters } from '../../src/xlators/replicate/index.js';
 import { prng } from '../support/fsx.js';
 
 const HOST = '127.0.0.7';
@@ -93,4 +97,41 @@ test('a brick SIGKILLed during writes comes back and the shd heals it; heal info
       .slice(-8)
       .join('\n'),
   );
+
+  // A crafted split-brain: every brick accuses the two others; heal info names it, and the
+  // CLI's bigger-file policy resolves it.
+  const w = await Volume.connect({ volume: 'hv', servers: [{ host: HOST, port: daemon.port }] });
+  try {
+    const f = await w.create('/sb.bin', 'w', 0o644);
+    await f.pwrite(bytes(1000, 9), 0);
+    await f.close();
+  } finally {
+    await w.close();
+  }
+  const keys = [0, 1, 2].map((j) => `trusted.afr.hv-client-${j}`);
+  for (let i = 0; i < 3; i++) {
+    writeFileSync(join(bricks[i]!, 'sb.bin'), Buffer.alloc(1000 + 1000 * i, 0x41 + i));
+    for (let j = 0; j < 3; j++)
+      if (j !== i) await lsetxattr(join(bricks[i]!, 'sb.bin'), keys[j]!, encodeCounters([1, 0, 0]));
+    // What XATTROP would have done in the index: a link named by the gfid to the base file.
+    const xattrop = join(bricks[i]!, '.glusterfs', 'indices', 'xattrop');
+    let base = readdirSync(xattrop).find((n) => n.startsWith('xattrop-'));
+    if (!base) writeFileSync(join(xattrop, (base = `xattrop-${randomUUID()}`)), '', { mode: 0 });
+    const gfid = gfidToString(await lgetxattr(join(bricks[i]!, 'sb.bin'), 'trusted.gfid'));
+    linkSync(join(xattrop, base), join(xattrop, gfid));
+  }
+  const sbInfo = await daemon.volume('heal', 'hv', 'info', '--server', server);
+  assert.match(sbInfo, /\/sb.bin - Is in split-brain\n/);
+  const healedOut = await daemon.volume(
+    'heal',
+    'hv',
+    'split-brain',
+    'bigger-file',
+    '/sb.bin',
+    '--server',
+    server,
+  );
+  assert.match(healedOut, /^Healed \/sb.bin\.\n/);
+  for (const b of bricks)
+    assert.ok(readFileSync(join(b, 'sb.bin')).equals(Buffer.alloc(3000, 0x43)), `${b}/sb.bin`);
 });
