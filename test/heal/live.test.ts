@@ -39,3 +39,31 @@ test('a file kept open and written throughout is healed by the daemon while fsx 
     await fx.close();
   }
 });
+
+test('a daemon stopped in the middle of a heal leaves nothing a new daemon cannot finish', async () => {
+  const fx = await healFixture();
+  try {
+    const f = await fx.volume.create('/big.img', 'w+', 0o644);
+    await f.pwrite(Buffer.alloc(4 << 20, 1), 0);
+    fx.switches[1]!.state = 'down';
+    for (let off = 0; off < 4 << 20; off += 256 * 1024) await f.pwrite(Buffer.alloc(4096, 2), off);
+    await f.close();
+    fx.switches[1]!.state = 'up';
+    const first = new SelfHealDaemon([fx.replica], undefined, { pollMs: 50 });
+    first.start();
+    // Stop as soon as the data heal has copied something.
+    const t0 = Date.now();
+    while (![...first.progress.values()].some((p) => p.done > 0) && Date.now() - t0 < 5000)
+      await new Promise((r) => setTimeout(r, 2));
+    await first.stop();
+    assert.notDeepEqual(fx.indexed(0), [], 'the first daemon stopped before the heal ended');
+    const second = new SelfHealDaemon([fx.replica], undefined, { pollMs: 50 });
+    second.start();
+    await second.healNow();
+    await second.stop();
+    assert.ok(readFileSync(join(fx.dirs[1]!, 'big.img')).equals(readFileSync(join(fx.dirs[0]!, 'big.img'))));
+    for (let i = 0; i < 3; i++) assert.deepEqual(fx.indexed(i), [], `brick ${i} index empty`);
+  } finally {
+    await fx.close();
+  }
+});
