@@ -13,9 +13,10 @@
  *   final: `failed`. After having been up, every failure is retried.
  * - reopening: SETVOLUME accepted; the owner re-opens its fds on the new session
  *   (`reopen`), then the state becomes `up` (stock: CHILD_UP only after the re-opens).
- * - up: fops flow. While any call is outstanding a PING goes out every ping-timeout; when
- *   a PING has been unanswered for ping-timeout and no whole record (reply or callback)
- *   arrived for as long, the connection is dropped. A dropped connection fails its calls with ENOTCONN (the
+ * - up: fops flow. While calls are outstanding the brick must be heard from: after half of
+ *   ping-timeout without a whole record (reply or callback) a PING goes out, and after a
+ *   whole ping-timeout of silence the connection is dropped (stock drops after about one
+ *   ping-timeout too; a stopped brick is given up on that fast). A dropped connection fails its calls with ENOTCONN (the
  *   RpcClient does that) and the cycle starts over after reconnect-interval-ms.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -72,6 +73,8 @@ export class BrickConnection {
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSentAt: number | undefined;
   private lastReceived = 0;
+  /** When the outstanding count last went from 0 to 1. */
+  private busySince = 0;
   private outstanding = 0;
 
   constructor(private readonly cfg: ConnectionConfig) {}
@@ -149,6 +152,8 @@ export class BrickConnection {
 
   /** Brackets a call on the wire, so pings run while anything is outstanding. */
   callStarted(): void {
+    // Silence is counted from the later of the last record and the moment we started waiting.
+    if (this.outstanding === 0) this.busySince = Date.now();
     this.outstanding++;
     if (this.pingTimer === undefined && this.cfg.pingTimeoutMs > 0 && this.current) this.armPing();
   }
@@ -260,7 +265,7 @@ export class BrickConnection {
   // ---- ping --------------------------------------------------------------------------
 
   private armPing(): void {
-    const timer = setTimeout(() => this.pingTick(), this.cfg.pingTimeoutMs);
+    const timer = setTimeout(() => this.pingTick(), Math.max(50, this.cfg.pingTimeoutMs / 4));
     this.pingTimer = timer;
   }
 
@@ -276,13 +281,14 @@ export class BrickConnection {
     if (!session || this.outstanding <= 0) return;
     const now = Date.now();
     const limit = this.cfg.pingTimeoutMs;
-    if (this.pingSentAt !== undefined && now - this.pingSentAt >= limit && now - this.lastReceived >= limit) {
+    const quiet = now - Math.max(this.lastReceived, this.busySince);
+    if (quiet >= limit) {
       this.lastErrorValue = new Error(`the brick has not responded in the last ${limit / 1000} seconds`);
       log('%s: %s, disconnecting', this.where, this.lastErrorValue.message);
       session.rpc.close();
       return;
     }
-    if (this.pingSentAt === undefined) {
+    if (quiet >= limit / 2 && this.pingSentAt === undefined) {
       this.pingSentAt = now;
       callProcedure(session.rpc, Program.DUMP, DumpProcs.PING, null, { cred: PING_CRED }).then(
         () => {

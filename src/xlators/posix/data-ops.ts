@@ -34,7 +34,7 @@ import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate, open } from 
 import { weakChecksum } from './hash.js';
 import { iattFromStat } from './iatt.js';
 import { checkDataFile, openFlags } from './security.js';
-import { OPEN_FD_COUNT } from './xattrs.js';
+import { fdXattrs, OPEN_FD_COUNT, requestedXattrs } from './xattrs.js';
 
 /** Largest READ/WRITE/RCHECKSUM served: QEMU's own limit; more is refused, not allocated. */
 export const MAX_IO = 512 * 1024 * 1024;
@@ -205,7 +205,12 @@ export function dataOps(p: Posix): FopTable {
     },
 
     async FSTAT(req) {
-      return fds.use(req.fd, async (s) => ({ stat: await stat(s, req.fd), xdata: null }));
+      // Requested xattrs come back as on LOOKUP: stock AFR refreshes an open file's
+      // changelog with FSTAT, and without them it would read from a brick others accuse.
+      return fds.use(req.fd, async (s) => ({
+        stat: await stat(s, req.fd),
+        xdata: await requestedXattrs(fdXattrs(s.fd), req.xdata),
+      }));
     },
 
     async FSETATTR(req) {

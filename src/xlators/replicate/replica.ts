@@ -141,7 +141,19 @@ export class Replica {
     req: FopRequest<N> | ((i: number) => FopRequest<N>),
     ctx: FopContext,
   ): Promise<ChildResult<FopReply<N>>[]> {
-    return [...(await this.children.wind(fop, req, ctx, { to: which })).outcomes];
+    // A child that is not connected answers at once: protocol/client would hold the call
+    // while it reconnects (reconnect-wait-ms), and a replica set must not wait for one brick.
+    const up = which.filter((i) => this.isUp(i));
+    const outcomes = up.length ? [...(await this.children.wind(fop, req, ctx, { to: up })).outcomes] : [];
+    for (const i of which)
+      if (!up.includes(i))
+        outcomes.push({
+          target: i,
+          ok: false,
+          kind: 'down',
+          error: new FopError(Errno.ENOTCONN, `${this.cfg.children[i]!.name} is not connected`),
+        });
+    return outcomes;
   }
 
   async callChild<N extends FopName>(
