@@ -216,3 +216,28 @@ test('split-brain: refused without a policy, then resolved by bigger-file, lates
     await fx.close();
   }
 });
+
+// (The harness has no features/arbiter: the arbiter brick is plain posix here, and replicate's
+// arbiter rules alone — never a data source — decide.)
+test('arbiter set: a data brick that missed writes is healed from the other data brick, never from the arbiter', async () => {
+  const fx = await healFixture({ arbiter: true });
+  try {
+    const f = await fx.volume.create('/a.img', 'w+', 0o644);
+    await f.pwrite(bytes(600_000, 31), 0);
+    fx.switches[0]!.state = 'down';
+    await f.pwrite(bytes(8192, 32), 100_000);
+    await f.pwrite(bytes(1000, 33), 600_000);
+    await f.close();
+    fx.switches[0]!.state = 'up';
+    const report = await indexHealPass(fx.io);
+    assert.equal(report.remaining, 0, JSON.stringify(report));
+    assert.ok(readFileSync(join(fx.dirs[0]!, 'a.img')).equals(readFileSync(join(fx.dirs[1]!, 'a.img'))));
+    for (let i = 0; i < 3; i++) {
+      for (const k of ['dirty', 0, 1, 2] as const)
+        assert.deepEqual(await fx.changelog(i, 'a.img', k), [0, 0, 0], `brick ${i} ${k}`);
+      assert.deepEqual(fx.indexed(i), []);
+    }
+  } finally {
+    await fx.close();
+  }
+});
