@@ -51,49 +51,43 @@ export function internalCtx(ctx: FopContext, owner: Buffer): FopContext {
 export type LockTarget =
   { kind: 'inode'; gfid: Buffer; start: bigint } | { kind: 'entry'; parent: Buffer; name: string };
 
-async function lockOnce(
+type LockAction = 'try' | 'wait' | 'release';
+
+/** One INODELK or ENTRYLK of `target`, in AFR's domain, owned by ctx's lock owner. */
+function lockCall(
   r: Replica,
   which: readonly number[],
   target: LockTarget,
-  blocking: boolean,
+  action: LockAction,
   ctx: FopContext,
 ): Promise<ChildResult<unknown>[]> {
   if (target.kind === 'inode') {
+    const type = action === 'release' ? F_UNLCK : F_WRLCK;
+    const flock = {
+      type,
+      whence: 0,
+      start: target.start,
+      len: 0n,
+      pid: ctx.caller.pid,
+      lkOwner: ctx.caller.lkOwner,
+    };
+    const cmd = action === 'wait' ? F_SETLKW : F_SETLK;
     return r.fanOut(
       which,
       'INODELK',
-      {
-        gfid: target.gfid,
-        cmd: blocking ? F_SETLKW : F_SETLK,
-        type: F_WRLCK,
-        flock: {
-          type: F_WRLCK,
-          whence: 0,
-          start: target.start,
-          len: 0n,
-          pid: ctx.caller.pid,
-          lkOwner: ctx.caller.lkOwner,
-        },
-        volume: r.domain,
-        xdata: null,
-      },
+      { gfid: target.gfid, cmd, type, flock, volume: r.domain, xdata: null },
       ctx,
     );
   }
-  return r.fanOut(
-    which,
-    'ENTRYLK',
-    {
-      gfid: target.parent,
-      cmd: blocking ? ENTRYLK_LOCK : ENTRYLK_LOCK_NB,
-      type: ENTRYLK_WRLCK,
-      namelen: target.name ? 1 : 0,
-      name: target.name,
-      volume: r.domain,
-      xdata: null,
-    },
-    ctx,
-  );
+  const cmd = action === 'release' ? ENTRYLK_UNLOCK : action === 'wait' ? ENTRYLK_LOCK : ENTRYLK_LOCK_NB;
+  const entry = {
+    gfid: target.parent,
+    cmd,
+    type: ENTRYLK_WRLCK,
+    namelen: target.name ? 1 : 0,
+    name: target.name,
+  };
+  return r.fanOut(which, 'ENTRYLK', { ...entry, volume: r.domain, xdata: null }, ctx);
 }
 
 export async function unlock(
@@ -102,44 +96,7 @@ export async function unlock(
   target: LockTarget,
   ctx: FopContext,
 ): Promise<void> {
-  if (!which.length) return;
-  if (target.kind === 'inode') {
-    await r.fanOut(
-      which,
-      'INODELK',
-      {
-        gfid: target.gfid,
-        cmd: F_SETLK,
-        type: F_UNLCK,
-        flock: {
-          type: F_UNLCK,
-          whence: 0,
-          start: target.start,
-          len: 0n,
-          pid: ctx.caller.pid,
-          lkOwner: ctx.caller.lkOwner,
-        },
-        volume: r.domain,
-        xdata: null,
-      },
-      ctx,
-    );
-  } else {
-    await r.fanOut(
-      which,
-      'ENTRYLK',
-      {
-        gfid: target.parent,
-        cmd: ENTRYLK_UNLOCK,
-        type: ENTRYLK_WRLCK,
-        namelen: target.name ? 1 : 0,
-        name: target.name,
-        volume: r.domain,
-        xdata: null,
-      },
-      ctx,
-    );
-  }
+  if (which.length) await lockCall(r, which, target, 'release', ctx);
 }
 
 /**
@@ -148,14 +105,14 @@ export async function unlock(
  */
 export async function lock(r: Replica, target: LockTarget, ctx: FopContext): Promise<boolean[]> {
   const which = r.upChildren();
-  const first = await lockOnce(r, which, target, false, ctx);
+  const first = await lockCall(r, which, target, 'try', ctx);
   const granted = r.cfg.children.map(() => false);
   for (const res of first) if (res.ok) granted[res.target] = true;
   if (!first.some((res) => !res.ok && res.error.errno === Errno.EAGAIN)) return granted;
   await unlock(r, flagged(granted), target, ctx);
   granted.fill(false);
   for (const i of which) {
-    const [res] = await lockOnce(r, [i], target, true, ctx);
+    const [res] = await lockCall(r, [i], target, 'wait', ctx);
     if (res?.ok) granted[i] = true;
   }
   return granted;
