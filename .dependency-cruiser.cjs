@@ -75,7 +75,7 @@ module.exports = {
       comment: 'features/index imports only storage/posix on-disk layout and iatt conversion',
       severity: 'error',
       from: { path: '^src/xlators/index/' },
-      to: { path: '^src/xlators/', pathNot: '^src/xlators/(index/|posix/(layout|iatt)[.]ts$)' },
+      to: { path: '^src/xlators/', pathNot: '^src/xlators/(index/|posix/(on-disk|iatt)[.]ts$)' },
     },
     {
       name: 'src-not-tests',

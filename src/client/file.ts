@@ -13,6 +13,7 @@
  * `close` sends FLUSH then RELEASE (RELEASE even if FLUSH failed). Calls on a closed File
  * fail with EBADF.
  */
+import { MAX_IO } from '../protocol/limits.js';
 import type { Payload } from '../protocol/procedure.js';
 import type { OpenFd } from '../xlator/fd.js';
 import { GlusterError } from './errors.js';
@@ -66,7 +67,7 @@ export type WhenceName = keyof typeof Whence;
 export const Fallocate = { KEEP_SIZE: 0x1, PUNCH_HOLE: 0x2, ZERO_RANGE: 0x10 } as const;
 
 /** The largest single READ or WRITE (QEMU's cap, which stock bricks accept). */
-export const MAX_IO = 512 * 1024 * 1024;
+export { MAX_IO };
 
 export class File {
   /** The offset `read`, `write` and `lseek(…, 'CUR')` use. */

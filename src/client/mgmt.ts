@@ -15,7 +15,8 @@ import { GlusterError, abortError } from './errors.js';
 /** A volfile server: glusterd over TCP (port 24007 by default) or a unix socket. */
 export type VolfileServer = { host: string; port?: number } | { socket: string };
 
-export const GLUSTERD_PORT = 24007;
+export { GLUSTERD_PORT } from '../protocol/portmap.js';
+import { GLUSTERD_PORT } from '../protocol/portmap.js';
 const RECONNECT_MS = 3000;
 
 export function describeServer(s: VolfileServer): string {

@@ -20,15 +20,8 @@ import {
   type Counters,
 } from '../xlators/replicate/index.js';
 import type { ChildResult } from '../xlators/replicate/replica.js';
+import { flagged, lock, unlock, type LockTarget } from '../xlators/replicate/transaction.js';
 
-const F_SETLK = 1;
-const F_SETLKW = 2;
-const F_WRLCK = 1;
-const F_UNLCK = 2;
-const ENTRYLK_LOCK = 0;
-const ENTRYLK_UNLOCK = 1;
-const ENTRYLK_LOCK_NB = 2;
-const ENTRYLK_WRLCK = 1;
 const ADD_ARRAY = 0;
 const O_RDWR = 2;
 /** Metadata locks start at LLONG_MAX − 1, as stock's. */
@@ -49,6 +42,11 @@ export interface BrickState {
 
 export type LockKind =
   { kind: 'inode'; gfid: Buffer; start: bigint; len: bigint } | { kind: 'entry'; gfid: Buffer; name: string };
+
+/** Replicate's lock target for a heal lock. */
+function asTarget(t: LockKind): LockTarget {
+  return t.kind === 'inode' ? t : { kind: 'entry', parent: t.gfid, name: t.name };
+}
 
 export const ok = <T>(r: ChildResult<T>): r is Success<T> => r.ok;
 
@@ -111,70 +109,15 @@ export class HealIo {
   // ---- locks ---------------------------------------------------------------------------
 
   /**
-   * Takes a lock in `domain` on `which`: non-blocking everywhere, then on any EAGAIN blocking
-   * one brick at a time in child order (stock's protocol). Returns the bricks that granted it.
+   * Takes a lock in `domain` on `which` with stock's protocol (replicate's `lock`: non-blocking
+   * everywhere, then blocking one brick at a time in child order). Returns who granted it.
    */
-  async lock(domain: string, target: LockKind, which: readonly number[]): Promise<boolean[]> {
-    const first = await this.lockCall(domain, target, which, 'nb');
-    const granted = this.all().map(() => false);
-    for (const x of first) if (x.ok) granted[x.target] = true;
-    if (!first.some((x) => !x.ok && x.error.errno === Errno.EAGAIN)) return granted;
-    await this.unlock(domain, target, flagged(granted));
-    granted.fill(false);
-    for (const i of which) {
-      const [x] = await this.lockCall(domain, target, [i], 'wait');
-      if (x?.ok) granted[i] = true;
-    }
-    return granted;
+  lock(domain: string, target: LockKind, which: readonly number[]): Promise<boolean[]> {
+    return lock(this.r, asTarget(target), this.ctx, domain, which);
   }
 
-  async unlock(domain: string, target: LockKind, which: readonly number[]): Promise<void> {
-    if (which.length) await this.lockCall(domain, target, which, 'unlock');
-  }
-
-  private lockCall(
-    domain: string,
-    target: LockKind,
-    which: readonly number[],
-    mode: 'nb' | 'wait' | 'unlock',
-  ): Promise<ChildResult<unknown>[]> {
-    if (target.kind === 'inode') {
-      const type = mode === 'unlock' ? F_UNLCK : F_WRLCK;
-      return this.r.fanOut(
-        which,
-        'INODELK',
-        {
-          gfid: target.gfid,
-          cmd: mode === 'wait' ? F_SETLKW : F_SETLK,
-          type,
-          flock: {
-            type,
-            whence: 0,
-            start: target.start,
-            len: target.len,
-            pid: this.ctx.caller.pid,
-            lkOwner: this.ctx.caller.lkOwner,
-          },
-          volume: domain,
-          xdata: null,
-        },
-        this.ctx,
-      );
-    }
-    return this.r.fanOut(
-      which,
-      'ENTRYLK',
-      {
-        gfid: target.gfid,
-        cmd: mode === 'unlock' ? ENTRYLK_UNLOCK : mode === 'wait' ? ENTRYLK_LOCK : ENTRYLK_LOCK_NB,
-        type: ENTRYLK_WRLCK,
-        namelen: target.name ? 1 : 0,
-        name: target.name,
-        volume: domain,
-        xdata: null,
-      },
-      this.ctx,
-    );
+  unlock(domain: string, target: LockKind, which: readonly number[]): Promise<void> {
+    return unlock(this.r, which, asTarget(target), this.ctx, domain);
   }
 
   /** Runs `body` holding `target` in `domain` on `which`; always unlocks. */
@@ -401,7 +344,7 @@ export class HealIo {
   }
 }
 
-export const flagged = (v: readonly boolean[]): number[] => v.flatMap((x, i) => (x ? [i] : []));
+export { flagged };
 
 /** AFR's own xattrs, which metadata heal never copies. */
 export const isAfrKey = (key: string): boolean => key.startsWith(CHANGELOG_PREFIX);

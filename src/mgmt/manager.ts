@@ -32,7 +32,7 @@ import {
   checkVolumeName,
   dashedPath,
   isReplicated,
-  type Brick,
+  type VolumeBrick,
   type ReplicaLayout,
   type VolumeRecord,
 } from './volume.js';
@@ -330,15 +330,15 @@ export class VolumeManager {
 
   // ---- helpers ----------------------------------------------------------------------
 
-  logFile(b: Brick): string {
+  logFile(b: VolumeBrick): string {
     return join(this.store.logsDir, `${dashedPath(b.path)}.log`);
   }
 
-  private pidFile(b: Brick): string {
+  private pidFile(b: VolumeBrick): string {
     return join(this.store.logsDir, `${dashedPath(b.path)}.pid`);
   }
 
-  private brickVolfilePath(vol: VolumeRecord, b: Brick): string {
+  private brickVolfilePath(vol: VolumeRecord, b: VolumeBrick): string {
     return join(this.store.volumeDir(vol.name), 'bricks', `${brickVolfileKey(vol.name, b)}.vol`);
   }
 
@@ -407,7 +407,7 @@ export class VolumeManager {
     this.portmap.signout(path, pid);
   }
 
-  private parseBrick(arg: string): Brick {
+  private parseBrick(arg: string): VolumeBrick {
     const m = /^(?:([^:/]+):)?(\/.*)$/.exec(arg);
     if (!m) throw new VolumeOpError(`wrong brick type: ${arg}, use <HOSTNAME>:<export-dir-abs-path>`);
     const host = m[1] ?? defaultBrickHost(this.o.host);
@@ -449,7 +449,7 @@ function isReachableBrickHost(host: string, daemonHost: string): boolean {
   return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === host));
 }
 
-function checkOverlap(b: Brick, other: Brick, where: string): void {
+function checkOverlap(b: VolumeBrick, other: VolumeBrick, where: string): void {
   if (b.path === other.path) throw new VolumeOpError(`Brick ${brickLabel(b)} is already part of ${where}`);
   if (b.path.startsWith(other.path + '/'))
     throw new VolumeOpError(`Brick ${brickLabel(b)} is inside brick ${brickLabel(other)} of ${where}`);
@@ -475,7 +475,7 @@ function checkLayout(replica: number, arbiter: number, brickCount: number): void
 }
 
 /** glusterd refuses two bricks of one replica set on one host unless forced. */
-function checkReplicaHosts(bricks: readonly Brick[], replica: number): void {
+function checkReplicaHosts(bricks: readonly VolumeBrick[], replica: number): void {
   for (let i = 0; i < bricks.length; i += replica) {
     const hosts = bricks.slice(i, i + replica).map((b) => b.host);
     if (new Set(hosts).size < hosts.length)
@@ -511,7 +511,7 @@ function lastBrickError(logFile: string): string | undefined {
 }
 
 /** Checks (and with force, creates) a brick directory. Returns warnings. */
-function prepareBrickDir(b: Brick, force: boolean): string[] {
+function prepareBrickDir(b: VolumeBrick, force: boolean): string[] {
   if (!existsSync(b.path)) {
     if (!force)
       throw new VolumeOpError(

@@ -27,7 +27,7 @@ import {
   isReplicated,
   replicaLayout,
   replicaSets,
-  type Brick,
+  type VolumeBrick,
   type VolumeRecord,
 } from './volume.js';
 
@@ -48,7 +48,8 @@ export interface ClientVolfileOptions {
   mgmtPort?: number;
 }
 
-export const GLUSTERD_PORT = 24007;
+export { GLUSTERD_PORT } from '../protocol/portmap.js';
+import { GLUSTERD_PORT } from '../protocol/portmap.js';
 
 function clientDecl(
   vol: VolumeRecord,
@@ -162,7 +163,7 @@ export function clientVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {
  * on data bricks `<vol>-heal-ranges` (docs/replication.md "Changed ranges"), which stock
  * lacks, right below the index, watching the same keys.
  */
-export function brickGraph(vol: VolumeRecord, brick: Brick): VolumeDecl[] {
+export function brickGraph(vol: VolumeRecord, brick: VolumeBrick): VolumeDecl[] {
   const opts = resolveVolumeOptions(vol.options);
   const posix = decl(`${vol.name}-posix`, 'storage/posix', [
     ['volume-id', vol.id],
@@ -203,6 +204,6 @@ export function brickGraph(vol: VolumeRecord, brick: Brick): VolumeDecl[] {
   return [...stack, server];
 }
 
-export function brickVolfile(vol: VolumeRecord, brick: Brick): string {
+export function brickVolfile(vol: VolumeRecord, brick: VolumeBrick): string {
   return printVolfile({ volumes: brickGraph(vol, brick) });
 }

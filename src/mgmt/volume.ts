@@ -5,7 +5,7 @@
  */
 export type VolumeStatus = 'created' | 'started' | 'stopped';
 
-export interface Brick {
+export interface VolumeBrick {
   /** The address the brick listens on (and clients connect to). */
   host: string;
   /** Absolute, normalised directory; also the brick's export name (remote-subvolume). */
@@ -17,7 +17,7 @@ export interface VolumeRecord {
   /** uuid, written into the brick volfile and answered by GET_VOLUME_INFO. */
   id: string;
   status: VolumeStatus;
-  bricks: Brick[];
+  bricks: VolumeBrick[];
   /** Canonical `volume set` keys → the values as typed, in the order they were set. */
   options: Record<string, string>;
   /**
@@ -93,11 +93,11 @@ export function dashedPath(path: string): string {
 }
 
 /** The brick volfile's GETSPEC key, as glusterd names it: `<vol>.<host>.<dashed path>`. */
-export function brickVolfileKey(vol: string, brick: Brick): string {
+export function brickVolfileKey(vol: string, brick: VolumeBrick): string {
   return `${vol}.${brick.host}.${dashedPath(brick.path)}`;
 }
 
 /** What `volume info` prints for a brick. */
-export function brickLabel(brick: Brick): string {
+export function brickLabel(brick: VolumeBrick): string {
   return `${brick.host}:${brick.path}`;
 }

@@ -4,7 +4,7 @@
  * RPC, which programs it offers). Probes carry PROBE_PID in their credential, so fixture
  * captures can tell them from the stock traffic they record.
  */
-import { GLUSTERD_PORT } from '../client/mgmt.js';
+import { GLUSTERD_PORT } from '../protocol/portmap.js';
 import {
   DUMP_GFS_ID,
   DumpProcs,

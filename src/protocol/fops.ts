@@ -72,6 +72,9 @@ function fopWithPayload<
   return { proc, args, results, ...(fdUse as U) };
 }
 
+/** GF_O_DIRECT in OPEN/CREATE flags (GF_O_* are Linux x86's values): the client asked for direct IO. */
+export const GF_O_DIRECT = 0o40000;
+
 export const Fops = {
   NULL: { proc: 0, args: x.none, results: x.none },
   STAT: fop(1, { gfid, xdata }, iattRsp),

@@ -35,3 +35,6 @@ export const Limits = {
   /** Locks in one GETACTIVELK/SETACTIVELK list. */
   LOCKS: 65536,
 } as const;
+
+/** The largest READ/WRITE/RCHECKSUM served or sent (QEMU's own limit); more is refused, not allocated. */
+export const MAX_IO = 512 * 1024 * 1024;

@@ -7,6 +7,9 @@ import { Program } from './programs.js';
 const brick = x.string(Limits.PATH);
 const status = x.struct({ opRet: x.i32, opErrno: x.i32 });
 
+/** The management daemon's (glusterd's) well-known TCP port: GETSPEC, portmap, volfile fetches. */
+export const GLUSTERD_PORT = 24007;
+
 export const PortmapProcs = {
   NULL: { proc: 0, args: x.none, results: x.none },
   /** Success: {0, 0, 0, port}; unknown brick: {-1, 0, 0, 0}. */

@@ -16,7 +16,7 @@ import { lsetxattr, lgetxattr } from '../../src/sys/index.js';
 import { parseGfid } from '../../src/protocol/gfid.js';
 import { encodeCounters } from '../../src/xlators/replicate/index.js';
 import { prng } from '../support/fsx.js';
-import { healFixture, type HealFixture } from './harness.js';
+import { healFixture, type HealFixture } from '../support/replica-set.js';
 
 const bytes = (n: number, seed: number) => {
   const rand = prng(seed);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexHealPass, SelfHealDaemon } from '../../src/heal/index.js';
 import { runFsx } from '../support/fsx.js';
-import { healFixture } from './harness.js';
+import { healFixture } from '../support/replica-set.js';
 
 test('a file kept open and written throughout is healed by the daemon while fsx verifies', async () => {
   const fx = await healFixture({ postOpDelaySecs: 1 });

@@ -36,9 +36,9 @@ const TREE: Record<string, string> = {
   // allowed: a registry names every translator
   'src/xlators/brick-registry.ts':
     "import { posix } from './posix/index.js';\nimport { locks } from './locks/index.js';\nexport const all = [posix, locks];",
-  'src/xlators/posix/layout.ts': 'export const handle = (g: string) => g;',
+  'src/xlators/posix/on-disk.ts': 'export const handle = (g: string) => g;',
   // allowed: features/index shares posix's on-disk layout; wrong: it uses posix's fops
-  'src/xlators/index/store.ts': "import { handle } from '../posix/layout.js';\nexport const at = handle;",
+  'src/xlators/index/store.ts': "import { handle } from '../posix/on-disk.js';\nexport const at = handle;",
   'src/xlators/index/bad.ts': "import { posix } from '../posix/index.js';\nexport const i = posix;",
   // wrong: the client library uses src/sys; and mgmt imports its sibling client
   'src/client/volume.ts': "import { s } from '../sys/index.js';\nexport const v = s;",

@@ -40,7 +40,7 @@ const PING_CRED = encodeCredential(glusterV3(0));
 export type ClientState = 'connecting' | 'reopening' | 'up' | 'failed' | 'stopped';
 
 /** One established connection: the RPC client and its number (1, 2, … per translator). */
-export interface BrickSession {
+export interface RemoteSession {
   readonly rpc: RpcClient;
   readonly generation: number;
   readonly port: number;
@@ -56,12 +56,12 @@ export interface ConnectionConfig {
   /** 0 disables pings. */
   pingTimeoutMs: number;
   /** Re-opens what was open; runs in the reopening state, on the new session. */
-  reopen(session: BrickSession): Promise<void>;
+  reopen(session: RemoteSession): Promise<void>;
 }
 
 export class BrickConnection {
   private stateValue: ClientState = 'connecting';
-  private current: BrickSession | undefined;
+  private current: RemoteSession | undefined;
   private generation = 0;
   private everUp = false;
   private failure: Error | undefined;
@@ -89,7 +89,7 @@ export class BrickConnection {
   }
 
   /** The session fops may use: set while reopening and up. */
-  get session(): BrickSession | undefined {
+  get session(): RemoteSession | undefined {
     return this.current;
   }
 
@@ -129,7 +129,7 @@ export class BrickConnection {
    * up to `waitMs`; then a session that is still re-opening fds is used (fd fops follow
    * the anonymous-fd rules), and anything else fails with ENOTCONN.
    */
-  async acquire(waitMs: number, signal?: AbortSignal): Promise<BrickSession> {
+  async acquire(waitMs: number, signal?: AbortSignal): Promise<RemoteSession> {
     if (this.stateValue === 'up' && this.current) return this.current;
     if (waitMs > 0 && (this.stateValue === 'connecting' || this.stateValue === 'reopening')) {
       await this.waitFor(
@@ -195,7 +195,7 @@ export class BrickConnection {
         continue;
       }
       reconnects++;
-      const session: BrickSession = {
+      const session: RemoteSession = {
         rpc: established.rpc,
         generation: ++this.generation,
         port: established.port,
@@ -234,7 +234,7 @@ export class BrickConnection {
   }
 
   /** Listens to a new session; resolves when its connection is gone. */
-  private attach(session: BrickSession): Promise<void> {
+  private attach(session: RemoteSession): Promise<void> {
     const { rpc } = session;
     this.lastReceived = Date.now();
     this.pingSentAt = undefined;

@@ -30,7 +30,7 @@ import {
 } from '../../protocol/index.js';
 import type { OpaqueAuth } from '../../rpc/message.js';
 
-export const GLUSTERD_PORT = 24007;
+export { GLUSTERD_PORT } from '../../protocol/portmap.js';
 
 const V2: OpaqueAuth = encodeCredential(glusterV2(0));
 const V3: OpaqueAuth = encodeCredential(glusterV3(0));

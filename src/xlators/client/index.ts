@@ -40,6 +40,7 @@ import {
   FopError,
   Fops,
   fopDef,
+  GF_O_DIRECT,
   legacyDict,
   replyStatus,
   Program,
@@ -62,20 +63,19 @@ import {
 import { requestToWire, resultsFromWire } from '../../xlator/wire.js';
 import type { OptionsOf } from '../../xlator/options.js';
 import type { VolumeDecl } from '../../xlator/volfile.js';
-import { BrickConnection, type BrickSession, type ClientState } from './connection.js';
+import { BrickConnection, type RemoteSession, type ClientState } from './connection.js';
 import { fopCredential } from './credentials.js';
 import { GLUSTERD_PORT } from './handshake.js';
 import { checkSupported, clientOptions, LOCAL_ONLY_KEYS, type ClientOptionSchema } from './options.js';
 
 export { clientOptions } from './options.js';
-export type { ClientState, BrickSession } from './connection.js';
+export type { ClientState, RemoteSession } from './connection.js';
 
 const log = debuglog('glusterts-client');
 
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
 const O_TRUNC = 0o1000;
-const O_DIRECT = 0o40000;
 
 const RELEASE_CRED = encodeCredential(glusterV3(0));
 const ROOT: Caller = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.alloc(4) };
@@ -248,7 +248,7 @@ class ProtocolClient implements ClientTranslator {
 
   /** OPEN and CREATE send GF_O_* flags, minus O_DIRECT under filter-O_DIRECT. */
   private wireFlags(flags: number): number {
-    return this.o['filter-O_DIRECT'] ? flags & ~O_DIRECT : flags;
+    return this.o['filter-O_DIRECT'] ? flags & ~GF_O_DIRECT : flags;
   }
 
   /** OPEN, CREATE, OPENDIR: records the brick's fd number, and what a re-open needs, on the OpenFd. */
@@ -323,13 +323,13 @@ class ProtocolClient implements ClientTranslator {
   }
 
   /** Re-opens every fd that has no remote fd on `session`, in parallel. */
-  private async reopen(session: BrickSession): Promise<void> {
+  private async reopen(session: RemoteSession): Promise<void> {
     const stale = [...this.open].filter((fd) => fd.get<FdState>(this)?.generation !== session.generation);
     if (stale.length) log('%s: re-opening %d fds', this.name, stale.length);
     await Promise.all(stale.map((fd) => this.reopenOne(fd, session)));
   }
 
-  private async reopenOne(fd: OpenFd, session: BrickSession): Promise<void> {
+  private async reopenOne(fd: OpenFd, session: RemoteSession): Promise<void> {
     const state = fd.get<FdState>(this);
     if (!state) return;
     const opts = {

@@ -35,7 +35,7 @@ import type { Dirent, DirentPlus } from '../../protocol/structs.js';
 import type { OpenFd } from '../../xlator/fd.js';
 import { defineTranslator } from '../../xlator/translator.js';
 import { iattFromStat } from '../posix/iatt.js';
-import { handleRelPath } from '../posix/layout.js';
+import { handleRelPath } from '../posix/on-disk.js';
 import { IndexStore, isGfidName, type IndexKind } from './store.js';
 
 export const ENTRY_CREATE = 'glusterfs.xattrop-entry-create';

@@ -42,7 +42,7 @@ import {
   dirHandleTarget,
   gfid2path,
   handleRelPath,
-} from './layout.js';
+} from './on-disk.js';
 
 const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY;
 

@@ -31,13 +31,12 @@ import { applySetattr } from './attrs.js';
 import type { Posix } from './context.js';
 import type { FdState } from './fdctx.js';
 import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate, open } from './fsx.js';
-import { weakChecksum } from './hash.js';
+import { weakChecksum } from './checksums.js';
 import { iattFromStat } from './iatt.js';
+import { MAX_IO } from '../../protocol/limits.js';
 import { checkDataFile, openFlags } from './security.js';
 import { fdXattrs, OPEN_FD_COUNT, requestedXattrs } from './xattrs.js';
 
-/** Largest READ/WRITE/RCHECKSUM served: QEMU's own limit; more is refused, not allocated. */
-export const MAX_IO = 512 * 1024 * 1024;
 const ZERO_CHUNK = 1024 * 1024;
 
 function buffer(size: number, direct: boolean): Buffer {

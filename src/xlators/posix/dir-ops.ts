@@ -15,7 +15,7 @@ import type { Posix } from './context.js';
 import type { FdState } from './fdctx.js';
 import { fstat, fsync, fdatasync, lstat } from './fsx.js';
 import { iattFromStat } from './iatt.js';
-import { HIDDEN_DIR } from './layout.js';
+import { HIDDEN_DIR } from './on-disk.js';
 import { pathXattrs, requestedXattrs } from './xattrs.js';
 import { gfidToIno } from '../../protocol/gfid.js';
 

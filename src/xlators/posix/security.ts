@@ -7,8 +7,9 @@
  */
 import { constants, type BigIntStats } from 'node:fs';
 import { FopError } from '../../protocol/errno.js';
+import { GF_O_DIRECT } from '../../protocol/fops.js';
 import { Limits } from '../../protocol/limits.js';
-import { GFID2PATH_PREFIX, GFID_XATTR, HIDDEN_DIR, MDATA_XATTR, VOLUME_ID_XATTR } from './layout.js';
+import { GFID2PATH_PREFIX, GFID_XATTR, HIDDEN_DIR, MDATA_XATTR, VOLUME_ID_XATTR } from './on-disk.js';
 
 /**
  * Checks a basename from an entry fop. `isNew` for names being created (".", ".." are
@@ -52,15 +53,14 @@ export function checkXattrName(name: string): void {
 
 const O_ACCMODE = 3;
 const { O_APPEND, O_TRUNC, O_SYNC, O_DSYNC, O_NONBLOCK, O_NOATIME } = constants;
-const O_DIRECT = 0o40000;
 const O_LARGEFILE = 0o100000;
 /** Open flags passed from clients to open(2); O_CREAT/O_EXCL/O_PATH/O_TMPFILE never are. */
 const OPEN_PASSTHROUGH =
   O_ACCMODE | O_APPEND | O_TRUNC | O_SYNC | O_DSYNC | O_NONBLOCK | O_NOATIME | O_LARGEFILE;
 
 export function openFlags(clientFlags: number, allowDirect: boolean): { flags: number; direct: boolean } {
-  const direct = allowDirect && (clientFlags & O_DIRECT) !== 0;
-  const flags = (clientFlags & OPEN_PASSTHROUGH) | (direct ? O_DIRECT : 0) | constants.O_NOFOLLOW;
+  const direct = allowDirect && (clientFlags & GF_O_DIRECT) !== 0;
+  const flags = (clientFlags & OPEN_PASSTHROUGH) | (direct ? constants.O_DIRECT : 0) | constants.O_NOFOLLOW;
   return { flags, direct };
 }
 

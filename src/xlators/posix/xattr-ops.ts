@@ -12,7 +12,7 @@ import type { OpenFd } from '../../xlator/fd.js';
 import type { FopTable } from '../../xlator/translator.js';
 import type { Posix } from './context.js';
 import { errCode } from './fsx.js';
-import { HIDDEN_DIR, handleRelPath } from './layout.js';
+import { HIDDEN_DIR, handleRelPath } from './on-disk.js';
 import { checkXattrName, isHiddenXattr, isInternalXattr } from './security.js';
 import { fdXattrs, nodeXattrs, xattrBytes, type XattrTarget } from './xattrs.js';
 import { zeroIatt } from '../../protocol/iatt.js';

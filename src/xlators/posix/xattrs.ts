@@ -27,7 +27,7 @@ import {
   type XattrFlags,
 } from '../../sys/index.js';
 import type { Node } from './brick.js';
-import { GFID2PATH_PREFIX, GFID_XATTR, VOLUME_ID_XATTR } from './layout.js';
+import { GFID2PATH_PREFIX, GFID_XATTR, VOLUME_ID_XATTR } from './on-disk.js';
 import { isInternalXattr, isXattrName } from './security.js';
 
 export interface XattrTarget {

@@ -49,17 +49,23 @@ export function internalCtx(ctx: FopContext, owner: Buffer): FopContext {
 // ---- locks ------------------------------------------------------------------------------
 
 export type LockTarget =
-  { kind: 'inode'; gfid: Buffer; start: bigint } | { kind: 'entry'; parent: Buffer; name: string };
+  /** `len` 0 (the default) locks to EOF. */
+  | { kind: 'inode'; gfid: Buffer; start: bigint; len?: bigint }
+  | { kind: 'entry'; parent: Buffer; name: string };
 
-type LockAction = 'try' | 'wait' | 'release';
+export type LockAction = 'try' | 'wait' | 'release';
 
-/** One INODELK or ENTRYLK of `target`, in AFR's domain, owned by ctx's lock owner. */
-function lockCall(
+/**
+ * One INODELK or ENTRYLK of `target` on `which`, owned by ctx's lock owner, in `domain`
+ * (AFR's own by default; the self-heal daemon also locks in `<name>:self-heal`).
+ */
+export function lockCall(
   r: Replica,
   which: readonly number[],
   target: LockTarget,
   action: LockAction,
   ctx: FopContext,
+  domain = r.domain,
 ): Promise<ChildResult<unknown>[]> {
   if (target.kind === 'inode') {
     const type = action === 'release' ? F_UNLCK : F_WRLCK;
@@ -67,7 +73,7 @@ function lockCall(
       type,
       whence: 0,
       start: target.start,
-      len: 0n,
+      len: target.len ?? 0n,
       pid: ctx.caller.pid,
       lkOwner: ctx.caller.lkOwner,
     };
@@ -75,7 +81,7 @@ function lockCall(
     return r.fanOut(
       which,
       'INODELK',
-      { gfid: target.gfid, cmd, type, flock, volume: r.domain, xdata: null },
+      { gfid: target.gfid, cmd, type, flock, volume: domain, xdata: null },
       ctx,
     );
   }
@@ -87,7 +93,7 @@ function lockCall(
     namelen: target.name ? 1 : 0,
     name: target.name,
   };
-  return r.fanOut(which, 'ENTRYLK', { ...entry, volume: r.domain, xdata: null }, ctx);
+  return r.fanOut(which, 'ENTRYLK', { ...entry, volume: domain, xdata: null }, ctx);
 }
 
 export async function unlock(
@@ -95,24 +101,30 @@ export async function unlock(
   which: readonly number[],
   target: LockTarget,
   ctx: FopContext,
+  domain = r.domain,
 ): Promise<void> {
-  if (which.length) await lockCall(r, which, target, 'release', ctx);
+  if (which.length) await lockCall(r, which, target, 'release', ctx, domain);
 }
 
 /**
  * Takes a lock on the up bricks: non-blocking everywhere, then on any EAGAIN blocking one
  * brick at a time in child order. Returns which bricks granted it.
  */
-export async function lock(r: Replica, target: LockTarget, ctx: FopContext): Promise<boolean[]> {
-  const which = r.upChildren();
-  const first = await lockCall(r, which, target, 'try', ctx);
+export async function lock(
+  r: Replica,
+  target: LockTarget,
+  ctx: FopContext,
+  domain = r.domain,
+  which: readonly number[] = r.upChildren(),
+): Promise<boolean[]> {
+  const first = await lockCall(r, which, target, 'try', ctx, domain);
   const granted = r.cfg.children.map(() => false);
   for (const res of first) if (res.ok) granted[res.target] = true;
   if (!first.some((res) => !res.ok && res.error.errno === Errno.EAGAIN)) return granted;
-  await unlock(r, flagged(granted), target, ctx);
+  await unlock(r, flagged(granted), target, ctx, domain);
   granted.fill(false);
   for (const i of which) {
-    const [res] = await lockCall(r, [i], target, 'wait', ctx);
+    const [res] = await lockCall(r, [i], target, 'wait', ctx, domain);
     if (res?.ok) granted[i] = true;
   }
   return granted;

@@ -1,6 +1,7 @@
 // What protocol/client puts on the wire (seen by fake-brick.ts): credential flavours per
 // step, the SETVOLUME dict gfapi-style, the caller's identity in every fop's credential,
 // filter-O_DIRECT; and the options it refuses.
+import { GF_O_DIRECT } from '../../../src/protocol/fops.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthFlavor, decodeCredential } from '../../../src/rpc/index.js';
@@ -121,9 +122,8 @@ test('filter-O_DIRECT clears O_DIRECT from OPEN flags; the fd keeps what was sen
   const b = await buildClient({ ...base(f.port), 'filter-O_DIRECT': 'on' });
   try {
     await within(5000, b.graph.ready(), 'ready');
-    const O_DIRECT = 0o40000;
-    const fd = new OpenFd(ROOT_GFID, 0o2 | O_DIRECT, false);
-    await b.top.call('OPEN', { gfid: ROOT_GFID, flags: 0o2 | O_DIRECT, xdata: null, fd }, ctx());
+    const fd = new OpenFd(ROOT_GFID, 0o2 | GF_O_DIRECT, false);
+    await b.top.call('OPEN', { gfid: ROOT_GFID, flags: 0o2 | GF_O_DIRECT, xdata: null, fd }, ctx());
     const open = f.calls
       .filter((c) => c.header.prog === Program.FOP.prog && c.header.proc === Fops.OPEN.proc)
       .pop()!;

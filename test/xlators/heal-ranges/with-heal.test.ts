@@ -1,4 +1,4 @@
-// features/heal-ranges under the real replicate client and heal engine (test/heal/harness.ts
+// features/heal-ranges under the real replicate client and heal engine (test/support/replica-set.ts
 // with heal-ranges on every brick): writes while a brick is down land in the survivors'
 // records through the client's own pre-op/post-op, the heal copies only the chunks they
 // touch (no checksums), and every record is gone once the counters are zero again; and a
@@ -12,7 +12,7 @@ import { gfidToString, parseGfid } from '../../../src/protocol/gfid.js';
 import { HEAL_RANGES_KEY, decodeHealRanges } from '../../../src/xlators/heal-ranges/contract.js';
 import { decodeRecord } from '../../../src/xlators/heal-ranges/store.js';
 import { prng, runFsx } from '../../support/fsx.js';
-import { healFixture, type HealFixture } from '../../heal/harness.js';
+import { healFixture, type HealFixture } from '../../support/replica-set.js';
 
 const CHUNK = 128 * 1024;
 const rangesDir = (fx: HealFixture, i: number) => join(fx.dirs[i]!, '.glusterfs', 'indices', 'ranges');

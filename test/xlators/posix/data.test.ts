@@ -1,6 +1,7 @@
 // Data fops on open and anonymous fds: READ/WRITE (EOF hint, O_APPEND, O_DIRECT), FSYNC,
 // truncation, SETATTR/FSETATTR, ACCESS, STATFS, FALLOCATE/DISCARD/ZEROFILL/SEEK, RCHECKSUM,
 // and fd lifetimes (EBADF after RELEASE, RELEASE racing IO).
+import { GF_O_DIRECT } from '../../../src/protocol/fops.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,11 +11,10 @@ import { Errno } from '../../../src/protocol/errno.js';
 import { zeroIatt } from '../../../src/protocol/iatt.js';
 import { ROOT_GFID } from '../../../src/protocol/gfid.js';
 import { OpenFd } from '../../../src/xlator/index.js';
-import { weakChecksum } from '../../../src/xlators/posix/hash.js';
+import { weakChecksum } from '../../../src/xlators/posix/checksums.js';
 import { context, create, fails, makeBrick, mkdir, open, read, write } from './helpers.js';
 
 const O_APPEND = 0o2000;
-const O_DIRECT = 0o40000;
 
 test('READ and WRITE: byte counts, never more than asked, ENOENT hint at EOF, O_APPEND', async () => {
   const b = await makeBrick();
@@ -217,7 +217,7 @@ test('RCHECKSUM: adler32-from-0 weak and SHA-256 strong over the range', async (
 test("O_DIRECT: aligned IO works through aligned buffers, unaligned IO gets the kernel's EINVAL", async () => {
   const b = await makeBrick();
   try {
-    const { gfid, fd } = await create(b, 'f', ROOT_GFID, 0o102 | O_DIRECT);
+    const { gfid, fd } = await create(b, 'f', ROOT_GFID, 0o102 | GF_O_DIRECT);
     const block = Buffer.alloc(8192, 0x5a);
     assert.equal((await write(b, fd, 4096, block)).opRet, 8192);
     const r = await read(b, fd, 4096, 8192);
@@ -231,7 +231,7 @@ test("O_DIRECT: aligned IO works through aligned buffers, unaligned IO gets the 
     await b.call('RELEASE', { gfid, fd, xdata: null });
     // With o-direct off the flag is dropped: unaligned IO works.
     await b.restart({ 'o-direct': 'off' });
-    const plain = await open(b, gfid, 0o2 | O_DIRECT);
+    const plain = await open(b, gfid, 0o2 | GF_O_DIRECT);
     assert.equal((await write(b, plain, 1, 'x')).opRet, 1);
     assert.equal((await stat(join(b.dir, 'f'))).size, 12288);
   } finally {

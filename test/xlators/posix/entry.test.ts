@@ -9,7 +9,7 @@ import { DictType, intValue } from '../../../src/protocol/dict.js';
 import { ROOT_GFID, gfidToString, randomGfid } from '../../../src/protocol/gfid.js';
 import { lgetxattr, llistxattr, lsetxattr } from '../../../src/sys/index.js';
 import { OpenFd } from '../../../src/xlator/index.js';
-import { xxh64Hex } from '../../../src/xlators/posix/hash.js';
+import { xxh64Hex } from '../../../src/xlators/posix/checksums.js';
 import { create, fails, lookup, makeBrick, mkdir, read, req, write } from './helpers.js';
 
 function handle(dir: string, gfid: Buffer): string {

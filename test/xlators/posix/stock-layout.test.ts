@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import { ROOT_GFID, gfidToString, randomGfid } from '../../../src/protocol/gfid.js';
 import { lgetxattr, llistxattr } from '../../../src/sys/index.js';
 import { OpenFd } from '../../../src/xlator/index.js';
-import { gfid2path } from '../../../src/xlators/posix/layout.js';
+import { gfid2path } from '../../../src/xlators/posix/on-disk.js';
 import {
   killPid,
   mountFuse,

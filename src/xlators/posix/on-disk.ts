@@ -14,7 +14,7 @@
  * name; directories do not (their handle symlink already names the parent).
  */
 import { gfidToString } from '../../protocol/gfid.js';
-import { xxh64Hex } from './hash.js';
+import { xxh64Hex } from './checksums.js';
 
 export const HIDDEN_DIR = '.glusterfs';
 export const GFID_XATTR = 'trusted.gfid';

@@ -6,7 +6,7 @@ import { lstat, readlink, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT_GFID, gfidToString, randomGfid } from '../../../src/protocol/gfid.js';
 import { lgetxattr, llistxattr } from '../../../src/sys/index.js';
-import { xxh64Hex, weakChecksum } from '../../../src/xlators/posix/hash.js';
+import { xxh64Hex, weakChecksum } from '../../../src/xlators/posix/checksums.js';
 import { create, makeBrick, mkdir, req } from './helpers.js';
 
 const VOLID = '6f1b1c5e-2b7a-4b55-9a0c-0123456789ab';

@@ -1,8 +1,9 @@
 /**
- * A replica set in one process for heal tests: three storage/posix → features/locks →
- * features/index bricks in temp dirs (the index as stock's brick graph stacks it), each behind
- * a switch that takes it "down" (ENOTCONN, its sessions' locks dropped) and back, under
- * cluster/replicate. Tests look at the brick directories directly.
+ * A replica set in one process, for the replicate and heal tests: three storage/posix →
+ * features/locks → features/index bricks in temp dirs (the index as stock's brick graph stacks
+ * it), each behind a switch that takes it "down" (ENOTCONN, its sessions' locks dropped, as a
+ * real brick does when a client's connection drops) and back, under cluster/replicate. Tests
+ * look at the brick directories directly.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,8 +86,12 @@ export interface HealFixture {
   io: HealIo;
   dirs: string[];
   switches: Switch[];
-  /** A changelog xattr of `path` on brick i: 'dirty' or a brick index. */
+  /** The changelog key of each brick (trusted.afr.<name>). */
+  keys: string[];
+  /** A changelog xattr of `path` on brick i: 'dirty' or a brick index (zeros when absent). */
   changelog(i: number, path: string, key: 'dirty' | number): Promise<Counters>;
+  /** Whether that xattr exists at all (stock never writes a pending key nobody charged). */
+  hasChangelog(i: number, path: string, key: 'dirty' | number): Promise<boolean>;
   /** The gfid names in brick i's xattrop and dirty index folders. */
   indexed(i: number): string[];
   close(): Promise<void>;
@@ -163,6 +168,14 @@ end-volume
     io: new HealIo(replica, healContext()),
     dirs,
     switches: names.map((nm) => switches.get(nm)!),
+    keys: names.map((nm) => `trusted.afr.${nm}`),
+    async hasChangelog(i, path, key) {
+      const k = key === 'dirty' ? 'trusted.afr.dirty' : `trusted.afr.${names[key]}`;
+      return lgetxattr(join(dirs[i]!, path), k).then(
+        () => true,
+        () => false,
+      );
+    },
     async changelog(i, path, key) {
       const k = key === 'dirty' ? 'trusted.afr.dirty' : `trusted.afr.${names[key]}`;
       try {
