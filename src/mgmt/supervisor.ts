@@ -61,9 +61,7 @@ export class BrickSupervisor {
   constructor(options: SupervisorOptions) {
     this.o = {
       stopGraceMs: 5000,
-      // Not sooner than 5 s: a stock AFR client delays its post-op (post-op-delay-secs, 1 s) and
-      // a brick back within that window can be read from before it is marked stale.
-      restartMinMs: 5000,
+      restartMinMs: 1000,
       restartMaxMs: 30_000,
       stableMs: 10_000,
       log: (m) => console.error(`glusterts mgmt: ${m}`),
