@@ -14,7 +14,7 @@ import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
 import { encodeCounters } from '../../src/xlators/replicate/index.js';
 import { prng } from '../support/fsx.js';
 
-const HOST = '127.0.0.7';
+const HOST = '127.0.0.63';
 const work = mkdtempSync(join('/var/tmp', 'glusterts-heal-e2e-'));
 let daemon: RunningDaemon | undefined;
 after(async () => {

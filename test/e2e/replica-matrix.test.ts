@@ -20,7 +20,7 @@ import {
 } from '../../src/peers/index.js';
 import { prng } from '../support/fsx.js';
 
-const GTS_HOST = '127.0.0.6';
+const GTS_HOST = '127.0.0.62';
 const work = mkdtempSync(join('/var/tmp', 'glusterts-matrix-'));
 let daemon: RunningDaemon | undefined;
 let stock: StockGluster | undefined;
