@@ -3,7 +3,7 @@
  * block read while the previous one is written (stdout's backpressure is honoured).
  */
 import { once } from 'node:events';
-import { CommandError, Exit, runCommand, urlArg, withVolume } from './cp.js';
+import { CommandError, Exit, runCommand, urlArg, withVolume } from './client-command.js';
 
 const BLOCK = 1024 * 1024;
 

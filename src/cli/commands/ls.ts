@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Stats } from '../../client/index.js';
-import { CommandError, Exit, runCommand, urlArg, withVolume } from './cp.js';
+import { CommandError, Exit, runCommand, urlArg, withVolume } from './client-command.js';
 import { modeString } from './stat.js';
 
 function longLine(name: string, st: Stats, target: string | undefined): string {

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Volume } from '../../client/index.js';
-import { CommandError, Exit, describeFailure, runCommand, urlArg, withVolume } from './cp.js';
+import { CommandError, Exit, describeFailure, runCommand, urlArg, withVolume } from './client-command.js';
 
 async function removeTree(vol: Volume, path: string): Promise<void> {
   const names: { name: string; dir: boolean }[] = [];

@@ -1,6 +1,6 @@
 /** `glusterts stat URL`: a file's attributes, laid out like stat(1), plus its gfid. */
 import type { Stats } from '../../client/index.js';
-import { CommandError, Exit, runCommand, urlArg, withVolume } from './cp.js';
+import { CommandError, Exit, runCommand, urlArg, withVolume } from './client-command.js';
 
 export function fileType(st: Stats): string {
   if (st.isDirectory()) return 'directory';
