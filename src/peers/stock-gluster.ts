@@ -64,6 +64,13 @@ export interface StockGluster {
   /** Runs the gluster CLI against this glusterd (inside its namespace); resolves stdout. */
   cli(...args: string[]): Promise<string>;
   /**
+   * `volume start VOLUME force` (stock's way back for a dead brick), repeated until every brick
+   * is online again — a start issued while glusterd still counts a killed brick as running may
+   * leave it down — then brickPid/brickPort follow the new processes. Rejects with the brick
+   * logs' tails after `timeoutMs` (default 60 s).
+   */
+  startForce(timeoutMs?: number): Promise<void>;
+  /**
    * Creates, configures and starts one more single-brick volume (brick `bricks/<name>`),
    * resolving once its brick answers.
    */
@@ -250,6 +257,29 @@ export async function startStockGluster(opts: StockGlusterOptions = {}): Promise
     return found;
   };
 
+  const startForce = async (limitMs = 60_000): Promise<void> => {
+    const deadline = Date.now() + limitMs;
+    for (;;) {
+      await cli('volume', 'start', volume, 'force').catch(() => undefined);
+      const retryAt = Math.min(deadline, Date.now() + 10_000);
+      while (Date.now() < retryAt) {
+        const online = await bricksOnline(volume, brickPaths);
+        if (online) {
+          online.forEach((n, i) => {
+            brickPids[i] = n.pid;
+            brickPorts[i] = n.port;
+          });
+          return;
+        }
+        await sleep(250);
+      }
+      if (Date.now() >= deadline)
+        throw new Error(
+          `bricks not online after volume start force:\n${await brickLogTails(join(base, 'log'))}`,
+        );
+    }
+  };
+
   try {
     const deadline = Date.now() + timeoutMs;
     while (!(existsSync(sock) && (await answersDump(host, GLUSTERD_PORT)))) {
@@ -299,6 +329,7 @@ export async function startStockGluster(opts: StockGlusterOptions = {}): Promise
     glusterdPid,
     dir: base,
     cli,
+    startForce,
     async addVolume(name, options = {}) {
       const brick = join(base, 'bricks', name);
       await cli('volume', 'create', name, `${host}:${brick}`, 'force');
@@ -328,4 +359,18 @@ async function brickPidFiles(runDir: string): Promise<number[]> {
   };
   await walk(runDir);
   return out;
+}
+
+/** The last lines of each brick log and glusterd's, for a failure message. */
+async function brickLogTails(logDir: string, lines = 15): Promise<string> {
+  const files = [
+    join(logDir, 'glusterd.log'),
+    ...(await readdir(join(logDir, 'bricks')).catch(() => [])).map((f) => join(logDir, 'bricks', f)),
+  ];
+  const parts: string[] = [];
+  for (const f of files) {
+    const text = await readFile(f, 'utf8').catch(() => '');
+    parts.push(`== ${f}\n${text.split('\n').slice(-lines).join('\n')}`);
+  }
+  return parts.join('\n');
 }

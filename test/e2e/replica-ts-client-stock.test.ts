@@ -66,7 +66,7 @@ test('TS client on a stock replica 3 volume: verified IO, a brick killed, stock 
     }
 
     // The brick returns; stock's self-heal daemon heals what our client wrote.
-    await stock.cli('volume', 'start', VOL, 'force');
+    await stock.startForce();
     const deadline = Date.now() + 90_000;
     for (;;) {
       const info = await stock.cli('volume', 'heal', VOL, 'info');

@@ -174,7 +174,7 @@ test('stock DHT and glusterts DHT find what the other placed', { timeout: 15 * 6
       ['', 'gamma', 'gamma/deep', 'alpha/one'].map((dir) => brickLayouts(g!.brickPaths, dir)),
     );
 
-    await g.cli('volume', 'start', VOLUME, 'force');
+    await g.startForce();
     await bricksUp(g);
     unmount = await mountFuse(g.host, VOLUME, mnt);
     for (const [rel, data] of expected)
