@@ -9,6 +9,7 @@ import type { HealIo } from './bricks.js';
 import { healed, healInode, inSplitBrain, type InodeHeal } from './engine.js';
 import { pendingGfids, type IndexEntry } from './index-crawl.js';
 import type { HealOptions } from './outcome.js';
+import { pool } from './pool.js';
 
 export interface PassReport {
   rounds: number;
@@ -24,14 +25,6 @@ export interface PassOptions extends HealOptions {
   concurrency?: number;
   maxRounds?: number;
   onInode?: (h: InodeHeal) => void;
-}
-
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(runners);
 }
 
 export async function indexHealPass(io: HealIo, opts: PassOptions = {}): Promise<PassReport> {

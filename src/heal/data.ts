@@ -3,9 +3,11 @@
  * 1. INODELK `<afr>:self-heal` 0/0 for the whole heal (one healer per file);
  * 2. INODELK `<afr>` 0/0 only long enough to read every brick's changelog and decide;
  * 3. truncate the sinks to the source's size;
- * 4. per 128 KiB chunk, under INODELK `<afr>` [off, 128 KiB] so guest IO on the rest of the
- *    image keeps flowing: copy the chunk if the source's changed-ranges record names it, or —
- *    without a usable record — if RCHECKSUM differs between source and sink;
+ * 4. piece by piece, each under INODELK `<afr>` on its own range so guest IO on the rest of
+ *    the image keeps flowing, up to IN_FLIGHT pieces at once: with the source's
+ *    changed-ranges record, copy exactly the recorded ranges (ranges.ts `piecesToCopy`);
+ *    without a usable record, per 128 KiB chunk, copy it where RCHECKSUM differs between
+ *    source and sink;
  * 5. under `<afr>` 0/0 again: sizes made equal, then the observed counters are undone.
  */
 import type { OpenFd } from '../xlator/fd.js';
@@ -14,9 +16,21 @@ import { flagged, notAllAnswered, type BrickState, type HealIo } from './bricks.
 import { resetChangelog } from './changelog-reset.js';
 import { decide, needsHeal } from './decide.js';
 import type { HealOptions, HealOutcome } from './outcome.js';
-import { chunksToHeal, decodeHealRanges, HEAL_RANGES_KEY } from './ranges.js';
+import { pool } from './pool.js';
+import {
+  decodeHealRanges,
+  HEAL_RANGES_KEY,
+  piecesToCopy,
+  wholeFilePieces,
+  type ByteRange,
+} from './ranges.js';
 
+/** The largest piece copied or compared under one lock: a guest write waits at most one piece. */
 export const CHUNK = 128 * 1024;
+/** Pieces in flight at once (each: lock, read, write to every sink, unlock). */
+export const IN_FLIGHT = 16;
+/** Gaps between recorded ranges up to this size may be copied with them (within 2× changed). */
+const MAX_GAP = 16 * 1024;
 const whole = (gfid: Buffer) => ({ kind: 'inode' as const, gfid, start: 0n, len: 0n });
 
 export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {}): Promise<HealOutcome> {
@@ -54,6 +68,7 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
     const fds = new Map<number, OpenFd>();
     let copied = 0;
     let compared = 0;
+    let read = 0;
     let ranged = false;
     try {
       for (const i of [source, ...dataSinks]) fds.set(i, await io.open(i, gfid));
@@ -64,32 +79,36 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       const size = BigInt(states[source]!.stat!.size);
       for (const i of dataSinks)
         if (BigInt(states[i]!.stat!.size) !== size) await io.truncate(i, fds.get(i)!, size);
-      const chunks = chunksToHeal(ranges, size, CHUNK);
-      const total = chunks.length * CHUNK;
+      const pieces = ranges
+        ? piecesToCopy(ranges, size, { maxPiece: CHUNK, maxGap: MAX_GAP })
+        : wholeFilePieces(size, CHUNK);
+      const total = pieces.reduce((n, p) => n + Number(p.length), 0);
       let done = 0;
       opts.onProgress?.({ gfid, done, total });
-      for (const off of chunks) {
+      const healPiece = async ({ offset, length }: ByteRange) => {
         if (opts.signal?.aborted) throw opts.signal.reason;
-        const range = { kind: 'inode' as const, gfid, start: off, len: BigInt(CHUNK) };
+        const len = Number(length);
+        const range = { kind: 'inode' as const, gfid, start: offset, len: length };
         await io.withLock(r.domain, range, [source, ...dataSinks], async () => {
           let targets = dataSinks;
           if (!ranges) {
             const sums = await Promise.all(
-              [source, ...dataSinks].map((i) => io.checksum(i, fds.get(i)!, off, CHUNK)),
+              [source, ...dataSinks].map((i) => io.checksum(i, fds.get(i)!, offset, len)),
             );
-            compared += CHUNK * sums.length;
+            compared += len * sums.length;
             targets = dataSinks.filter((_, k) => sums[k + 1] !== sums[0]);
           }
           if (!targets.length) return;
-          const bytes = await io.read(source, fds.get(source)!, off, CHUNK);
-          for (const i of targets) {
-            if (bytes.length) await io.write(i, fds.get(i)!, off, bytes);
-            copied += bytes.length;
-          }
+          const bytes = await io.read(source, fds.get(source)!, offset, len);
+          read += bytes.length;
+          if (!bytes.length) return;
+          await Promise.all(targets.map((i) => io.write(i, fds.get(i)!, offset, bytes)));
+          copied += bytes.length * targets.length;
         });
-        done += CHUNK;
+        done += len;
         opts.onProgress?.({ gfid, done, total });
-      }
+      };
+      await pool(pieces, IN_FLIGHT, healPiece);
       await io.withLock(r.domain, whole(gfid), locked, async () => {
         // Writers may have truncated or extended the file meanwhile; end with equal sizes.
         const now = (await io.fstat(source, fds.get(source)!)).size;
@@ -108,6 +127,7 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       source,
       sinks,
       bytesCopied: copied,
+      bytesRead: read,
       bytesCompared: compared,
       ranges: ranged ? 'record' : 'checksum',
     } satisfies HealOutcome;

@@ -5,7 +5,7 @@
  */
 export { HealIo, type BrickState } from './bricks.js';
 export { healInode, healed, inSplitBrain, type InodeHeal } from './engine.js';
-export { healData, CHUNK } from './data.js';
+export { healData, CHUNK, IN_FLIGHT } from './data.js';
 export { healEntry } from './entry.js';
 export { healMetadata } from './metadata.js';
 export { indexHealPass, type PassReport, type PassOptions } from './crawl.js';
@@ -15,7 +15,8 @@ export { favoriteChildPolicy, pickSource, type SplitBrainPolicy } from './policy
 export {
   decodeHealRanges,
   encodeHealRanges,
-  chunksToHeal,
+  piecesToCopy,
+  wholeFilePieces,
   HEAL_RANGES_KEY,
   type ByteRange,
 } from './ranges.js';

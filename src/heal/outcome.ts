@@ -6,8 +6,12 @@ export interface HealOutcome {
   result: 'healed' | 'clean' | 'split-brain' | 'failed';
   source?: number;
   sinks?: number[];
-  /** Data: bytes copied to sinks (per sink), bytes compared by checksum, and how ranges were found. */
+  /**
+   * Data: bytes written to sinks (summed over sinks), read from the source, compared by
+   * checksum (summed over bricks), and how the ranges to heal were found.
+   */
   bytesCopied?: number;
+  bytesRead?: number;
   bytesCompared?: number;
   ranges?: 'record' | 'checksum';
   reason?: string;
@@ -15,7 +19,7 @@ export interface HealOutcome {
 
 export interface HealProgress {
   gfid: Buffer;
-  /** Bytes of the file's data heal done and still to do (chunks × chunk size, capped at EOF). */
+  /** Bytes of the file's data heal done and in all: the ranges to copy, or the file's size without a record. */
   done: number;
   total: number;
 }

@@ -49,28 +49,68 @@ export function encodeHealRanges(ranges: readonly ByteRange[], complete = true):
   return out;
 }
 
+export interface CopyPlanOptions {
+  /** The largest piece: one lock, one READ and one WRITE per sink (a writer waits at most that). */
+  maxPiece: number;
+  /** Gaps up to this size between two ranges may be copied too, to save a piece's round trips. */
+  maxGap: number;
+}
+
 /**
- * The chunk starts (multiples of `chunk`) below `size` that the ranges touch; every chunk
- * when `ranges` is undefined (no usable record).
+ * The pieces a data heal copies from a complete record: its ranges cut at EOF (`size`, the
+ * source's size; a truncate recorded past it is the sinks' truncate, not a copy), merged
+ * where they overlap or touch, the smallest gaps between them bridged while every bridged
+ * byte is matched by a changed one (so at most 2× what changed is read) and the bridged run
+ * stays within one piece, then cut into pieces of at most `maxPiece`.
  */
-export function chunksToHeal(
-  ranges: readonly ByteRange[] | undefined,
+export function piecesToCopy(
+  ranges: readonly ByteRange[],
   size: bigint,
-  chunk: number,
-): bigint[] {
-  const c = BigInt(chunk);
-  const out: bigint[] = [];
-  if (!ranges) {
-    for (let off = 0n; off < size; off += c) out.push(off);
-    return out;
-  }
-  let last = -1n;
-  for (const r of ranges) {
+  { maxPiece, maxGap }: CopyPlanOptions,
+): ByteRange[] {
+  const runs: { start: bigint; end: bigint }[] = [];
+  for (const r of [...ranges].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0))) {
     const end = r.offset + r.length < size ? r.offset + r.length : size;
-    for (let off = (r.offset / c) * c; off < end; off += c) {
-      if (off > last) out.push(off);
-      last = off;
-    }
+    if (end <= r.offset) continue; // zero-length, or wholly past EOF
+    const last = runs[runs.length - 1];
+    if (last && r.offset <= last.end) last.end = end > last.end ? end : last.end;
+    else runs.push({ start: r.offset, end });
   }
+  let budget = runs.reduce((n, r) => n + (r.end - r.start), 0n);
+  // Bridge gaps smallest first; `head[k]` is the first run of the bridged group holding run k.
+  const head = runs.map((_, k) => k);
+  const find = (k: number): number => (head[k] === k ? k : (head[k] = find(head[k]!)));
+  const groupEnd = runs.map((r) => r.end);
+  const gaps = runs
+    .slice(1)
+    .map((r, k) => ({ k, len: r.start - runs[k]!.end }))
+    .filter((g) => g.len <= BigInt(maxGap))
+    .sort((a, b) => (a.len < b.len ? -1 : a.len > b.len ? 1 : 0));
+  for (const g of gaps) {
+    if (g.len > budget) break;
+    const left = find(g.k);
+    const right = g.k + 1;
+    if (groupEnd[right]! - runs[left]!.start > BigInt(maxPiece)) continue;
+    head[right] = left;
+    groupEnd[left] = groupEnd[right]!;
+    budget -= g.len;
+  }
+  const out: ByteRange[] = [];
+  const piece = BigInt(maxPiece);
+  runs.forEach((r, k) => {
+    if (find(k) !== k) return;
+    for (let off = r.start; off < groupEnd[k]!; off += piece) {
+      const end = off + piece < groupEnd[k]! ? off + piece : groupEnd[k]!;
+      out.push({ offset: off, length: end - off });
+    }
+  });
+  return out;
+}
+
+/** Every `piece`-sized piece below `size`: what a checksum compare walks without a record. */
+export function wholeFilePieces(size: bigint, piece: number): ByteRange[] {
+  const c = BigInt(piece);
+  const out: ByteRange[] = [];
+  for (let off = 0n; off < size; off += c) out.push({ offset: off, length: off + c < size ? c : size - off });
   return out;
 }

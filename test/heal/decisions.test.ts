@@ -1,8 +1,16 @@
-// The pure parts of heal: the changed-ranges record's codec and chunk plan, and the
+// The pure parts of heal: the changed-ranges record's codec and copy plan, and the
 // split-brain policies' choices (ties refused).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chunksToHeal, decodeHealRanges, encodeHealRanges, pickSource } from '../../src/heal/index.js';
+import {
+  decodeHealRanges,
+  encodeHealRanges,
+  pickSource,
+  piecesToCopy,
+  wholeFilePieces,
+  type ByteRange,
+} from '../../src/heal/index.js';
+import { prng } from '../support/fsx.js';
 import type { BrickState } from '../../src/heal/index.js';
 import { zeroIatt } from '../../src/protocol/iatt.js';
 
@@ -22,23 +30,88 @@ test('heal-ranges record: round trip; incomplete, other versions, unsorted or tr
   assert.deepEqual(decodeHealRanges(encodeHealRanges([])), []);
 });
 
-test('chunks to heal: the 128 KiB chunks the ranges touch below EOF; every chunk without a record', () => {
-  const C = 131072;
-  assert.deepEqual(chunksToHeal([{ offset: 300_000n, length: 4096n }], 1_000_000n, C), [262144n]);
+const r = (offset: number, length: number): ByteRange => ({ offset: BigInt(offset), length: BigInt(length) });
+const C = 131072;
+const plan = (ranges: ByteRange[], size: number, maxGap = 16384) =>
+  piecesToCopy(ranges, BigInt(size), { maxPiece: C, maxGap }).map((p) => [
+    Number(p.offset),
+    Number(p.length),
+  ]);
+
+test('pieces to copy: exactly the recorded ranges, cut at EOF, merged when they touch or overlap', () => {
+  assert.deepEqual(plan([r(300_000, 4096)], 1_000_000), [[300_000, 4096]]);
+  assert.deepEqual(plan([r(0, 4096), r(4096, 4096)], 1_000_000), [[0, 8192]], 'adjacent');
+  assert.deepEqual(plan([r(4096, 8192), r(0, 8192)], 1_000_000), [[0, 12288]], 'overlapping, unsorted');
+  assert.deepEqual(plan([r(900_000, 500_000)], 1_000_000), [[900_000, 100_000]], 'cut at EOF');
+  assert.deepEqual(plan([r(2_000_000, 10)], 1_000_000), [], 'wholly past EOF (a truncate since)');
+  assert.deepEqual(plan([r(1_000_000, 4096)], 1_000_000), [], 'starting at EOF');
+  assert.deepEqual(plan([r(5000, 0)], 1_000_000), [], 'zero-length');
+  assert.deepEqual(plan([], 1_000_000), [], 'an empty record: nothing to copy');
+  assert.deepEqual(plan([r(999_424, 4096)], 1_000_000), [[999_424, 576]], 'the last, partial block');
   assert.deepEqual(
-    chunksToHeal(
-      [
-        { offset: 131_000n, length: 200n },
-        { offset: 131_300n, length: 10n },
-      ],
-      1_000_000n,
-      C,
-    ),
-    [0n, 131072n],
+    plan([r(0, 300_000)], 1_000_000),
+    [
+      [0, C],
+      [C, C],
+      [2 * C, 300_000 - 2 * C],
+    ],
+    'a long range in pieces of at most one chunk',
   );
-  assert.deepEqual(chunksToHeal([{ offset: 900_000n, length: 500_000n }], 1_000_000n, C), [786432n, 917504n]);
-  assert.deepEqual(chunksToHeal(undefined, 300_000n, C), [0n, 131072n, 262144n]);
-  assert.deepEqual(chunksToHeal([{ offset: 2_000_000n, length: 10n }], 1_000_000n, C), [], 'past EOF');
+});
+
+test('pieces to copy: small gaps bridged only while bytes stay within 2× the changed bytes and one piece', () => {
+  assert.deepEqual(plan([r(0, 4096), r(12_288, 4096)], 1 << 20), [[0, 16_384]], '8 KiB gap, 8 KiB changed');
+  assert.deepEqual(
+    plan([r(0, 4096), r(13_000, 4096)], 1 << 20),
+    [
+      [0, 4096],
+      [13_000, 4096],
+    ],
+    'the gap exceeds the changed bytes',
+  );
+  assert.deepEqual(
+    plan([r(0, 65_536), r(100_000, 65_536)], 1 << 20),
+    [
+      [0, 65_536],
+      [100_000, 65_536],
+    ],
+    'a gap above maxGap',
+  );
+  assert.deepEqual(
+    plan([r(0, 100_000), r(110_000, 100_000)], 1 << 20, 65_536),
+    [
+      [0, 100_000],
+      [110_000, 100_000],
+    ],
+    'bridging would make a piece longer than a chunk',
+  );
+  // Smallest gaps first: 1000 then 2000 fit the budget (4 × 1000 changed), 5000 no longer does.
+  assert.deepEqual(plan([r(0, 1000), r(3000, 1000), r(5000, 1000), r(11_000, 1000)], 1 << 20), [
+    [0, 6000],
+    [11_000, 1000],
+  ]);
+  const rand = prng(3);
+  const writes = Array.from({ length: 2600 }, () => r(Math.floor(rand() * 262_144) * 4096, 4096));
+  const sorted = [...new Map(writes.map((w) => [w.offset, w])).values()].sort((a, b) =>
+    a.offset < b.offset ? -1 : 1,
+  );
+  const changed = sorted.length * 4096;
+  const pieces = plan(sorted, 1 << 30);
+  const bytes = pieces.reduce((n, [, l]) => n + l!, 0);
+  assert.ok(bytes >= changed && bytes <= 2 * changed, `${bytes} bytes for ${changed} changed`);
+  assert.ok(pieces.length <= sorted.length && pieces.every(([, l]) => l! <= C));
+});
+
+test('whole-file pieces (no record): every chunk, the last one partial', () => {
+  assert.deepEqual(
+    wholeFilePieces(300_000n, C).map((p) => [Number(p.offset), Number(p.length)]),
+    [
+      [0, C],
+      [C, C],
+      [2 * C, 300_000 - 2 * C],
+    ],
+  );
+  assert.deepEqual(wholeFilePieces(0n, C), []);
 });
 
 const brick = (size: number, mtime: number): BrickState => ({

@@ -80,8 +80,8 @@ for (const ranges of [true, false])
       if (ranges) {
         assert.equal(data.bytesCompared, 0, 'nothing compared');
         assert.ok(
-          data.bytesCopied! <= 22 * 128 * 1024,
-          `copied ${data.bytesCopied}: the changed chunks only`,
+          data.bytesCopied! <= 2 * (20 * 4096 + 5000),
+          `copied ${data.bytesCopied}: the changed ranges only`,
         );
       } else assert.ok(data.bytesCompared! >= 2 * (1 << 20), 'the whole file compared');
       await assertHealed(fx, ['vm.img']);
@@ -109,8 +109,134 @@ test('data: with a changed-ranges record on the source only those chunks are cop
     assert.equal(data.result, 'healed');
     assert.equal(data.ranges, 'record');
     assert.equal(data.bytesCompared, 0);
-    assert.equal(data.bytesCopied, 128 * 1024, 'only the chunk the range touches, to the one sink');
+    assert.equal(data.bytesCopied, 4096, 'exactly the recorded range, to the one sink');
+    assert.equal(data.bytesRead, 4096);
     await assertHealed(fx, ['r.img']);
+  } finally {
+    await fx.close();
+  }
+});
+
+/** Counts the bytes the heal reads, writes and checksums per brick (HealIo is what it sends). */
+function meter(fx: HealFixture) {
+  const m = { read: [0, 0, 0], written: [0, 0, 0], checksummed: [0, 0, 0], writes: 0 };
+  const { read, write, checksum } = fx.io;
+  fx.io.read = async (i, fd, off, size) => {
+    const b = await read.call(fx.io, i, fd, off, size);
+    m.read[i]! += b.length;
+    return b;
+  };
+  fx.io.write = async (i, fd, off, data) => {
+    m.written[i]! += data.length;
+    m.writes++;
+    return write.call(fx.io, i, fd, off, data);
+  };
+  fx.io.checksum = async (i, fd, off, len) => {
+    m.checksummed[i]! += len;
+    return checksum.call(fx.io, i, fd, off, len);
+  };
+  return m;
+}
+const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+
+test('data from the record: scattered 4 KiB writes cost at most 2× the changed bytes read and written', async () => {
+  const fx = await healFixture({ healRanges: true });
+  try {
+    const size = 16 << 20;
+    const f = await fx.volume.create('/big.img', 'w+', 0o644);
+    for (let off = 0; off < size; off += 1 << 20) await f.pwrite(bytes(1 << 20, off), off);
+    fx.switches[1]!.state = 'down';
+    const rand = prng(21);
+    const blocks = new Set<number>();
+    for (let k = 0; k < 160; k++) {
+      const block = Math.floor(rand() * (size / 4096));
+      blocks.add(block);
+      await f.pwrite(bytes(4096, 1000 + k), block * 4096);
+    }
+    await f.close();
+    const changed = blocks.size * 4096;
+    fx.switches[1]!.state = 'up';
+    const m = meter(fx);
+    const progress: number[][] = [];
+    const gfid = parseGfid((await fx.volume.stat('/big.img')).gfid);
+    const h = await healInode(fx.io, gfid, { onProgress: (p) => progress.push([p.done, p.total]) });
+    const data = h.outcomes.find((o) => o.kind === 'data')!;
+    assert.equal(data.ranges, 'record');
+    assert.deepEqual(m.checksummed, [0, 0, 0], 'no checksums');
+    assert.equal(m.written[0]! + m.written[2]!, 0, 'only the sink is written');
+    assert.equal(sum(m.read), data.bytesRead);
+    assert.equal(m.written[1], data.bytesCopied);
+    assert.ok(sum(m.read) >= changed && sum(m.read) <= 2 * changed, `read ${sum(m.read)} for ${changed}`);
+    assert.ok(m.written[1]! <= 2 * changed, `wrote ${m.written[1]} for ${changed}`);
+    assert.ok(m.writes <= blocks.size, `${m.writes} writes for ${blocks.size} ranges`);
+    // Progress: from 0 to the bytes to copy, never past it.
+    const total = progress[0]![1]!;
+    assert.equal(total, data.bytesRead);
+    assert.deepEqual(progress[0], [0, total]);
+    assert.deepEqual(progress.at(-1), [total, total]);
+    assert.ok(
+      progress.every(([d, t], k) => t === total && d! <= t && (k === 0 || d! > progress[k - 1]![0]!)),
+    );
+    await assertHealed(fx, ['big.img']);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('data from the record: a truncate leaves ranges past EOF, a write lands on the last partial block', async () => {
+  const fx = await healFixture({ healRanges: true });
+  try {
+    const f = await fx.volume.create('/t.img', 'w+', 0o644);
+    await f.pwrite(bytes(2 << 20, 5), 0);
+    fx.switches[2]!.state = 'down';
+    await f.pwrite(bytes(4096, 6), 1_800_000); // later cut off by the truncate
+    await f.pwrite(bytes(4096, 7), 4096); // 4 KiB…
+    await f.pwrite(bytes(4096, 8), 8192); // …and its neighbour: one range
+    await f.ftruncate(1_000_000);
+    await f.pwrite(bytes(3000, 9), 998_000); // the last, partial block, growing the file
+    await f.close();
+    fx.switches[2]!.state = 'up';
+    const m = meter(fx);
+    const gfid = parseGfid((await fx.volume.stat('/t.img')).gfid);
+    const data = (await healInode(fx.io, gfid)).outcomes.find((o) => o.kind === 'data')!;
+    assert.equal(data.result, 'healed');
+    assert.equal(data.ranges, 'record');
+    assert.equal(lstatSync(join(fx.dirs[2]!, 't.img')).size, 1_001_000);
+    // The truncate's span [1_000_000, 2 MiB) is past the source's EOF now: only the sink's
+    // truncate, then 8 KiB at 4096 and [998_000, 1_001_000) are copied.
+    assert.equal(sum(m.read), 8192 + 3000, `read ${sum(m.read)}`);
+    assert.equal(m.writes, 2);
+    await assertHealed(fx, ['t.img']);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('data without a usable record: checksums decide, only differing chunks are copied', async () => {
+  const fx = await healFixture({ healRanges: true });
+  try {
+    const f = await fx.volume.create('/c.img', 'w+', 0o644);
+    await f.pwrite(bytes(1 << 20, 11), 0);
+    fx.switches[0]!.state = 'down';
+    await f.pwrite(bytes(4096, 12), 200_000);
+    await f.pwrite(bytes(100, 13), (1 << 20) - 50); // the last chunk, growing the file
+    await f.close();
+    fx.switches[0]!.state = 'up';
+    // A damaged record on every brick reads as incomplete: the heal must compare.
+    const orig = fx.io.getxattr.bind(fx.io);
+    fx.io.getxattr = async (i, g, name) =>
+      name === HEAL_RANGES_KEY ? encodeHealRanges([], false) : orig(i, g, name);
+    const m = meter(fx);
+    const gfid = parseGfid((await fx.volume.stat('/c.img')).gfid);
+    const data = (await healInode(fx.io, gfid)).outcomes.find((o) => o.kind === 'data')!;
+    assert.equal(data.ranges, 'checksum');
+    const size = (1 << 20) + 50;
+    assert.equal(m.checksummed[1], size, 'the whole file checksummed on the source');
+    assert.equal(m.checksummed[0], size, 'and on the sink');
+    // 200_000 + 4096 stays inside chunk 1 [131072, 262144); the tail is chunks 7 and 8.
+    assert.equal(m.writes, 3, 'three chunks differ');
+    assert.equal(m.written[0], 2 * 128 * 1024 + 50);
+    await assertHealed(fx, ['c.img']);
   } finally {
     await fx.close();
   }
