@@ -58,7 +58,10 @@ export class SelfHealDaemon {
   private readonly running = new Map<Replica, Promise<void>>();
   private readonly again = new Set<Replica>();
   private readonly lastUp = new Map<Replica, boolean[]>();
-  private timers: NodeJS.Timeout[] = [];
+  private poller: NodeJS.Timeout | undefined;
+  private periodic: NodeJS.Timeout | undefined;
+  private healTimeoutMs: number;
+  private policy: SplitBrainPolicy | undefined;
   /** Bytes copied or compared since start, for the rate behind ETAs. */
   bytesHealed = 0;
   readonly startedAt = Date.now();
@@ -67,21 +70,45 @@ export class SelfHealDaemon {
     readonly replicas: readonly Replica[],
     private readonly ctx: FopContext = healContext(),
     private readonly o: DaemonOptions = {},
-  ) {}
+  ) {
+    this.healTimeoutMs = o.healTimeoutMs ?? 600_000;
+    this.policy = o.policy;
+  }
 
   start(): void {
     for (const r of this.replicas) {
       this.lastUp.set(r, r.upVector());
       void this.trigger(r, 'start');
     }
-    const poll = setInterval(() => this.poll(), this.o.pollMs ?? 500);
-    const periodic = setInterval(
+    this.poller = setInterval(() => this.poll(), this.o.pollMs ?? 500);
+    this.poller.unref();
+    this.schedulePeriodic();
+  }
+
+  /** The periodic crawl's interval now (cluster.heal-timeout). */
+  get healTimeout(): number {
+    return this.healTimeoutMs;
+  }
+
+  /**
+   * The volfile changed (`volume set`): a new cluster.heal-timeout puts the next periodic
+   * crawl that far from now; a new favorite-child-policy applies from the next crawl.
+   */
+  reconfigure(o: Pick<DaemonOptions, 'healTimeoutMs' | 'policy'>): void {
+    this.policy = o.policy;
+    const ms = o.healTimeoutMs ?? 600_000;
+    if (ms === this.healTimeoutMs) return;
+    this.healTimeoutMs = ms;
+    if (this.periodic) this.schedulePeriodic();
+  }
+
+  private schedulePeriodic(): void {
+    clearInterval(this.periodic);
+    this.periodic = setInterval(
       () => this.replicas.forEach((r) => void this.trigger(r, 'heal-timeout')),
-      this.o.healTimeoutMs ?? 600_000,
+      this.healTimeoutMs,
     );
-    poll.unref();
-    periodic.unref();
-    this.timers = [poll, periodic];
+    this.periodic.unref();
   }
 
   /** A brick that came up since the last look starts a crawl of its set at once. */
@@ -131,7 +158,7 @@ export class SelfHealDaemon {
     return indexHealPass(io, {
       concurrency: this.o.concurrency ?? 4,
       signal: this.abort.signal,
-      ...(this.o.policy ? { policy: this.o.policy } : {}),
+      ...(this.policy ? { policy: this.policy } : {}),
       onProgress: (p) => {
         const key = `${r.domain}/${gfidToString(p.gfid)}`;
         const now = Date.now();
@@ -163,7 +190,9 @@ export class SelfHealDaemon {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.timers) clearInterval(t);
+    clearInterval(this.poller);
+    clearInterval(this.periodic);
+    this.periodic = undefined;
     this.abort.abort(new Error('self-heal daemon stopping'));
     await Promise.all(this.running.values());
   }

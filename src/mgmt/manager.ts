@@ -25,7 +25,7 @@ import { REPLICATED_VOLUME_DEFAULTS, validateVolumeOption } from './options.js';
 import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
 import type { BrickSupervisor } from './supervisor.js';
-import { brickVolfile, clientVolfile } from './volfiles.js';
+import { brickVolfile, clientVolfile, shdVolfile } from './volfiles.js';
 import {
   brickLabel,
   brickVolfileKey,
@@ -126,12 +126,16 @@ export class VolumeManager {
 
   /**
    * GETSPEC's lookup: `<vol>` (one leading '/' or more stripped, as glusterd does) gives
-   * the client volfile, `<vol>.<host>.<dashed brick path>` a brick volfile.
+   * the client volfile, `shd/<vol>` the self-heal daemon's (replicated volumes),
+   * `<vol>.<host>.<dashed brick path>` a brick volfile.
    */
   volfileFor(key: string): { volume: string; spec: string } | undefined {
     const k = key.replace(/^\/+/, '');
     const vol = this.volumes.get(k);
     if (vol) return { volume: vol.name, spec: clientVolfile(vol, { mgmtPort: this.o.port }) };
+    const shdOf = k.startsWith('shd/') ? this.volumes.get(k.slice(4)) : undefined;
+    if (shdOf && isReplicated(shdOf))
+      return { volume: shdOf.name, spec: shdVolfile(shdOf, { mgmtPort: this.o.port }) };
     for (const v of this.volumes.values()) {
       if (!k.startsWith(`${v.name}.`)) continue;
       const brick = v.bricks.find((b) => brickVolfileKey(v.name, b) === k);
@@ -348,6 +352,8 @@ export class VolumeManager {
       `${vol.name}.tcp-fuse.vol`,
       clientVolfile(vol, { mgmtPort: this.o.port }),
     );
+    if (isReplicated(vol))
+      this.store.saveVolfile(vol.name, `${vol.name}-shd.vol`, shdVolfile(vol, { mgmtPort: this.o.port }));
     for (const b of vol.bricks)
       this.store.saveVolfile(
         vol.name,

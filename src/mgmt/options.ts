@@ -110,7 +110,34 @@ export const VOLUME_OPTIONS = {
     type: 'enum',
     values: ['diff', 'full'],
     default: '',
-    description: 'data heal: diff (compare checksums per block) or full (copy); unset, AFR picks per file',
+    description:
+      'stock data heal: diff (compare checksums per block) or full (copy); unset, AFR picks per file. The glusterts ' +
+      'heal copies the ranges the bricks recorded, or compares checksums when a record is damaged',
+  },
+  'cluster.heal-timeout': {
+    type: 'int',
+    default: 600,
+    min: 5,
+    max: 2147483647,
+    description:
+      "seconds between the self-heal daemon's periodic index crawls (it also crawls when a brick comes back); " +
+      'in the self-heal daemon volfile only, as glusterd writes it',
+  },
+  'cluster.self-heal-window-size': {
+    type: 'int',
+    default: 1,
+    min: 1,
+    max: 1024,
+    description:
+      "AFR's data-self-heal-window-size (128 KiB blocks healed at once by stock's heal); written to the volfile, " +
+      'the glusterts heal copies one 128 KiB chunk at a time whatever it says',
+  },
+  'cluster.heal-wait-queue-length': {
+    type: 'int',
+    default: 128,
+    min: 0,
+    description:
+      "AFR's queue of client-side heals waiting to start; written to the volfile, glusterts clients never heal",
   },
   'cluster.eager-lock': {
     type: 'bool',
@@ -129,16 +156,30 @@ export const VOLUME_OPTIONS = {
 /**
  * The AFR keys, in the order glusterd writes them into a cluster/replicate volume when
  * set (reverse of its option table), each with the replicate option it becomes.
- * cluster.self-heal-daemon is not among them: it is the self-heal daemon's.
+ * cluster.heal-timeout and cluster.self-heal-daemon are not among them: glusterd writes
+ * them into the self-heal daemon's volfile only (SHD_VOLFILE_OPTIONS).
  */
 export const REPLICATE_VOLFILE_OPTIONS: readonly (readonly [VolumeOptionKey, string])[] = [
   ['cluster.granular-entry-heal', 'granular-entry-heal'],
   ['cluster.favorite-child-policy', 'favorite-child-policy'],
+  ['cluster.heal-wait-queue-length', 'heal-wait-queue-length'],
   ['cluster.quorum-count', 'quorum-count'],
   ['cluster.quorum-type', 'quorum-type'],
   ['cluster.eager-lock', 'eager-lock'],
   ['cluster.data-self-heal-algorithm', 'data-self-heal-algorithm'],
+  ['cluster.self-heal-window-size', 'data-self-heal-window-size'],
 ];
+
+/** The keys only the self-heal daemon's volfile carries, after the others, as glusterd. */
+export const SHD_VOLFILE_OPTIONS: readonly (readonly [VolumeOptionKey, string])[] = [
+  ['cluster.heal-timeout', 'heal-timeout'],
+];
+
+/** The translator option a key becomes, which glusterd's refusals name. */
+function xlatorOptionName(key: VolumeOptionKey): string {
+  const known = [...REPLICATE_VOLFILE_OPTIONS, ...SHD_VOLFILE_OPTIONS].find(([k]) => k === key);
+  return known ? known[1] : key.slice(key.indexOf('.') + 1);
+}
 
 /**
  * What glusterd stores for a new replicated volume (shown under "Options Reconfigured"):
@@ -208,20 +249,29 @@ export function validateVolumeOption(
   } catch (err) {
     if (!(err instanceof OptionError)) throw err;
     throw new VolumeOptionError(
-      canonical.startsWith('cluster.') ? stockValueError(canonical, spec, value) : err.message,
+      canonical.startsWith('cluster.')
+        ? stockValueError(xlatorOptionName(canonical), spec, value)
+        : err.message,
     );
   }
   return { key: canonical, value: value.trim() };
 }
 
-/** glusterd's wording for a value its option table refuses (the AFR keys use it). */
-function stockValueError(key: string, spec: OptionSpec, value: string): string {
-  const short = key.slice(key.indexOf('.') + 1);
+/**
+ * glusterd's wording for a value the translator's option table refuses (the AFR keys use
+ * it), naming the translator option (`name`); as stock 10.3 printed it.
+ */
+function stockValueError(name: string, spec: OptionSpec, value: string): string {
   if (spec.type === 'enum')
-    return `option ${short} ${value}: '${value}' is not valid (possible options are ${spec.values.join(', ')}.)`;
-  if (spec.type === 'bool') return `option ${short} ${value}: '${value}' is not a valid boolean value`;
-  if (spec.type === 'int') return `option ${short} ${value}: '${value}' is not a valid integer`;
-  return `option ${short} ${value}: invalid value`;
+    return `option ${name} ${value}: '${value}' is not valid (possible options are ${spec.values.join(', ')}.)`;
+  if (spec.type === 'bool') return `option ${name} ${value}: '${value}' is not a valid boolean value`;
+  if (spec.type === 'int') {
+    if (!/^\s*-?\d+\s*$/.test(value)) return `invalid number format "${value}" in option "${name}"`;
+    if (spec.max === undefined)
+      return `'${value}' in 'option ${name} ${value}' is smaller than minimum value '${spec.min}'`;
+    return `'${value}' in 'option ${name} ${value}' is out of range [${spec.min} - ${spec.max}]`;
+  }
+  return `option ${name} ${value}: invalid value`;
 }
 
 /** The typed values of a volume's options: stored raw values parsed, defaults elsewhere. */

@@ -14,6 +14,11 @@
  *                     each removable with its volume option; all gone with client.trimmed
  *     <vol>           debug/io-stats, the top
  *
+ * self-heal daemon (GETSPEC key `shd/<vol>`, replicated volumes only)
+ *     the same <vol>-client-N and <vol>-replicate-K (with iam-self-heal-daemon, the
+ *     shd-only keys such as heal-timeout, and the heal switches glusterd forces on), and
+ *     <vol> (debug/io-stats) over every replica set: no distribute, no performance layers
+ *
  * brick (GETSPEC key `<vol>.<host>.<dashed path>`, and the file the brick process loads)
  *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-heal-ranges] → [<vol>-index] →
  *     <brick path> (debug/io-stats: clients name it in remote-subvolume) → <vol>-server
@@ -21,7 +26,13 @@
  *     bricks; heal-ranges, glusterts's own, on the others)
  */
 import { printVolfile, type VolumeDecl } from '../xlator/volfile.js';
-import { REPLICATE_VOLFILE_OPTIONS, resolveVolumeOptions, type VolumeOptionValues } from './options.js';
+import {
+  REPLICATE_VOLFILE_OPTIONS,
+  SHD_VOLFILE_OPTIONS,
+  resolveVolumeOptions,
+  type VolumeOptionKey,
+  type VolumeOptionValues,
+} from './options.js';
 import {
   isArbiterBrick,
   isReplicated,
@@ -85,19 +96,35 @@ function clientDecl(
  * are the same on every replica. The AFR volume options follow only when set, as glusterd
  * writes them.
  */
-function replicateDecl(vol: VolumeRecord, set: readonly number[], k: number): VolumeDecl {
+function replicateDecl(vol: VolumeRecord, set: readonly number[], k: number, forShd = false): VolumeDecl {
   const clients = set.map((i) => `${vol.name}-client-${i}`);
   const { arbiter } = replicaLayout(vol);
   const options: [string, string][] = [
+    ...(forShd ? [['iam-self-heal-daemon', 'yes'] as [string, string]] : []),
     ['use-anonymous-inode', 'yes'],
     ['use-compound-fops', 'off'],
   ];
-  for (const [key, name] of REPLICATE_VOLFILE_OPTIONS)
+  const keys: (readonly [VolumeOptionKey, string])[] = [...REPLICATE_VOLFILE_OPTIONS];
+  if (forShd) keys.push(...SHD_VOLFILE_OPTIONS);
+  for (const [key, name] of keys)
     if (Object.hasOwn(vol.options, key)) options.push([name, vol.options[key]!]);
+  if (forShd) options.push(...shdForcedOptions(vol));
   if (arbiter > 0) options.push(['arbiter-count', String(arbiter)]);
   options.push(['volume-id', vol.id], ['afr-pending-xattr', clients.join(',')]);
   return decl(`${vol.name}-replicate-${k}`, 'cluster/replicate', options, clients);
 }
+
+/**
+ * What glusterd sets on every replica set of the self-heal daemon's graph: self-heal-daemon
+ * as stored (else `enable`), the heal switches on whatever is stored.
+ */
+const shdForcedOptions = (vol: VolumeRecord): [string, string][] => [
+  ['self-heal-daemon', vol.options['cluster.self-heal-daemon'] ?? 'enable'],
+  ['entry-self-heal', 'on'],
+  ['data-self-heal', 'on'],
+  ['metadata-self-heal', 'on'],
+  ['background-self-heal-count', '0'],
+];
 
 /** The client volfile's translator stack as declarations, bottom first. */
 export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {}): VolumeDecl[] {
@@ -153,6 +180,36 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
 
 export function clientVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}): string {
   return printVolfile({ volumes: clientGraph(vol, where) });
+}
+
+/**
+ * The self-heal daemon's graph (`<vol>-shd.vol`, GETSPEC `shd/<vol>`), as glusterd 10.3
+ * writes it: the clients (without send-gids), each replica set with the shd's options, and
+ * io-stats over all the sets. Empty for a volume that is not replicated.
+ */
+export function shdGraph(vol: VolumeRecord, where: ClientVolfileOptions = {}): VolumeDecl[] {
+  if (!isReplicated(vol)) return [];
+  const opts = resolveVolumeOptions(vol.options);
+  const clients = vol.bricks.map((_, i) => {
+    const c = clientDecl(vol, i, opts, where);
+    c.options.delete('send-gids');
+    return c;
+  });
+  const replicas = replicaSets(vol).map((set, k) => replicateDecl(vol, set, k, true));
+  const top = decl(
+    vol.name,
+    'debug/io-stats',
+    [
+      ['threads', '16'],
+      ['log-level', 'INFO'],
+    ],
+    replicas.map((r) => r.name),
+  );
+  return [...clients, ...replicas, top];
+}
+
+export function shdVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}): string {
+  return printVolfile({ volumes: shdGraph(vol, where) });
 }
 
 /**

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { brickVolfile, clientVolfile } from '../../src/mgmt/volfiles.js';
+import { brickVolfile, clientVolfile, shdVolfile } from '../../src/mgmt/volfiles.js';
 import { brickVolfileKey, type VolumeRecord } from '../../src/mgmt/volume.js';
 import { formatInfo } from '../../src/cli/commands/volume.js';
 import { requirePeer, startStockGluster } from '../../src/peers/index.js';
@@ -26,17 +26,27 @@ function readCase(dir: string) {
     .filter((f) => /^brick-\d+\.vol$/.test(f))
     .sort((a, b) => parseInt(a.slice(6)) - parseInt(b.slice(6)))
     .map(file);
-  const info = readdirSync(dir).includes('volume-info.txt') ? file('volume-info.txt') : undefined;
-  return { client: file('client.vol'), bricks, info: file('info'), cliInfo: info };
+  const has = (f: string) => readdirSync(dir).includes(f);
+  const info = has('volume-info.txt') ? file('volume-info.txt') : undefined;
+  const shd = has('shd.vol') ? file('shd.vol') : undefined;
+  return { client: file('client.vol'), bricks, info: file('info'), cliInfo: info, shd };
 }
 
 function compare(
   label: string,
   def: VolumeDefinition,
-  stock: { client: string; bricks: string[]; info: string; cliInfo?: string | undefined },
+  stock: {
+    client: string;
+    bricks: string[];
+    info: string;
+    cliInfo?: string | undefined;
+    /** The self-heal daemon's volfile (`<vol>-shd.vol`), for replicated volumes. */
+    shd?: string | undefined;
+  },
 ): VolumeRecord {
   const vol = recordFromStock(def, stock.client, stock.info);
   assertSameClientGraph(clientVolfile(vol), stock.client, label);
+  if (stock.shd !== undefined) assertSameClientGraph(shdVolfile(vol), stock.shd, label, 'shd volfile');
   assert.equal(stock.bricks.length, vol.bricks.length, `${label}: one brick volfile per brick`);
   vol.bricks.forEach((b, i) =>
     assertBrickLikeStock(
@@ -69,6 +79,11 @@ test('the fixtures cover what the assignment names', () => {
   const opts = readFileSync(join(FIXTURES, 'replica3-options', 'client.vol'), 'utf8');
   for (const o of ['quorum-type fixed', 'quorum-count 2', 'favorite-child-policy mtime', 'eager-lock off'])
     assert.match(opts, new RegExp(`option ${o}\\n`));
+  // cluster.heal-timeout reaches the self-heal daemon's volfile only, never the client's.
+  const heal = (f: string) => readFileSync(join(FIXTURES, 'replica3-heal-options', f), 'utf8');
+  assert.doesNotMatch(heal('client.vol'), /heal-timeout/);
+  assert.match(heal('client.vol'), /option data-self-heal-window-size 8\n/);
+  assert.match(heal('shd.vol'), /option heal-timeout 5\n/);
 });
 
 test('live: stock glusterd 10.3 writes the same volfiles for the same definitions', async (t) => {
@@ -98,6 +113,18 @@ test('live: stock glusterd 10.3 writes the same volfiles for the same definition
           ['network.ping-timeout', '7'],
         ],
       ],
+      [
+        'distributed arbiter with heal options',
+        { name: 'lho', replica: 3, arbiter: 1 },
+        6,
+        [
+          ['cluster.heal-timeout', '5'],
+          ['cluster.self-heal-window-size', '16'],
+          ['cluster.heal-wait-queue-length', '0'],
+          ['cluster.data-self-heal-algorithm', 'diff'],
+          ['cluster.quorum-type', 'auto'],
+        ],
+      ],
     ];
     for (const [label, def, n, sets] of live) {
       const layout = def.replica ? ['replica', String(def.replica)] : [];
@@ -113,7 +140,8 @@ test('live: stock glusterd 10.3 writes the same volfiles for the same definition
         readFileSync(join(dir, `${brickVolfileKey(def.name, b)}.vol`), 'utf8'),
       );
       const cliInfo = await stock.cli('volume', 'info', def.name);
-      compare(`live ${label}`, def, { client, bricks, info, cliInfo });
+      const shd = def.replica ? readFileSync(join(dir, `${def.name}-shd.vol`), 'utf8') : undefined;
+      compare(`live ${label}`, def, { client, bricks, info, cliInfo, shd });
     }
   } finally {
     await stock.stop();

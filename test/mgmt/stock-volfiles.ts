@@ -22,6 +22,7 @@ export const CASES: Record<string, VolumeDefinition> = {
   'dist-replica': { name: 'dr', replica: 3 },
   'dist-arbiter': { name: 'da', replica: 3, arbiter: 1 },
   'replica3-options': { name: 'r3', replica: 3 },
+  'replica3-heal-options': { name: 'rh', replica: 3, arbiter: 1 },
 };
 
 /** glusterd's `info` record: key=value lines. */
@@ -68,7 +69,12 @@ const shape = (v: VolumeDecl) => ({
  * Same graph: translator names, types, subvolume order, and every option with its value in
  * stock's order. `username`/`password` (glusterd's trusted volfile only) are ignored.
  */
-export function assertSameClientGraph(ours: string, stock: string, label: string): void {
+export function assertSameClientGraph(
+  ours: string,
+  stock: string,
+  label: string,
+  what = 'client volfile',
+): void {
   const drop = (v: VolumeDecl) => ({
     ...shape(v),
     options: shape(v).options.filter(([k]) => k !== 'username' && k !== 'password'),
@@ -76,7 +82,7 @@ export function assertSameClientGraph(ours: string, stock: string, label: string
   assert.deepEqual(
     parseVolfile(ours).volumes.map(drop),
     parseVolfile(stock).volumes.map(drop),
-    `${label}: client volfile differs from stock's`,
+    `${label}: ${what} differs from stock's`,
   );
 }
 

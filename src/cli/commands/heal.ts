@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Volume } from '../../client/index.js';
+import { MgmtConnection } from '../../client/mgmt.js';
 import {
   favoriteChildPolicy,
   healContext,
@@ -281,19 +282,44 @@ export async function shd(opts: { volume: string; server: string; progress?: str
   }
 }
 
+/**
+ * The self-heal settings in a volfile's cluster/replicate translators: heal-timeout (the
+ * periodic crawl, seconds, default 600) and favorite-child-policy.
+ */
+export function shdSettings(volfile: string): { healTimeoutMs: number; policy?: SplitBrainPolicy } {
+  const decls = parseVolfile(volfile).volumes.filter((d) => d.type === 'cluster/replicate');
+  const opt = (key: string) => decls.map((d) => d.options.get(key)).find((v) => v !== undefined);
+  // Number() reads what glusterd's strtol does here: decimal, 0x hex, surrounding blanks.
+  const secs = Number(opt('heal-timeout') ?? 600);
+  const policy = favoriteChildPolicy(opt('favorite-child-policy'));
+  return {
+    healTimeoutMs: (Number.isInteger(secs) && secs >= 5 ? secs : 600) * 1000,
+    ...(policy ? { policy } : {}),
+  };
+}
+
 async function healVolume(
   volume: Volume,
   opts: { volume: string; server: string; progress?: string },
   stop: Promise<NodeJS.Signals>,
 ): Promise<void> {
-  const decls = parseVolfile(volume.volfile).volumes.filter((d) => d.type === 'cluster/replicate');
-  const opt = (key: string) => decls.map((d) => d.options.get(key)).find((v) => v !== undefined);
-  const healTimeout = Number(opt('heal-timeout') ?? 600);
-  const policy = favoriteChildPolicy(opt('favorite-child-policy'));
-  const daemon = new SelfHealDaemon(replicasOf(volume.graph), healContext(), {
-    healTimeoutMs: (Number.isFinite(healTimeout) && healTimeout > 0 ? healTimeout : 600) * 1000,
-    ...(policy ? { policy } : {}),
-    log: (line) => console.log(`${new Date().toISOString()} ${line}`),
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  // The heal settings come from the self-heal daemon's own volfile (heal-timeout is only
+  // there, as glusterd writes it); a server without one leaves the client volfile's.
+  const { host, port } = parseHostPort(opts.server);
+  const shdSpec = await MgmtConnection.open([{ host, port }], `shd/${opts.volume}`, {
+    timeoutMs: 5000,
+  }).catch((err: Error) => {
+    log(`no self-heal daemon volfile (${err.message}): settings from the client volfile`);
+    return undefined;
+  });
+  const settings = shdSettings(shdSpec?.volfile ?? volume.volfile);
+  const daemon = new SelfHealDaemon(replicasOf(volume.graph), healContext(), { ...settings, log });
+  log(`heal-timeout ${settings.healTimeoutMs / 1000} s`);
+  shdSpec?.on('volfileChanged', (text) => {
+    const next = shdSettings(text);
+    if (next.healTimeoutMs !== daemon.healTimeout) log(`heal-timeout now ${next.healTimeoutMs / 1000} s`);
+    daemon.reconfigure(next);
   });
   daemon.start();
   const writeProgress = () => {
@@ -307,6 +333,7 @@ async function healVolume(
     await stop;
   } finally {
     clearInterval(timer);
+    shdSpec?.close();
     await daemon.stop();
     writeProgress();
   }
