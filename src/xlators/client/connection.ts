@@ -10,7 +10,10 @@
  *
  * - connecting: handshake attempts (handshake.ts) every reconnect-interval-ms. A refusal
  *   (auth failed, brick unknown to the brick or to portmap) before the first `up` is
- *   final: `failed`. After having been up, every failure is retried.
+ *   `failed`: readiness fails and fops fail at once. It is final, except a brick portmap
+ *   has no port for: that brick is not running now (a replica brick down or restarting when
+ *   the client starts), so, as stock, it is asked again every reconnect-interval-ms, and
+ *   comes up when the brick does. After having been up, every failure is retried.
  * - reopening: SETVOLUME accepted; the owner re-opens its fds on the new session
  *   (`reopen`), then the state becomes `up` (stock: CHILD_UP only after the re-opens).
  * - up: fops flow. While calls are outstanding the brick must be heard from: after half of
@@ -189,7 +192,7 @@ export class BrickConnection {
         if (err instanceof HandshakeError && err.refused && !this.everUp) {
           this.failure = new Error(`${this.where}: ${e.message}`, { cause: err });
           this.setState('failed');
-          break;
+          if (!err.brickNotRunning) break;
         }
         if (!(await this.pause(signal))) break;
         continue;

@@ -61,10 +61,14 @@ export class HandshakeError extends GlusterTsError {
     readonly refused: boolean,
     /** The errno the peer answered with; ENOTCONN when it did not answer. */
     errno: number = Errno.ENOTCONN,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; brickNotRunning?: boolean },
   ) {
     super(refused ? 'HANDSHAKE_REFUSED' : 'HANDSHAKE_FAILED', errno, message, options);
+    this.brickNotRunning = options?.brickNotRunning ?? false;
   }
+
+  /** Portmap has no port for the brick: it is not running now (down, restarting), maybe later. */
+  readonly brickNotRunning: boolean;
 }
 
 export interface Established {
@@ -148,6 +152,7 @@ export async function establish(cfg: HandshakeConfig): Promise<Established> {
             `portmap on ${where} knows no brick ${cfg.brick} (PORTBYBRICK: op_ret ${pm.opRet}, port ${pm.port})`,
             true,
             Errno.ENOENT,
+            { brickNotRunning: true },
           );
         }
         rpc.close();

@@ -313,6 +313,44 @@ test('handshake refusals: EACCES from SETVOLUME and an impossible portmap port r
   );
 });
 
+test('a brick portmap has no port for yet (down when the client starts) is asked for again and comes up when it runs', async () => {
+  const brick = await FakeBrick.start({});
+  let running = false;
+  const glusterd = await FakeBrick.start({
+    progs: GLUSTERD_PROGS,
+    portByBrick: (call, conn) =>
+      conn.reply(
+        call.header.xid,
+        PortmapProcs.PORTBYBRICK,
+        running
+          ? { opRet: 0, opErrno: 0, status: 0, port: brick.port }
+          : { opRet: -1, opErrno: 0, status: 0, port: 0 },
+      ),
+  });
+  const b = await buildClient(options(glusterd.port));
+  try {
+    const err = await within(
+      5000,
+      b.graph.ready().then(
+        () => null,
+        (e: unknown) => e as Error,
+      ),
+      'ready',
+    );
+    assert.match(String(err), /knows no brick \/fake\/brick/);
+    assert.equal(b.xl.state, 'failed');
+    await rejectsWith(lookupRoot(b.top), 'ENOTCONN', 'a fop while the brick is not running');
+    running = true;
+    const state = (): string => b.xl.state;
+    for (const until = Date.now() + 5000; state() !== 'up'; await sleep(20))
+      assert.ok(Date.now() < until, `up once the brick runs (state ${state()})`);
+  } finally {
+    await b.graph.fini();
+    await glusterd.close();
+    await brick.close();
+  }
+});
+
 test('handshake failures that may pass are retried: SETVOLUME EINVAL, garbage SETVOLUME, no FOP program, portmap loop', async () => {
   const variants: FakeBrickOptions[] = [
     {
