@@ -4,6 +4,11 @@
  * bricks comes (back) up, and every heal-timeout; files healed a few at a time; progress per
  * file (bytes done and left, rate, ETA) kept for `heal info summary`. It keeps no state of its
  * own: the bricks' changelogs and indices say what to heal, so a restarted daemon carries on.
+ *
+ * Beyond stock, it also watches the up bricks' xattrop index count: a brick SIGSTOPped past
+ * ping-timeout is dropped by the clients that were writing (they accuse it), but this idle
+ * daemon (pings run only while calls are outstanding, as stock) never sees it go nor come
+ * back, and stock would wait for the next heal-timeout crawl.
  */
 import { randomUUID } from 'node:crypto';
 import { gfidToString } from '../protocol/gfid.js';
@@ -13,6 +18,7 @@ import type { FopContext } from '../xlator/translator.js';
 import { Replica } from '../xlators/replicate/index.js';
 import { HealIo } from './bricks.js';
 import { indexHealPass, type PassReport } from './crawl.js';
+import { xattropCount } from './index-crawl.js';
 import type { SplitBrainPolicy } from './policy.js';
 
 export interface DaemonOptions {
@@ -24,6 +30,8 @@ export interface DaemonOptions {
   policy?: SplitBrainPolicy;
   /** How often brick liveness is looked at (default 500 ms). */
   pollMs?: number;
+  /** How often the up bricks' xattrop index count is looked at (default 2000 ms; 0: never). */
+  indexWatchMs?: number;
   log?: (line: string) => void;
 }
 
@@ -60,6 +68,9 @@ export class SelfHealDaemon {
   private readonly lastUp = new Map<Replica, boolean[]>();
   private poller: NodeJS.Timeout | undefined;
   private periodic: NodeJS.Timeout | undefined;
+  private watcher: NodeJS.Timeout | undefined;
+  /** Pending (xattrop) entries of each set's up bricks when its last crawl ended. */
+  private readonly settled = new Map<Replica, number>();
   private healTimeoutMs: number;
   private policy: SplitBrainPolicy | undefined;
   /** Bytes copied or compared since start, for the rate behind ETAs. */
@@ -83,6 +94,35 @@ export class SelfHealDaemon {
     this.poller = setInterval(() => this.poll(), this.o.pollMs ?? 500);
     this.poller.unref();
     this.schedulePeriodic();
+    const watchMs = this.o.indexWatchMs ?? 2000;
+    if (watchMs > 0) {
+      let watching = false;
+      this.watcher = setInterval(() => {
+        if (watching) return;
+        watching = true;
+        void this.watchIndex().finally(() => (watching = false));
+      }, watchMs);
+      this.watcher.unref();
+    }
+  }
+
+  /** The xattrop entries of the set's up bricks. */
+  private async pendingCount(r: Replica): Promise<number> {
+    const io = new HealIo(r, this.ctx);
+    let total = 0;
+    for (const i of r.upChildren()) total += await xattropCount(io, i).catch(() => 0);
+    return total;
+  }
+
+  /** More pending entries than the last crawl left: a brick missed writes; crawl. */
+  private async watchIndex(): Promise<void> {
+    for (const r of this.replicas) {
+      if (this.running.has(r) || this.abort.signal.aborted) continue;
+      const now = await this.pendingCount(r);
+      const before = this.settled.get(r) ?? 0;
+      if (now > before) void this.trigger(r, 'index grew');
+      else this.settled.set(r, now);
+    }
   }
 
   /** The periodic crawl's interval now (cluster.heal-timeout). */
@@ -143,6 +183,7 @@ export class SelfHealDaemon {
           );
         }
       } while (this.again.has(r) && !this.abort.signal.aborted);
+      this.settled.set(r, await this.pendingCount(r));
     })().finally(() => this.running.delete(r));
     this.running.set(r, run);
     return run;
@@ -192,6 +233,7 @@ export class SelfHealDaemon {
   async stop(): Promise<void> {
     clearInterval(this.poller);
     clearInterval(this.periodic);
+    clearInterval(this.watcher);
     this.periodic = undefined;
     this.abort.abort(new Error('self-heal daemon stopping'));
     await Promise.all(this.running.values());

@@ -34,6 +34,12 @@ export async function listIndex(io: HealIo, i: number, kind: IndexKind): Promise
     .map((e) => ({ gfid: parseGfid(e.name), isDirectory: e.type === DT_DIR }));
 }
 
+/** How many gfids brick i's xattrop folder holds (pending counters; in-flight dirty ones are not). */
+export async function xattropCount(io: HealIo, i: number): Promise<number> {
+  const v = await io.getxattr(i, ROOT_GFID, 'glusterfs.xattrop_index_count');
+  return Number(v?.toString() ?? 0) || 0;
+}
+
 /** The names recorded as created or deleted in directory `dir` on brick i (granular entry heal). */
 export async function entryChanges(io: HealIo, i: number, dir: Buffer): Promise<string[] | undefined> {
   const vgfid = await io.getxattr(i, ROOT_GFID, VGFID_KEY['entry-changes']);

@@ -67,3 +67,29 @@ test('a daemon stopped in the middle of a heal leaves nothing a new daemon canno
     await fx.close();
   }
 });
+
+test('pending entries that appear while every brick looks up to the daemon start a crawl (a brick stopped past ping-timeout)', async () => {
+  const fx = await healFixture();
+  // Liveness is never looked at: as for the idle daemon that never saw a SIGSTOPped brick go.
+  const shd = new SelfHealDaemon([fx.replica], undefined, { pollMs: 3_600_000, indexWatchMs: 50 });
+  try {
+    const f = await fx.volume.create('/stopped.img', 'w+', 0o644);
+    await f.pwrite(Buffer.alloc(64 * 1024, 1), 0);
+    shd.start();
+    await shd.healNow();
+    fx.switches[1]!.state = 'down';
+    await f.pwrite(Buffer.alloc(4096, 2), 8192);
+    fx.switches[1]!.state = 'up';
+    await f.close();
+    assert.notDeepEqual(fx.indexed(0), [], 'brick 1 is accused');
+    for (const t0 = Date.now(); fx.indexed(0).length + fx.indexed(2).length > 0;) {
+      assert.ok(Date.now() - t0 < 10_000, 'the daemon heals without seeing the brick come back');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const want = readFileSync(join(fx.dirs[0]!, 'stopped.img'));
+    assert.ok(readFileSync(join(fx.dirs[1]!, 'stopped.img')).equals(want), 'brick 1 healed');
+  } finally {
+    await shd.stop();
+    await fx.close();
+  }
+});
