@@ -279,11 +279,16 @@ export class HealIo {
   }
 
   /** Creates `name` in `parent` on brick i with the source's gfid, type, mode and owner. */
+  /**
+   * Creates `name` on brick i as the source's inode `src`: its gfid, type, mode and owner
+   * (created as its uid/gid, as stock's shd does), a symlink's target.
+   */
   async createLike(i: number, parent: Buffer, name: string, src: Iatt, linkTarget?: string): Promise<void> {
     const xdata: Dict = new Map([
       ['gfid-req', gfuuidValue(src.gfid)],
       [INTERNAL_FOP, intValue(1)],
     ]);
+    const ctx = { ...this.ctx, caller: { ...this.ctx.caller, uid: src.uid, gid: src.gid } };
     const type = src.mode & 0o170000;
     const perm = src.mode & 0o7777;
     let x: ChildResult<unknown>;
@@ -292,22 +297,34 @@ export class HealIo {
         i,
         'MKDIR',
         { pargfid: parent, mode: perm, umask: 0, bname: name, xdata },
-        this.ctx,
+        ctx,
       );
     else if (type === 0o120000)
       x = await this.r.callChild(
         i,
         'SYMLINK',
         { pargfid: parent, bname: name, umask: 0, linkname: linkTarget ?? '', xdata },
-        this.ctx,
+        ctx,
       );
     else
       x = await this.r.callChild(
         i,
         'MKNOD',
         { pargfid: parent, dev: BigInt(src.rdev), mode: src.mode, umask: 0, bname: name, xdata },
-        this.ctx,
+        ctx,
       );
+    if (!x.ok && x.error.errno !== Errno.EEXIST) throw x.error;
+  }
+
+  /** A hard link `name` in `parent` on brick i to the inode `gfid` it already holds. */
+  async link(i: number, gfid: Buffer, parent: Buffer, name: string): Promise<void> {
+    const xdata: Dict = new Map([[INTERNAL_FOP, intValue(1)]]);
+    const x = await this.r.callChild(
+      i,
+      'LINK',
+      { oldgfid: gfid, newgfid: parent, newbname: name, xdata },
+      this.ctx,
+    );
     if (!x.ok && x.error.errno !== Errno.EEXIST) throw x.error;
   }
 

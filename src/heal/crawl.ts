@@ -7,7 +7,7 @@
 import { gfidToString } from '../protocol/gfid.js';
 import type { HealIo } from './bricks.js';
 import { healed, healInode, inSplitBrain, type InodeHeal } from './engine.js';
-import { pendingGfids, type IndexEntry } from './index-crawl.js';
+import { pendingGfids, purgeIndexEntries, type IndexEntry } from './index-crawl.js';
 import type { HealOptions } from './outcome.js';
 import { pool } from './pool.js';
 
@@ -48,7 +48,13 @@ export async function indexHealPass(io: HealIo, opts: PassOptions = {}): Promise
       }));
       opts.onInode?.(h);
       const key = gfidToString(e.gfid);
-      if (healed(h)) progress++;
+      // No brick has the inode any more (removed while a brick was away): unindex it.
+      if (h.state === 'gone')
+        await purgeIndexEntries(io, e.gfid).then(
+          () => progress++,
+          () => undefined,
+        );
+      else if (healed(h)) progress++;
       else if (inSplitBrain(h)) sb.add(key);
       else if (h.state === 'done') failed.add(key);
     };

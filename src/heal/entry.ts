@@ -1,12 +1,13 @@
 /**
  * Entry heal of one directory, as stock's shd does it: ENTRYLK `<afr>:self-heal` then
  * ENTRYLK `<afr>` on the whole directory (empty name); decide from the entry counters; make
- * each sink's names match the source's — a missing name is created with the source's gfid
- * (MKNOD/MKDIR/SYMLINK with gfid-req and glusterfs-internal-fop), and the source then accuses
- * the sink on the new inode (stock's new-entry marking) so its data and metadata follow; a name
- * the source no longer has is removed (a directory with its contents). With granular entry
- * heal only the names recorded in entry-changes are looked at; a data count on the directory
- * asks for a full comparison. Last, the observed counters are undone with
+ * each sink's names match the source's — a missing name is created with the source's gfid,
+ * type, mode and owner (MKNOD/MKDIR/SYMLINK with gfid-req and glusterfs-internal-fop), or
+ * hard-linked (LINK) when the sink already holds that gfid under another name, and the source
+ * then accuses the sink on a new inode (stock's new-entry marking) so its data and metadata
+ * follow; a name the source no longer has is removed (a directory with its contents). The
+ * names in entry-changes and the full listings of source and sinks are all compared, so a
+ * lost or partial granular index loses nothing. Last, the observed counters are undone with
  * `glusterfs.xattrop-purge-index`, which also drops the entry-changes folder.
  */
 import { intValue, type Dict } from '../protocol/dict.js';
@@ -83,6 +84,11 @@ async function healName(
     }
     if (have && have.gfid.equals(want.gfid) && (have.mode & S_IFMT) === (want.mode & S_IFMT)) continue;
     if (have) await io.removeTree(i, parent, name, have);
+    // Another name of a file the sink already holds (a hard link): link it, as stock does.
+    if (!isDir(want) && (await io.inspect(want.gfid, [i]))[i]!.ok) {
+      await io.link(i, want.gfid, parent, name);
+      continue;
+    }
     const link = (want.mode & S_IFMT) === 0o120000 ? await io.readlink(source, want.gfid) : undefined;
     await io.createLike(i, parent, name, want, link);
     created.push(i);

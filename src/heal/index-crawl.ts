@@ -76,3 +76,24 @@ export async function pendingGfids(io: HealIo): Promise<Map<string, IndexEntry>>
   }
   return out;
 }
+
+/**
+ * Drops `gfid` from every index folder of the up bricks, as stock's shd purges an entry
+ * whose inode no brick has any more (removed while a brick was away: nothing is left to
+ * heal, and `heal info` must not list it forever). Entries already gone are fine.
+ */
+export async function purgeIndexEntries(io: HealIo, gfid: Buffer): Promise<void> {
+  const name = gfidToString(gfid);
+  const xdata = null;
+  for (const i of io.r.upChildren()) {
+    for (const kind of ['xattrop', 'dirty', 'entry-changes'] as const) {
+      const vgfid = await io.getxattr(i, ROOT_GFID, VGFID_KEY[kind]).catch(() => undefined);
+      if (!vgfid || vgfid.length !== 16) continue;
+      const x =
+        kind === 'entry-changes'
+          ? await io.r.callChild(i, 'RMDIR', { pargfid: vgfid, xflags: 0, bname: name, xdata }, io.ctx)
+          : await io.r.callChild(i, 'UNLINK', { pargfid: vgfid, bname: name, xflags: 0, xdata }, io.ctx);
+      if (!x.ok && x.error.errno !== Errno.ENOENT && x.error.errno !== Errno.ENOTEMPTY) throw x.error;
+    }
+  }
+}
