@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { allocAligned, preadv, pwritev } from '../../src/sys/index.js';
+import { allocAligned, carveAligned, preadv, pwritev } from '../../src/sys/index.js';
 import { directIoParent, tempDir } from './helpers.js';
 
 const parent = directIoParent();
@@ -57,4 +57,34 @@ test('O_DIRECT through pwritev/preadv with aligned slices', { skip }, async (t) 
   assert.ok(back.subarray(4096).every((b) => b === 2));
   assert.ok(back.subarray(0, 4096).every((b) => b === 3));
   await assert.rejects(pwritev(fd, [Buffer.alloc(4097).subarray(1)], 0), { code: 'EINVAL', errno: 22 });
+});
+
+test('carveAligned: zeroed, disjoint, aligned regions that O_DIRECT accepts', { skip }, async (t) => {
+  const dir = tempDir(parent);
+  const fd = openSync(join(dir, 'carved'), constants.O_CREAT | constants.O_RDWR | constants.O_DIRECT, 0o600);
+  t.after(() => closeSync(fd));
+  const regions = [1, 4096, 5000, 8192, 300_000].map((n) => carveAligned(n));
+  assert.deepEqual(
+    regions.map((r) => r.length),
+    [1, 4096, 5000, 8192, 300_000],
+  );
+  for (const r of regions) assert.ok(r.every((b) => b === 0));
+  // Disjoint: filling one region leaves every other one zero.
+  regions[2]!.fill(7);
+  assert.ok(regions[1]!.every((b) => b === 0) && regions[3]!.every((b) => b === 0));
+  // Each region, the oversized one included, works as O_DIRECT memory.
+  for (const n of [4096, 8192]) {
+    const out = carveAligned(n).fill(0x33);
+    assert.equal(await pwritev(fd, [out], 0), n);
+    const back = carveAligned(n);
+    assert.equal(await preadv(fd, [back], 0), n);
+    assert.ok(back.every((b) => b === 0x33));
+  }
+  const big = carveAligned(300_000 - (300_000 % 4096));
+  assert.equal(await pwritev(fd, [big], 0), big.length);
+  // Many small regions in a row cross slab boundaries without overlapping.
+  const many = Array.from({ length: 600 }, () => carveAligned(4096));
+  many.forEach((r, i) => r.writeUInt32BE(i));
+  assert.ok(many.every((r, i) => r.readUInt32BE(0) === i));
+  assert.equal(await pwritev(fd, [many[599]!], 4096), 4096);
 });

@@ -18,6 +18,7 @@ import {
   SEEK_DATA,
   SEEK_HOLE,
   allocAligned,
+  carveAligned,
   fallocate,
   lseek,
   preadv,
@@ -40,7 +41,7 @@ import { fdXattrs, OPEN_FD_COUNT, requestedXattrs } from './xattrs.js';
 const ZERO_CHUNK = 1024 * 1024;
 
 function buffer(size: number, direct: boolean): Buffer {
-  return direct ? allocAligned(size, DIRECT_ALIGNMENT) : Buffer.allocUnsafe(size);
+  return direct ? carveAligned(size) : Buffer.allocUnsafe(size);
 }
 
 /** pwritev until everything is written; an error after a partial write reports the part. */
@@ -159,7 +160,7 @@ export function dataOps(p: Posix): FopTable {
         if (req.fd.anonymous) await brick.dropMdata(fd);
         let chunks = payloadChunks(req.payload);
         if (s.direct && len > 0) {
-          const aligned = allocAligned(len, DIRECT_ALIGNMENT);
+          const aligned = carveAligned(len);
           let at = 0;
           for (const c of chunks) at += c.copy(aligned, at);
           chunks = [aligned];
