@@ -155,10 +155,18 @@ export class DataLock {
   readonly owner = Replica.newOwner();
   /** Bricks holding the lock with the pre-op done: the ones ops go to. */
   readonly active: boolean[];
-  /** Bricks charged in the pre-op because they could not be locked. */
+  /** Bricks charged in the pre-op because they could not be locked, or failed the pre-op. */
   readonly excluded: boolean[];
+  /** Bricks charged in the pre-op (the ones that could not be locked). */
+  readonly charged: boolean[];
   /** Bricks that failed an op under this lock: charged at the post-op. */
   readonly failed: boolean[];
+  /**
+   * Some op went out under this lock. If none did (refused before reaching a brick: no
+   * quorum, only the arbiter good), the pre-op's charges are undone at the post-op: nobody
+   * missed anything, and a charge left on the only good copy would make the file unusable.
+   */
+  opsSent = false;
   inFlight = 0;
   /** Post-op as soon as nothing is in flight (a failure, contention, a flush). */
   urgent = false;
@@ -167,6 +175,7 @@ export class DataLock {
   constructor(n: number) {
     this.active = new Array<boolean>(n).fill(false);
     this.excluded = new Array<boolean>(n).fill(false);
+    this.charged = new Array<boolean>(n).fill(false);
     this.failed = new Array<boolean>(n).fill(false);
   }
 }
@@ -223,7 +232,7 @@ async function takeDataLock(
       `${r.domain}: data lock granted by ${flagged(granted).length} of ${r.n} bricks, no quorum`,
     );
   }
-  granted.forEach((g, i) => (lk.excluded[i] = !g));
+  granted.forEach((g, i) => (lk.excluded[i] = lk.charged[i] = !g));
   const preOp = await changelogOp(
     r,
     flagged(granted),
@@ -261,7 +270,8 @@ export function releaseDataLock(
       good,
       gfid,
       delta(TxnType.DATA, -1),
-      (j) => (lk.failed[j] ? delta(TxnType.DATA, 1) : ZERO),
+      (j) =>
+        lk.failed[j] ? delta(TxnType.DATA, 1) : !lk.opsSent && lk.charged[j] ? delta(TxnType.DATA, -1) : ZERO,
       ictx,
     );
     await unlock(
@@ -270,7 +280,7 @@ export function releaseDataLock(
       { kind: 'inode', gfid, start: 0n },
       ictx,
     );
-    if (st.dataReadable)
+    if (st.dataReadable && lk.opsSent)
       st.dataReadable = st.dataReadable.map((x, i) => x && !lk.failed[i] && !lk.excluded[i]);
     if (st.dataLock === lk) st.dataLock = undefined;
   })();
@@ -352,6 +362,7 @@ async function dataAttempt<R>(
         ? new FopError(Errno.ENOTCONN, `${r.domain}: ${what}: only the arbiter would hold the data`)
         : new FopError(Errno.EIO, `${r.domain}: ${what}: no brick with good data is up`);
     }
+    lk.opsSent = true;
     results = await op(which);
   } catch (err) {
     lk.inFlight--;
