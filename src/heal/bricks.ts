@@ -316,6 +316,13 @@ export class HealIo {
     if (!x.ok && x.error.errno !== Errno.EEXIST) throw x.error;
   }
 
+  /** SETATTR of atime and mtime on brick i to those of `src` (a source's stat). */
+  async setTimes(i: number, gfid: Buffer, src: Iatt): Promise<void> {
+    const valid = 0x10 | 0x20; // GF_SET_ATTR_ATIME | GF_SET_ATTR_MTIME
+    const x = await this.r.callChild(i, 'SETATTR', { gfid, stbuf: src, valid, xdata: null }, this.ctx);
+    if (!x.ok) throw x.error;
+  }
+
   /** A hard link `name` in `parent` on brick i to the inode `gfid` it already holds. */
   async link(i: number, gfid: Buffer, parent: Buffer, name: string): Promise<void> {
     const xdata: Dict = new Map([[INTERNAL_FOP, intValue(1)]]);

@@ -8,7 +8,9 @@
  *    changed-ranges record, copy exactly the recorded ranges (ranges.ts `piecesToCopy`);
  *    without a usable record, per 128 KiB chunk, copy it where RCHECKSUM differs between
  *    source and sink;
- * 5. under `<afr>` 0/0 again: sizes made equal, then the observed counters are undone.
+ * 5. under `<afr>` 0/0 again: sizes made equal, the source's mtime and pre-heal atime set
+ *    on every brick (as stock's shd restores the sinks' times), then the observed counters
+ *    are undone.
  */
 import type { OpenFd } from '../xlator/fd.js';
 import { TxnType } from '../xlators/replicate/index.js';
@@ -111,11 +113,18 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       await pool(pieces, IN_FLIGHT, healPiece);
       await io.withLock(r.domain, whole(gfid), locked, async () => {
         // Writers may have truncated or extended the file meanwhile; end with equal sizes.
-        const now = (await io.fstat(source, fds.get(source)!)).size;
+        const end = await io.fstat(source, fds.get(source)!);
         for (const i of dataSinks) {
           const fd = fds.get(i)!;
-          if ((await io.fstat(i, fd)).size !== now) await io.truncate(i, fd, BigInt(now));
+          if ((await io.fstat(i, fd)).size !== end.size) await io.truncate(i, fd, BigInt(end.size));
         }
+        // The heal's writes made the sinks' mtime "now" and its reads may have moved the
+        // source's atime: every brick (other sources too: their own writes' times differ by
+        // a clock tick) gets the source's mtime and its atime from before the heal (stock
+        // restores the sinks'; its bricks keep client-supplied times, and reads move none).
+        const before = states[source]!.stat!;
+        const healedTimes = { ...end, atime: before.atime, atimeNsec: before.atimeNsec };
+        await Promise.all(locked.map((i) => io.setTimes(i, gfid, healedTimes)));
         await resetChangelog(io, gfid, [TxnType.DATA], states, locked);
       });
     } finally {

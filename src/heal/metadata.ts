@@ -32,6 +32,9 @@ export function healableXattr(key: string): boolean {
   return !(
     key === 'trusted.gfid' ||
     key === 'trusted.glusterfs.volume-id' ||
+    // A brick's own record of the times (features.ctime). Bricks list it to internal
+    // clients only; SETATTR carries atime and mtime, and glusterts's posix refuses the key.
+    key === 'trusted.glusterfs.mdata' ||
     key.startsWith('trusted.gfid2path.') ||
     key.startsWith('trusted.glusterfs.quota') ||
     key === 'trusted.pgfid'

@@ -59,7 +59,8 @@ export const CLIENT_PASSTHROUGHS: readonly PassthroughSpec[] = [
     type: 'features/utime',
     why:
       'makes bricks store client-supplied ctime/mtime (utime.c, consistent times across replicas); ' +
-      'without it the brick stamps times from its own clock, which a single-copy volume cannot tell apart',
+      'without it the brick stamps times from its own clock, which a single-copy volume cannot tell apart ' +
+      '(replicas may differ by a clock tick: docs/replication.md, "Times across replicas")',
   },
 ];
 
