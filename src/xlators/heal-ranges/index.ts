@@ -24,7 +24,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { DictType, ptrValue, type GfxDict } from '../../protocol/dict.js';
+import { ptrValue, type GfxDict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import { parseGfid } from '../../protocol/gfid.js';
 import { zeroIatt, type Iatt } from '../../protocol/iatt.js';
@@ -36,6 +36,7 @@ import { HEAL_RANGES_KEY, encodeHealRanges } from './contract.js';
 import { KeyedQueue } from './queue.js';
 import { RangeRecords, type RangeRecord } from './records.js';
 import { MAX_STORED_RANGES, RangeStore, type Seal } from './store.js';
+import { nonZero, parseWatchlist, WATCHLIST_OPTIONS } from '../index/watchlist.js';
 
 export { HEAL_RANGES_KEY } from './contract.js';
 
@@ -48,37 +49,6 @@ const O_APPEND = 0o2000;
 /** Records written at once at a clean stop. */
 const FINI_PARALLEL = 16;
 const GFID_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-const list = (s: string) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-
-const watched = (key: string, prefixes: readonly string[]) => prefixes.some((p) => key.startsWith(p));
-
-function isZero(b: Buffer): boolean {
-  for (const byte of b) if (byte !== 0) return false;
-  return true;
-}
-
-function bytesOf(v: { type: DictType; value: unknown } | undefined): Buffer | null {
-  return v && (v.type === DictType.PTR || v.type === DictType.STR || v.type === DictType.STR_OLD)
-    ? (v.value as Buffer)
-    : null;
-}
-
-/** For `prefixes`: undefined if the dict has none of them, else whether any value is non-zero. */
-function nonZero(d: GfxDict, prefixes: readonly string[]): boolean | undefined {
-  let seen = false;
-  for (const [k, v] of d ?? []) {
-    if (!watched(k, prefixes)) continue;
-    seen = true;
-    const b = bytesOf(v);
-    if (!b || !isZero(b)) return true; // what index counts as non-zero
-  }
-  return seen ? false : undefined;
-}
 
 const key = (gfid: Buffer) => gfid.toString('hex');
 
@@ -94,17 +64,8 @@ export const healRanges = defineTranslator({
   type: 'features/heal-ranges',
   children: 'one',
   options: {
-    'index-base': { type: 'required-string', description: 'The index folder, <brick>/.glusterfs/indices.' },
-    'xattrop-pending-watchlist': {
-      type: 'string',
-      default: '',
-      description: 'Comma-separated pending key prefixes (as features/index): non-zero keeps a record.',
-    },
-    'xattrop-dirty-watchlist': {
-      type: 'string',
-      default: '',
-      description: 'Comma-separated dirty key prefixes (as features/index): non-zero keeps a record.',
-    },
+    // The index's own options: a record is kept while the inode is indexed.
+    ...WATCHLIST_OPTIONS,
     'max-ranges-per-inode': {
       type: 'int',
       default: 16384,
@@ -122,8 +83,8 @@ export const healRanges = defineTranslator({
   },
   create({ options: o, children }) {
     const below: Layer = children[0]!;
-    const pendingKeys = list(o['xattrop-pending-watchlist']);
-    const dirtyKeys = list(o['xattrop-dirty-watchlist']);
+    const pendingKeys = parseWatchlist(o['xattrop-pending-watchlist']);
+    const dirtyKeys = parseWatchlist(o['xattrop-dirty-watchlist']);
     const indexBase = o['index-base'];
     const store = new RangeStore(indexBase);
     const records = new RangeRecords({ perInode: o['max-ranges-per-inode'], total: o['max-ranges-total'] });

@@ -19,7 +19,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  DictType,
   dictString,
   intValue,
   ptrValue,
@@ -36,6 +35,7 @@ import type { OpenFd } from '../../xlator/fd.js';
 import { defineTranslator } from '../../xlator/translator.js';
 import { iattFromStat } from '../posix/iatt.js';
 import { handleRelPath } from '../posix/on-disk.js';
+import { bytesOf, isZero, nonZero, parseWatchlist, watched, WATCHLIST_OPTIONS } from './watchlist.js';
 import { IndexStore, isGfidName, type IndexKind } from './store.js';
 
 export const ENTRY_CREATE = 'glusterfs.xattrop-entry-create';
@@ -70,42 +70,11 @@ interface ListState {
   names?: string[];
 }
 
-function watched(key: string, prefixes: readonly string[]): boolean {
-  return prefixes.some((p) => key.startsWith(p));
-}
-
-function isZero(b: Buffer): boolean {
-  for (const byte of b) if (byte !== 0) return false;
-  return true;
-}
-
-function bytesOf(v: { type: DictType; value: unknown } | undefined): Buffer | null {
-  return v && (v.type === DictType.PTR || v.type === DictType.STR || v.type === DictType.STR_OLD)
-    ? (v.value as Buffer)
-    : null;
-}
-
-const list = (s: string) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
-
 export const index = defineTranslator({
   type: 'features/index',
   children: 'one',
   options: {
-    'index-base': { type: 'required-string', description: 'The index folder, <brick>/.glusterfs/indices.' },
-    'xattrop-pending-watchlist': {
-      type: 'string',
-      default: '',
-      description: 'Comma-separated key prefixes whose non-zero values index the inode in xattrop/.',
-    },
-    'xattrop-dirty-watchlist': {
-      type: 'string',
-      default: '',
-      description: 'Comma-separated key prefixes whose non-zero values index the inode in dirty/.',
-    },
+    ...WATCHLIST_OPTIONS,
     'xattrop64-watchlist': {
       type: 'string',
       default: '',
@@ -114,8 +83,11 @@ export const index = defineTranslator({
   },
   create({ options: o }) {
     const store = new IndexStore(o['index-base']);
-    const pending = [...list(o['xattrop-pending-watchlist']), ...list(o['xattrop64-watchlist'])];
-    const dirty = list(o['xattrop-dirty-watchlist']);
+    const pending = [
+      ...parseWatchlist(o['xattrop-pending-watchlist']),
+      ...parseWatchlist(o['xattrop64-watchlist']),
+    ];
+    const dirty = parseWatchlist(o['xattrop-dirty-watchlist']);
     const owner = {};
     // Virtual gfids are new at every start, as stock's.
     const vgfids = new Map<IndexKind, Buffer>(
@@ -186,18 +158,12 @@ export const index = defineTranslator({
         ['xattrop', pending],
         ['dirty', dirty],
       ] as const) {
-        const values = [...(reply ?? [])].filter(([k]) => watched(k, prefixes)).map(([, v]) => bytesOf(v));
-        if (values.length === 0) continue;
-        if (values.every((v) => v && isZero(v))) await store.remove(kind, gfid);
-        else await store.add(kind, gfid);
+        const any = nonZero(reply, prefixes);
+        if (any === undefined) continue;
+        if (any) await store.add(kind, gfid);
+        else await store.remove(kind, gfid);
       }
-      const purge = xdata?.get(PURGE_INDEX);
-      if (purge) {
-        const pendingValues = [...(reply ?? [])]
-          .filter(([k]) => watched(k, pending))
-          .map(([, v]) => bytesOf(v));
-        if (pendingValues.every((v) => v && isZero(v))) await store.purgeEntries(gfid);
-      }
+      if (xdata?.get(PURGE_INDEX) && nonZero(reply, pending) !== true) await store.purgeEntries(gfid);
     }
 
     async function xattrop<R extends { dict: GfxDict }>(
