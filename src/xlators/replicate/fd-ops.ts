@@ -8,11 +8,10 @@
 import { Errno, FopError } from '../../protocol/errno.js';
 import type { FopName } from '../../protocol/fops.js';
 import type { OpenFd } from '../../xlator/fd.js';
-import type { Success } from '../../xlator/fanout.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
 import { readableState } from './reads.js';
 import { chooseReadChild } from './read-child.js';
-import { commonErrno, type ChildResult, type Replica } from './replica.js';
+import type { ChildResult, Replica } from './replica.js';
 import { fixOpen, recordOpen } from './open-fds.js';
 import { flushDataLock } from './transaction.js';
 
@@ -21,15 +20,7 @@ type Everywhere =
 
 /** Answer from a quorum of up bricks; fewer is ENOTCONN, none is the bricks' common errno. */
 function quorumAnswer<R>(r: Replica, what: string, results: ChildResult<R>[]): R {
-  const ok = results.filter((x): x is Success<R> => x.ok);
-  if (!ok.length) throw commonErrno(results);
-  const done = r.cfg.children.map((_, i) => ok.some((x) => x.target === i));
-  if (!r.hasQuorum(done))
-    throw new FopError(
-      Errno.ENOTCONN,
-      `${r.domain}: ${what} reached ${ok.length} of ${r.n} bricks, no quorum`,
-    );
-  return ok[0]!.value;
+  return r.quorumSuccesses(results, what)[0]!.value;
 }
 
 export function fdOps(r: Replica): FopTable {

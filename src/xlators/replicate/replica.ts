@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { DictType, uintValue, type Dict, type GfxDict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
 import type { FopName } from '../../protocol/fops.js';
-import { Children, type Outcome } from '../../xlator/fanout.js';
+import { Children, type Outcome, type Success } from '../../xlator/fanout.js';
 import type { Layer } from '../../xlator/layer.js';
 import type { FopContext, FopReply, FopRequest } from '../../xlator/translator.js';
 import {
@@ -98,13 +98,31 @@ export class Replica {
     return hasQuorum(this.cfg.quorum, up);
   }
 
-  /** Throws ENOTCONN (stock's errno in 10.x) unless the children marked true make a quorum. */
+  /** ENOTCONN (stock's errno in 10.x): `what` concerns only the children marked true, too few. */
+  noQuorum(up: readonly boolean[], what: string): FopError {
+    return new FopError(
+      Errno.ENOTCONN,
+      `${this.domain}: ${what}: ${up.filter(Boolean).length} of ${this.n} bricks, no quorum (${this.cfg.quorum.type})`,
+    );
+  }
+
+  /** Throws ENOTCONN unless the children marked true make a quorum. */
   requireQuorum(up: readonly boolean[], what: string): void {
-    if (!this.hasQuorum(up))
-      throw new FopError(
-        Errno.ENOTCONN,
-        `${this.domain}: ${what}: ${up.filter(Boolean).length} of ${this.n} bricks, no quorum (${this.cfg.quorum.type})`,
-      );
+    if (!this.hasQuorum(up)) throw this.noQuorum(up, what);
+  }
+
+  /**
+   * The successes of a fop sent to several children, provided they make a quorum: no success
+   * at all is the children's common errno, too few ENOTCONN (never a silent success).
+   */
+  quorumSuccesses<R>(results: readonly ChildResult<R>[], what: string): Success<R>[] {
+    const ok = results.filter((x): x is Success<R> => x.ok);
+    if (!ok.length) throw commonErrno(results);
+    this.requireQuorum(
+      this.cfg.children.map((_, i) => ok.some((x) => x.target === i)),
+      `${what} reached`,
+    );
+    return ok;
   }
 
   isArbiter(i: number): boolean {

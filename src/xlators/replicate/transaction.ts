@@ -24,7 +24,7 @@ import type { Success } from '../../xlator/fanout.js';
 import type { FopContext } from '../../xlator/translator.js';
 import { delta, encodeCounters, TxnType, ZERO, type Counters } from './changelog.js';
 import { readableState } from './reads.js';
-import { commonErrno, Replica, type ChildResult, type InodeState } from './replica.js';
+import { Replica, type ChildResult, type InodeState } from './replica.js';
 
 const F_SETLK = 1;
 const F_SETLKW = 2;
@@ -227,10 +227,7 @@ async function takeDataLock(
   const granted = await lock(r, target, ictx);
   if (!r.hasQuorum(granted)) {
     await unlock(r, flagged(granted), target, ictx);
-    throw new FopError(
-      Errno.ENOTCONN,
-      `${r.domain}: data lock granted by ${flagged(granted).length} of ${r.n} bricks, no quorum`,
-    );
+    throw r.noQuorum(granted, 'data lock granted by');
   }
   granted.forEach((g, i) => (lk.excluded[i] = lk.charged[i] = !g));
   const preOp = await changelogOp(
@@ -245,10 +242,7 @@ async function takeDataLock(
   for (const res of preOp) if (!res.ok) lk.excluded[res.target] = true;
   if (!r.hasQuorum(lk.active)) {
     await releaseDataLock(r, st, lk, gfid, ctx);
-    throw new FopError(
-      Errno.ENOTCONN,
-      `${r.domain}: pre-op reached ${flagged(lk.active).length} of ${r.n} bricks, no quorum`,
-    );
+    throw r.noQuorum(lk.active, 'pre-op reached');
   }
 }
 
@@ -381,13 +375,7 @@ async function dataAttempt<R>(
   const mustWait = lk.urgent;
   afterOp(r, st, lk, gfid, ctx);
   if (mustWait) await releaseDataLock(r, st, lk, gfid, ctx);
-  if (!ok.length) throw commonErrno(results);
-  const done = r.cfg.children.map((_, i) => ok.some((x) => x.target === i));
-  if (!r.hasQuorum(done))
-    throw new FopError(
-      Errno.ENOTCONN,
-      `${r.domain}: ${what} reached ${ok.length} of ${r.n} bricks, no quorum`,
-    );
+  r.quorumSuccesses(results, what);
   // The answer of a brick with good data (the arbiter's stat carries no size).
   return (
     ok.find((x) => !r.isArbiter(x.target) && (st.dataReadable?.[x.target] ?? true)) ??
@@ -463,11 +451,7 @@ export async function changelogTransaction<R>(
       held.push({ target: g.target, granted });
       granted.forEach((x, i) => (locked[i] = locked[i]! && x));
     }
-    if (!r.hasQuorum(locked))
-      throw new FopError(
-        Errno.ENOTCONN,
-        `${r.domain}: ${what}: locked ${flagged(locked).length} of ${r.n} bricks, no quorum`,
-      );
+    r.requireQuorum(locked, `${what}: locked`);
     const which = flagged(locked);
     const missing = (j: number) => !locked[j];
     const preOp = locked.some((x) => !x);
@@ -500,14 +484,7 @@ export async function changelogTransaction<R>(
           g.xdata ?? null,
         );
     }
-    const done = results.filter((x): x is Success<R> => x.ok);
-    if (!done.length) throw commonErrno(results);
-    if (!r.hasQuorum(ok))
-      throw new FopError(
-        Errno.ENOTCONN,
-        `${r.domain}: ${what} reached ${done.length} of ${r.n} bricks, no quorum`,
-      );
-    return done[0]!.value;
+    return r.quorumSuccesses(results, what)[0]!.value;
   } finally {
     for (const h of held.reverse()) await unlock(r, flagged(h.granted), h.target, ictx);
   }
