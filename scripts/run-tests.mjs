@@ -29,6 +29,7 @@ const PARALLEL = [
   'test/xlators/index/',
   'test/xlators/heal-ranges/',
   'test/xlators/arbiter/',
+  'test/xlators/rejoin-guard/',
   'test/xlators/client/wire.test.ts',
   'test/xlators/client/hostile.test.ts',
   'test/sys/',

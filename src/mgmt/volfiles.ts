@@ -20,10 +20,11 @@
  *     <vol> (debug/io-stats) over every replica set: no distribute, no performance layers
  *
  * brick (GETSPEC key `<vol>.<host>.<dashed path>`, and the file the brick process loads)
- *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-heal-ranges] → [<vol>-index] →
+ *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-rejoin-guard] → [<vol>-heal-ranges] →
+ *     [<vol>-index] →
  *     <brick path> (debug/io-stats: clients name it in remote-subvolume) → <vol>-server
  *     (protocol/server); the bracketed ones on replicated volumes only (arbiter: on arbiter
- *     bricks; heal-ranges, glusterts's own, on the others)
+ *     bricks; rejoin-guard and heal-ranges, glusterts's own, on the others)
  */
 import { printVolfile, type VolumeDecl } from '../xlator/volfile.js';
 import {
@@ -217,8 +218,9 @@ export function shdVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}):
  * also carry what AFR needs on the brick, with stock's names and options:
  * `<vol>-arbiter` (features/arbiter) right above posix on arbiter bricks only, and
  * `<vol>-index` (features/index, the xattrop/dirty/entry-changes indices) below io-stats;
- * on data bricks `<vol>-heal-ranges` (docs/replication.md "Changed ranges"), which stock
- * lacks, right below the index, watching the same keys.
+ * on data bricks `<vol>-rejoin-guard` (docs/replication.md "Stale reads after a brick returns")
+ * and `<vol>-heal-ranges` (docs/replication.md "Changed ranges"), which stock lacks, right
+ * below the index, the latter watching the same keys.
  */
 export function brickGraph(vol: VolumeRecord, brick: VolumeBrick): VolumeDecl[] {
   const opts = resolveVolumeOptions(vol.options);
@@ -238,8 +240,12 @@ export function brickGraph(vol: VolumeRecord, brick: VolumeBrick): VolumeDecl[] 
       ['xattrop-dirty-watchlist', 'trusted.afr.dirty'],
       ['index-base', `${brick.path}/.glusterfs/indices`],
     ];
-    // glusterts's own: changed ranges for heal, on bricks that hold data.
-    if (!isArbiterBrick(vol, index)) push(`${vol.name}-heal-ranges`, 'features/heal-ranges', watch);
+    // glusterts's own, on bricks that hold data: no reads for a reconnected client before
+    // its first AFR lock cycle here (stock AFR's stale-read window), and changed ranges for heal.
+    if (!isArbiterBrick(vol, index)) {
+      push(`${vol.name}-rejoin-guard`, 'features/rejoin-guard');
+      push(`${vol.name}-heal-ranges`, 'features/heal-ranges', watch);
+    }
     push(`${vol.name}-index`, 'features/index', watch);
   }
   push(brick.path, 'debug/io-stats', [

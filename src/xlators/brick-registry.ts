@@ -11,6 +11,7 @@ import { ioStats } from './io-stats/index.js';
 import { locks } from './locks/index.js';
 import { stockPassthroughs } from './passthrough/index.js';
 import { posix } from './posix/index.js';
+import { rejoinGuard } from './rejoin-guard/index.js';
 
 function registry(types: readonly TranslatorType<any>[]): TranslatorRegistry {
   return new Map(types.map((t) => [t.type, t as TranslatorType<OptionSchema>]));
@@ -23,6 +24,7 @@ export const BRICK_TRANSLATORS: TranslatorRegistry = registry([
   locks,
   index,
   healRanges,
+  rejoinGuard,
   ioStats,
   ...stockPassthroughs,
 ]);

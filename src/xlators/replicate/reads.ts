@@ -2,7 +2,7 @@
  * LOOKUP and the fops that read: LOOKUP goes to every up brick (with the changelog keys) and
  * learns which bricks hold readable data and metadata; reads go to one readable brick, chosen
  * as stock does (read-child.ts), and fail over to the next readable brick when that one is
- * unreachable. No readable brick at all is a split-brain: EIO. Without client quorum reads fail
+ * unreachable (or a READ fails EIO there). No readable brick at all is a split-brain: EIO. Without client quorum reads fail
  * with ENOTCONN, as in GlusterFS 10.
  */
 import { strValue, type Dict } from '../../protocol/dict.js';
@@ -115,7 +115,9 @@ export async function readFromOne<N extends FopName>(
     await fixOpen(r, (req as { fd?: OpenFd }).fd, [child], ctx);
     const res = await r.callChild(child, fop, req, ctx);
     if (res.ok) return res.value;
-    if (!isNotConnected(res.error)) throw res.error;
+    // EIO on READ: a brick that cannot vouch for its copy (features/rejoin-guard after we
+    // reconnected) or a failing disk; stock AFR tries the next readable brick on any error.
+    if (!isNotConnected(res.error) && !(fop === 'READ' && res.error.errno === Errno.EIO)) throw res.error;
     lastError = res.error;
   }
 }
