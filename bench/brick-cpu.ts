@@ -15,7 +15,9 @@
  *       [--workloads rand-write,rand-read,seq-write,seq-read] [--systems glusterts,stock]
  *   node dist/bench/brick-cpu.js --systems glusterts,base,stock --base /var/tmp/old
  *       (base: a second glusterts whose brick is the build in /var/tmp/old — a copy of an
- *       earlier checkout's dist/ and build/ — to measure a change before/after in one run)
+ *       earlier checkout's dist/ and build/ — to measure a change before/after in one run;
+ *       --base-env K=V, repeatable, adds to the base brick's environment, e.g. --base /work/x
+ *       --base-env GLUSTERTS_IO_URING=0 compares a switch in one build)
  *   node dist/bench/brick-cpu.js --profile DIR --systems glusterts --workloads rand-write
  *       (the glusterts brick runs under V8's CPU profiler, profiled-brick.ts; the
  *       brick-PID.cpuprofile lands in DIR; summarise it with cpuprofile-top.js)
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     'glusterts-host': { type: 'string', default: '127.0.0.3' },
     'base-host': { type: 'string', default: '127.0.0.4' },
     base: { type: 'string' },
+    'base-env': { type: 'string', multiple: true },
     'rate-iops': { type: 'string', default: '0' },
     json: { type: 'string' },
     profile: { type: 'string' },
@@ -282,7 +285,11 @@ async function startTarget(system: System, dir: string, profileDir: string | und
   }
   const baseEnv: NodeJS.ProcessEnv | undefined =
     system === 'base'
-      ? { ...process.env, GLUSTERTS_BRICK_PROGRAM: join(baseDir(), 'dist', 'src', 'brick', 'main.js') }
+      ? {
+          ...process.env,
+          ...Object.fromEntries((values['base-env'] ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
+          GLUSTERTS_BRICK_PROGRAM: join(baseDir(), 'dist', 'src', 'brick', 'main.js'),
+        }
       : undefined;
   const start = (env = baseEnv) =>
     startGlusterts({

@@ -29,7 +29,7 @@ constexpr Function kFunctions[] = {
     {"fallocate", Fallocate},     {"lseek", Lseek},               {"preadv", Preadv},
     {"pwritev", Pwritev},         {"syncfs", Syncfs},             {"allocAligned", AllocAligned},
     {"openBeneath", OpenBeneath}, {"mknodat", Mknodat},           {"utimensat", Utimensat},
-    {"futimens", Futimens},       {"statIo", StatIo},
+    {"futimens", Futimens},       {"statIo", StatIo},             {"ringIo", RingIo},
 };
 
 struct Constant {

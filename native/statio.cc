@@ -12,11 +12,6 @@
 
 namespace gsys {
 
-namespace {
-
-// Fields written per stat, in this order, into the caller's BigInt64Array.
-constexpr int kStatFields = 13;
-
 void PutStat(const struct stat& st, int64_t* out) {
   out[0] = static_cast<int64_t>(st.st_dev);
   out[1] = static_cast<int64_t>(st.st_ino);
@@ -32,6 +27,8 @@ void PutStat(const struct stat& st, int64_t* out) {
   out[11] = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
   out[12] = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
 }
+
+namespace {
 
 class StatIoOp : public AsyncOp {
  public:

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <node_api.h>
+#include <sys/stat.h>
+
+#include <cstdint>
 
 #include "args.h"
 
@@ -28,6 +31,13 @@ napi_value Preadv(napi_env env, napi_callback_info info);
 napi_value Pwritev(napi_env env, napi_callback_info info);
 napi_value Syncfs(napi_env env, napi_callback_info info);
 napi_value StatIo(napi_env env, napi_callback_info info);
+
+// statio.cc: the stat fields statIo and ringIo report, in order, as int64 (times in ns).
+constexpr int kStatFields = 13;
+void PutStat(const struct stat& st, int64_t* out);
+
+// ring.cc
+napi_value RingIo(napi_env env, napi_callback_info info);
 
 // memory.cc
 napi_value AllocAligned(napi_env env, napi_callback_info info);

@@ -60,6 +60,28 @@ export interface RawStat {
 
 const STAT_FIELDS = 13;
 
+/**
+ * READ/WRITE with their stats go through io_uring where the kernel offers it: no thread-pool
+ * hop (a worker woken per IO, then the loop woken back), the fstats on the loop itself.
+ * GLUSTERTS_IO_URING=0 keeps them on the thread pool (statIo), as do kernels without io_uring.
+ */
+const useRing = process.env.GLUSTERTS_IO_URING !== '0';
+
+function statIo(
+  fd: number,
+  kind: 0 | 1,
+  buffers: readonly ArrayBufferView[],
+  position: number,
+  sync: 0 | 1 | 2,
+  out: BigInt64Array,
+): Promise<number> {
+  const b = native();
+  return (
+    (useRing ? b.ringIo?.(fd, kind, buffers, position, sync, out) : undefined) ??
+    b.statIo(fd, kind, buffers, position, sync, out)
+  );
+}
+
 function rawStat(a: BigInt64Array, at: number): RawStat {
   return {
     dev: a[at]!,
@@ -88,7 +110,7 @@ export async function readWithStat(
   position: number,
 ): Promise<{ bytes: number; post: RawStat }> {
   const out = new BigInt64Array(2 * STAT_FIELDS);
-  const bytes = await native().statIo(fd, 0, buffers, position, 0, out);
+  const bytes = await statIo(fd, 0, buffers, position, 0, out);
   return { bytes, post: rawStat(out, STAT_FIELDS) };
 }
 
@@ -104,6 +126,6 @@ export async function writeWithStat(
   sync: 0 | 1 | 2,
 ): Promise<{ bytes: number; pre: RawStat; post: RawStat }> {
   const out = new BigInt64Array(2 * STAT_FIELDS);
-  const bytes = await native().statIo(fd, 1, buffers, position, sync, out);
+  const bytes = await statIo(fd, 1, buffers, position, sync, out);
   return { bytes, pre: rawStat(out, 0), post: rawStat(out, STAT_FIELDS) };
 }

@@ -39,6 +39,18 @@ export interface Binding {
     sync: 0 | 1 | 2,
     out: BigInt64Array,
   ): Promise<number>;
+  /**
+   * statIo through io_uring; undefined when io_uring cannot take the op (then use statIo).
+   * Optional: an addon built before it existed lacks it (rebuild with `npm run build:native`).
+   */
+  ringIo?(
+    fd: number,
+    kind: 0 | 1,
+    buffers: readonly ArrayBufferView[],
+    position: number,
+    sync: 0 | 1 | 2,
+    out: BigInt64Array,
+  ): Promise<number> | undefined;
   syncfs(fd: number): Promise<void>;
   allocAligned(size: number, alignment: number): Buffer;
   openBeneath(dirFd: number, path: PathArg, flags: number, mode: number, resolve: number): Promise<number>;
