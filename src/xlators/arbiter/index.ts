@@ -17,7 +17,8 @@ import { uintValue, type Dict, type GfxDict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import type { Iatt } from '../../protocol/iatt.js';
 import type { OpenFd } from '../../xlator/fd.js';
-import type { FopContext, FopTable } from '../../xlator/translator.js';
+import type { FopName } from '../../protocol/fops.js';
+import type { FopContext, FopHandler, FopReply, FopTable } from '../../xlator/translator.js';
 import { defineTranslator } from '../../xlator/translator.js';
 import type { Layer } from '../../xlator/layer.js';
 
@@ -63,6 +64,9 @@ export const arbiter = defineTranslator({
         return { prestat: st, poststat: st, xdata: null };
       };
 
+    const noSource = (): Promise<never> =>
+      Promise.reject(FopError.of('ENOSYS', 'an arbiter brick holds no data'));
+
     function writeXdata(asked: GfxDict, gfid: Buffer): Dict | null {
       if (!asked || asked.size === 0) return null;
       const out: Dict = new Map();
@@ -79,41 +83,26 @@ export const arbiter = defineTranslator({
       else openFds.delete(key(gfid));
     };
 
+    /** A fop passed down whose reply's stat (`statOf`) is remembered on the way up. */
+    const remembering =
+      <N extends FopName>(statOf: (reply: FopReply<N>) => Iatt): FopHandler<N> =>
+      async (req, _ctx, next) => {
+        const reply = await next(req);
+        remember(statOf(reply));
+        return reply;
+      };
+
     const fops: FopTable = {
-      async LOOKUP(req, _ctx, next) {
-        const reply = await next(req);
-        remember(reply.prestat);
-        return reply;
-      },
-      async STAT(req, _ctx, next) {
-        const reply = await next(req);
-        remember(reply.stat);
-        return reply;
-      },
-      async FSTAT(req, _ctx, next) {
-        const reply = await next(req);
-        remember(reply.stat);
-        return reply;
-      },
-      async SETATTR(req, _ctx, next) {
-        const reply = await next(req);
-        remember(reply.poststat);
-        return reply;
-      },
-      async FSETATTR(req, _ctx, next) {
-        const reply = await next(req);
-        remember(reply.poststat);
-        return reply;
-      },
+      LOOKUP: remembering<'LOOKUP'>((r) => r.prestat),
+      STAT: remembering<'STAT'>((r) => r.stat),
+      FSTAT: remembering<'FSTAT'>((r) => r.stat),
+      SETATTR: remembering<'SETATTR'>((r) => r.poststat),
+      FSETATTR: remembering<'FSETATTR'>((r) => r.poststat),
+      MKNOD: remembering<'MKNOD'>((r) => r.stat),
       async CREATE(req, _ctx, next) {
         const reply = await next(req);
         remember(reply.stat);
         opened(req.fd.gfid, 1);
-        return reply;
-      },
-      async MKNOD(req, _ctx, next) {
-        const reply = await next(req);
-        remember(reply.stat);
         return reply;
       },
       async READDIRP(req, _ctx, next) {
@@ -144,12 +133,8 @@ export const arbiter = defineTranslator({
       FALLOCATE: noData(),
       DISCARD: noData(),
       ZEROFILL: noData(),
-      async READ() {
-        throw FopError.of('ENOSYS', 'an arbiter brick holds no data');
-      },
-      async SEEK() {
-        throw FopError.of('ENOSYS', 'an arbiter brick holds no data');
-      },
+      READ: noSource,
+      SEEK: noSource,
     };
     return { fops };
   },
