@@ -19,6 +19,10 @@ export const UN = 2;
 export const GETLK = 0;
 export const SETLK = 1;
 export const SETLKW = 2;
+/** entrylk()'s commands (ENTRYLK_LOCK, ENTRYLK_UNLOCK, ENTRYLK_LOCK_NB). */
+export const LOCK = 0;
+export const UNLOCK = 1;
+export const LOCK_NB = 2;
 
 /** What reached the leaf: fop names in order. */
 export const below: string[] = [];

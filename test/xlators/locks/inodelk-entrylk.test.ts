@@ -7,10 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { OpenFd } from '../../../src/xlator/index.js';
 import {
   GETLK,
+  LOCK,
+  LOCK_NB,
   RD,
   SETLK,
   SETLKW,
   UN,
+  UNLOCK,
   WR,
   caller,
   entrylk,
@@ -21,10 +24,6 @@ import {
   settle,
   track,
 } from './harness.js';
-
-const LOCK = 0;
-const UNLOCK = 1;
-const LOCK_NB = 2;
 
 test('inode locks: domains are independent, read locks share, write locks exclude', async () => {
   const { top } = await lockGraph();

@@ -7,10 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { intValue, strValue, uintValue, type GfxDict } from '../../../src/protocol/dict.js';
 import {
+  LOCK,
+  LOCK_NB,
   RD,
   SETLK,
   SETLKW,
   UN,
+  UNLOCK,
   WR,
   caller,
   entrylk,
@@ -21,10 +24,6 @@ import {
   settle,
   track,
 } from './harness.js';
-
-const LOCK = 0;
-const LOCK_NB = 2;
-const UNLOCK = 1;
 
 test('STAT with glusterfs.inodelk-dom-count: granted + blocked locks of that domain, as INT glusterfs.inodelk-count', async () => {
   const { top } = await lockGraph();
