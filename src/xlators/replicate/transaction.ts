@@ -349,6 +349,10 @@ async function dataAttempt<R>(
     // fails such a write with EIO; with only the arbiter good, ENOTCONN).
     const good = (i: number) => !r.isArbiter(i) && st.dataReadable![i]!;
     if (!which.some(good)) {
+      // The lock's set of bricks is what refuses the op: let it go at once, so the next op
+      // takes a fresh lock with the bricks that came back (a stream of refused writes
+      // would otherwise keep this one, and a returned good brick out of it, for ever).
+      lk.urgent = true;
       const arbiterOnly = which.some(
         (i) => r.isArbiter(i) && !st.dataReadable!.some((x, j) => x && !r.isArbiter(j)),
       );
