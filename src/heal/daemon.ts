@@ -196,10 +196,19 @@ export class SelfHealDaemon {
 
   private pass(r: Replica): Promise<PassReport> {
     const io = new HealIo(r, this.ctx);
+    const started = Date.now();
     return indexHealPass(io, {
       concurrency: this.o.concurrency ?? 4,
       signal: this.abort.signal,
       ...(this.policy ? { policy: this.policy } : {}),
+      onInode: (h) => {
+        const at = Date.now() - started;
+        for (const o of h.outcomes)
+          if (o.result === 'failed' || o.result === 'split-brain')
+            this.o.log?.(
+              `${r.domain}: ${gfidToString(h.gfid)}: ${o.kind} heal ${o.result} after ${at} ms: ${o.reason ?? ''}`,
+            );
+      },
       onProgress: (p) => {
         const key = `${r.domain}/${gfidToString(p.gfid)}`;
         const now = Date.now();
