@@ -11,7 +11,8 @@ import type { Iatt } from '../protocol/iatt.js';
 import type { Dirent } from '../protocol/structs.js';
 import type { Success } from '../xlator/fanout.js';
 import { OpenFd } from '../xlator/fd.js';
-import type { FopContext } from '../xlator/translator.js';
+import type { FopName } from '../protocol/fops.js';
+import type { FopContext, FopReply, FopRequest } from '../xlator/translator.js';
 import {
   CHANGELOG_PREFIX,
   encodeCounters,
@@ -135,6 +136,18 @@ export class HealIo {
     }
   }
 
+  /** Brick i's reply to one fop, or its error thrown. */
+  private async reply<N extends FopName>(
+    i: number,
+    fop: N,
+    req: FopRequest<N>,
+    ctx: FopContext = this.ctx,
+  ): Promise<FopReply<N>> {
+    const x = await this.r.callChild(i, fop, req, ctx);
+    if (!x.ok) throw x.error;
+    return x.value;
+  }
+
   // ---- changelog -----------------------------------------------------------------------
 
   /** XATTROP ADD_ARRAY on brick i: dirty += dirtyDelta, pending[j] += pendingDelta[j]. */
@@ -147,16 +160,14 @@ export class HealIo {
   ): Promise<void> {
     const dict: Dict = new Map([[this.r.cfg.dirtyKey, ptrValue(encodeCounters(dirtyDelta))]]);
     this.r.cfg.pendingKeys.forEach((key, j) => dict.set(key, ptrValue(encodeCounters(pendingDelta[j]!))));
-    const x = await this.r.callChild(i, 'XATTROP', { gfid, flags: ADD_ARRAY, dict, xdata }, this.ctx);
-    if (!x.ok) throw x.error;
+    await this.reply(i, 'XATTROP', { gfid, flags: ADD_ARRAY, dict, xdata });
   }
 
   // ---- data ----------------------------------------------------------------------------
 
   async open(i: number, gfid: Buffer): Promise<OpenFd> {
     const fd = new OpenFd(gfid, O_RDWR, false);
-    const x = await this.r.callChild(i, 'OPEN', { gfid, flags: O_RDWR, fd, xdata: null }, this.ctx);
-    if (!x.ok) throw x.error;
+    await this.reply(i, 'OPEN', { gfid, flags: O_RDWR, fd, xdata: null });
     return fd;
   }
 
@@ -170,68 +181,53 @@ export class HealIo {
   }
 
   async read(i: number, fd: OpenFd, offset: bigint, size: number): Promise<Buffer> {
-    const x = await this.r.callChild(
-      i,
-      'READ',
-      { gfid: fd.gfid, fd, offset: Number(offset), size, flag: 0, xdata: null },
-      this.ctx,
-    );
-    if (!x.ok) throw x.error;
-    const p = x.value.payload;
+    const { payload: p } = await this.reply(i, 'READ', {
+      gfid: fd.gfid,
+      fd,
+      offset: Number(offset),
+      size,
+      flag: 0,
+      xdata: null,
+    });
     return Buffer.isBuffer(p) ? p : Buffer.concat(p as readonly Buffer[]);
   }
 
   async write(i: number, fd: OpenFd, offset: bigint, data: Buffer): Promise<void> {
-    const x = await this.r.callChild(
-      i,
-      'WRITE',
-      {
-        gfid: fd.gfid,
-        fd,
-        offset: Number(offset),
-        size: data.length,
-        flag: 0,
-        xdata: new Map([[INTERNAL_FOP, intValue(1)]]),
-        payload: data,
-      },
-      this.ctx,
-    );
-    if (!x.ok) throw x.error;
+    await this.reply(i, 'WRITE', {
+      gfid: fd.gfid,
+      fd,
+      offset: Number(offset),
+      size: data.length,
+      flag: 0,
+      xdata: new Map([[INTERNAL_FOP, intValue(1)]]),
+      payload: data,
+    });
   }
 
   async truncate(i: number, fd: OpenFd, size: bigint): Promise<void> {
-    const x = await this.r.callChild(
-      i,
-      'FTRUNCATE',
-      { gfid: fd.gfid, fd, offset: Number(size), xdata: new Map([[INTERNAL_FOP, intValue(1)]]) },
-      this.ctx,
-    );
-    if (!x.ok) throw x.error;
+    await this.reply(i, 'FTRUNCATE', {
+      gfid: fd.gfid,
+      fd,
+      offset: Number(size),
+      xdata: new Map([[INTERNAL_FOP, intValue(1)]]),
+    });
   }
 
   async fstat(i: number, fd: OpenFd): Promise<Iatt> {
-    const x = await this.r.callChild(i, 'FSTAT', { gfid: fd.gfid, fd, xdata: null }, this.ctx);
-    if (!x.ok) throw x.error;
-    return x.value.stat;
+    return (await this.reply(i, 'FSTAT', { gfid: fd.gfid, fd, xdata: null })).stat;
   }
 
   /** RCHECKSUM of [offset, offset+len): weak and strong sums joined, and whether all zeros. */
   async checksum(i: number, fd: OpenFd, offset: bigint, len: number): Promise<string> {
-    const x = await this.r.callChild(
-      i,
-      'RCHECKSUM',
-      {
-        gfid: fd.gfid,
-        fd,
-        offset: Number(offset),
-        len,
-        flags: 0,
-        xdata: new Map([['check-zero-filled', intValue(1)]]),
-      },
-      this.ctx,
-    );
-    if (!x.ok) throw x.error;
-    return `${x.value.weakChecksum}:${Buffer.from(x.value.strongChecksum).toString('hex')}`;
+    const x = await this.reply(i, 'RCHECKSUM', {
+      gfid: fd.gfid,
+      fd,
+      offset: Number(offset),
+      len,
+      flags: 0,
+      xdata: new Map([['check-zero-filled', intValue(1)]]),
+    });
+    return `${x.weakChecksum}:${Buffer.from(x.strongChecksum).toString('hex')}`;
   }
 
   /** A virtual or real xattr of an inode on brick i (PTR/STR bytes); undefined on ENODATA. */
@@ -250,9 +246,8 @@ export class HealIo {
 
   /** All of an inode's xattrs on brick i (GETXATTR without a name). */
   async listXattrs(i: number, gfid: Buffer): Promise<Dict> {
-    const x = await this.r.callChild(i, 'GETXATTR', { gfid, namelen: 0, name: '', xdata: null }, this.ctx);
-    if (!x.ok) throw x.error;
-    return x.value.dict ?? new Map();
+    const x = await this.reply(i, 'GETXATTR', { gfid, namelen: 0, name: '', xdata: null });
+    return x.dict ?? new Map();
   }
 
   // ---- directories ---------------------------------------------------------------------
@@ -260,17 +255,15 @@ export class HealIo {
   /** Every entry of directory `gfid` on brick i (`.` and `..` left out). */
   async list(i: number, gfid: Buffer, xdata: GfxDict = null): Promise<Dirent[]> {
     const fd = new OpenFd(gfid, 0, true);
-    const opened = await this.r.callChild(i, 'OPENDIR', { gfid, fd, xdata }, this.ctx);
-    if (!opened.ok) throw opened.error;
+    await this.reply(i, 'OPENDIR', { gfid, fd, xdata });
     const out: Dirent[] = [];
     try {
       let offset = 0n;
       for (;;) {
-        const x = await this.r.callChild(i, 'READDIR', { gfid, fd, offset, size: 65536, xdata }, this.ctx);
-        if (!x.ok) throw x.error;
-        for (const e of x.value.entries) if (e.name !== '.' && e.name !== '..') out.push(e);
-        if (!x.value.entries.length || x.value.opErrno === Errno.ENOENT) break;
-        offset = x.value.entries[x.value.entries.length - 1]!.off;
+        const x = await this.reply(i, 'READDIR', { gfid, fd, offset, size: 65536, xdata });
+        for (const e of x.entries) if (e.name !== '.' && e.name !== '..') out.push(e);
+        if (!x.entries.length || x.opErrno === Errno.ENOENT) break;
+        offset = x.entries[x.entries.length - 1]!.off;
       }
     } finally {
       await this.release(i, fd);
@@ -278,7 +271,6 @@ export class HealIo {
     return out;
   }
 
-  /** Creates `name` in `parent` on brick i with the source's gfid, type, mode and owner. */
   /**
    * Creates `name` on brick i as the source's inode `src`: its gfid, type, mode and owner
    * (created as its uid/gid, as stock's shd does), a symlink's target.
@@ -319,8 +311,7 @@ export class HealIo {
   /** SETATTR of atime and mtime on brick i to those of `src` (a source's stat). */
   async setTimes(i: number, gfid: Buffer, src: Iatt): Promise<void> {
     const valid = 0x10 | 0x20; // GF_SET_ATTR_ATIME | GF_SET_ATTR_MTIME
-    const x = await this.r.callChild(i, 'SETATTR', { gfid, stbuf: src, valid, xdata: null }, this.ctx);
-    if (!x.ok) throw x.error;
+    await this.reply(i, 'SETATTR', { gfid, stbuf: src, valid, xdata: null });
   }
 
   /** A hard link `name` in `parent` on brick i to the inode `gfid` it already holds. */
@@ -336,9 +327,7 @@ export class HealIo {
   }
 
   async readlink(i: number, gfid: Buffer): Promise<string> {
-    const x = await this.r.callChild(i, 'READLINK', { gfid, size: 4096, xdata: null }, this.ctx);
-    if (!x.ok) throw x.error;
-    return x.value.path;
+    return (await this.reply(i, 'READLINK', { gfid, size: 4096, xdata: null })).path;
   }
 
   /** Removes `name` from `parent` on brick i; a directory with everything under it. */

@@ -70,6 +70,19 @@ export function fdOps(r: Replica): FopTable {
       );
       return quorumAnswer(r, fop, results);
     };
+  /** RELEASE or RELEASEDIR to every child, then the fd drops this translator's state. */
+  const releasing =
+    <N extends 'RELEASE' | 'RELEASEDIR'>(fop: N) =>
+    async (req: FopRequest<N>, ctx: FopContext): Promise<{ xdata: null }> => {
+      await r.fanOut(
+        r.cfg.children.map((_, i) => i),
+        fop as FopName as N,
+        req,
+        ctx,
+      );
+      req.fd.delete(r);
+      return { xdata: null };
+    };
   return {
     OPEN: opening('OPEN'),
     OPENDIR: opening('OPENDIR'),
@@ -85,25 +98,9 @@ export function fdOps(r: Replica): FopTable {
     },
     async RELEASE(req, ctx) {
       await flushDataLock(r, req.fd.gfid, ctx);
-      await r.fanOut(
-        r.cfg.children.map((_, i) => i),
-        'RELEASE',
-        req,
-        ctx,
-      );
-      req.fd.delete(r);
-      return { xdata: null };
+      return releasing('RELEASE')(req, ctx);
     },
-    async RELEASEDIR(req, ctx) {
-      await r.fanOut(
-        r.cfg.children.map((_, i) => i),
-        'RELEASEDIR',
-        req,
-        ctx,
-      );
-      req.fd.delete(r);
-      return { xdata: null };
-    },
+    RELEASEDIR: releasing('RELEASEDIR'),
     READDIR: readdir('READDIR'),
     READDIRP: readdir('READDIRP'),
   };
