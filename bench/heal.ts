@@ -1,0 +1,400 @@
+/**
+ * Heal cost: an image on a replica 3 volume, one brick down while 1% of it is rewritten in
+ * random 4 KiB writes (distinct blocks, seeded), then the brick returns
+ * (`volume start NAME force` on both sides: our daemon is told not to restart it on its own
+ * meanwhile, as stock glusterd never does). Measured from that command until the bricks'
+ * xattrop and dirty indices are empty, then `heal info` must show 0 entries and the three
+ * copies must hash alike.
+ *
+ *   glusterts   glusterts daemon (in this process) + glusterts bricks + glusterts shd
+ *   stock full  stock 10.3 glusterd + glusterfsd + glustershd, data-self-heal-algorithm full
+ *   stock diff  the same with `diff`
+ *
+ * The image and the 4 KiB writes go through the TypeScript client on both sides. Bytes come
+ * from /proc/<pid>/io of the shd and of the three brick processes (rchar/wchar: every
+ * read(2)/write(2)-family byte, sockets and files alike), from just before the brick
+ * returns to the end of the heal: the shd's wchar is what the heal sent over the network,
+ * its rchar what it received; the bricks' Σ rchar minus the shd's wchar is what they read
+ * from their files (checksums included), Σ wchar minus the shd's rchar what they wrote.
+ *
+ *   node dist/bench/heal.js [--size 1G] [--only glusterts,full,diff] [--repeat 1]
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Volume } from '../src/client/index.js';
+import { Daemon } from '../src/mgmt/daemon.js';
+import {
+  glustertsVolume,
+  parseVolumeStatusXml,
+  run,
+  sleep,
+  startStockGluster,
+  type StockGluster,
+} from '../src/peers/index.js';
+import { prng } from '../test/support/fsx.js';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '1G' },
+    only: { type: 'string', default: 'glusterts,full,diff' },
+    repeat: { type: 'string', default: '1' },
+    'timeout-s': { type: 'string', default: '900' },
+    /** Keep the glusterts side's data directory (logs, bricks) for a look afterwards. */
+    keep: { type: 'boolean', default: false },
+  },
+});
+const SIZE = parseSize(values.size!);
+const BLOCK = 4096;
+const WRITES = Math.round(SIZE / 100 / BLOCK);
+const CHANGED = WRITES * BLOCK;
+const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
+const OURS_HOST = '127.0.0.64';
+const STOCK_HOST = '127.0.0.2';
+const IMAGE = 'vm.img';
+
+function parseSize(s: string): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(s);
+  if (!m) throw new Error(`--size ${s}: a number with K, M or G`);
+  return Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+}
+
+interface ProcIo {
+  rchar: number;
+  wchar: number;
+}
+function procIo(pid: number): ProcIo {
+  const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const get = (k: string) => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(text)![1]);
+  return { rchar: get('rchar'), wchar: get('wchar') };
+}
+
+/** What one side of the benchmark must provide. */
+interface Side {
+  name: string;
+  volume: string;
+  server: { host: string; port: number };
+  brickDirs: string[];
+  /** The brick processes' PIDs, 0 for one not running. */
+  brickPids(): Promise<number[]>;
+  shdPid(): Promise<number>;
+  /** Resolves once the shd is connected to every brick (so it sees the brick leave and return). */
+  shdReady(): Promise<void>;
+  /** Resolves once the returned brick serves (its start is not the heal's cost). */
+  brickBack(): Promise<void>;
+  /** Brings every brick back (`volume start NAME force`) and resolves when it was asked. */
+  startForce(): Promise<void>;
+  /** `heal info` as each CLI prints it. */
+  healInfo(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function glustertsSide(): Promise<Side> {
+  const data = mkdtempSync(join('/var/tmp', 'glusterts-bench-heal-'));
+  // The daemon in this process, so that the killed brick stays down until `start force`.
+  const daemon = await Daemon.start({ data, host: OURS_HOST, port: 24007, brickRestartMinMs: 3_600_000 });
+  const volume = 'hv';
+  const brickDirs = [0, 1, 2].map((i) => join(data, `b${i}`));
+  const cli = (...args: string[]) => glustertsVolume(data, ...args);
+  await cli('create', volume, 'replica', '3', ...brickDirs.map((b) => `${OURS_HOST}:${b}`), 'force');
+  await cli('start', volume);
+  const children = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((p) => {
+        try {
+          const status = readFileSync(`/proc/${p}/status`, 'utf8');
+          if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) return [];
+          return [{ pid: Number(p), cmd: readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0') }];
+        } catch {
+          return [];
+        }
+      });
+  const brickPids = async () => {
+    const kids = children();
+    return brickDirs.map((b) => kids.find((k) => k.cmd.includes(b))?.pid ?? 0);
+  };
+  await waitAnswers(volume, { host: OURS_HOST, port: 24007 });
+  return {
+    name: 'glusterts',
+    volume,
+    server: { host: OURS_HOST, port: 24007 },
+    brickDirs,
+    brickPids,
+    async shdPid() {
+      const shd = children().find((k) => k.cmd.includes('shd') && k.cmd.includes(volume));
+      if (!shd) throw new Error('no glusterts shd');
+      return shd.pid;
+    },
+    shdReady: () =>
+      waitLog(join(data, 'logs', 'bricks', `shd-${volume}.log`), (t) => /index heal \(start\)\n.*healed/.test(t)),
+    brickBack: () =>
+      waitLog(
+        join(data, 'logs', 'bricks', `${brickDirs[2]!.slice(1).replaceAll('/', '-')}.log`),
+        (t) => t.split('listening on').length > 2,
+      ),
+    startForce: async () => void (await cli('start', volume, 'force')),
+    healInfo: () => cli('heal', volume, 'info', '--server', `${OURS_HOST}:24007`),
+    async stop() {
+      await daemon.close();
+      if (values.keep) console.error(`kept ${data}`);
+      else rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+async function stockSide(algorithm: 'full' | 'diff'): Promise<Side> {
+  const dir = mkdtempSync(join('/var/tmp', 'glusterts-bench-heal-stock-'));
+  let g: StockGluster;
+  try {
+    g = await startStockGluster({
+      host: STOCK_HOST,
+      volume: 'sv',
+      bricks: 3,
+      replica: 3,
+      dir,
+      volumeOptions: { 'cluster.data-self-heal-algorithm': algorithm },
+    });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const status = async () => parseVolumeStatusXml(await g.cli('volume', 'status', 'sv', '--xml'));
+  return {
+    name: `stock ${algorithm}`,
+    volume: 'sv',
+    server: { host: STOCK_HOST, port: 24007 },
+    brickDirs: g.brickPaths,
+    brickPids: async () => g.brickPaths.map((_, i) => g.brickPid(i)),
+    async shdPid() {
+      const shd = (await status()).find((n) => n.path === 'localhost' && n.pid > 0);
+      if (!shd) throw new Error('no stock glustershd in volume status');
+      return shd.pid;
+    },
+    shdReady: () =>
+      waitLog(
+        join(dir, 'log', 'glustershd.log'),
+        (t) => new Set([...t.matchAll(/sv-client-(\d): Connected, attached/g)].map((m) => m[1])).size === 3,
+      ),
+    brickBack: async () => undefined, // startForce waited for it
+    startForce: () => g.startForce(),
+    healInfo: () => g.cli('volume', 'heal', 'sv', 'info'),
+    async stop() {
+      await g.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits until a client of `volume` can create and remove a file (every brick serving). */
+async function waitAnswers(volume: string, server: { host: string; port: number }): Promise<void> {
+  for (const deadline = Date.now() + 30_000; ; await sleep(300)) {
+    try {
+      const v = await Volume.connect({ volume, servers: [server] });
+      await v.close();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+  }
+}
+
+async function waitLog(path: string, done: (text: string) => boolean): Promise<void> {
+  for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      /* not yet */
+    }
+    if (done(text)) return;
+    if (Date.now() > deadline) throw new Error(`${path}: the shd did not connect:\n${text.slice(-2000)}`);
+  }
+}
+
+/** Gfids still in a brick's xattrop or dirty index (what `heal info` lists). */
+function indexed(brick: string): number {
+  let n = 0;
+  for (const kind of ['xattrop', 'dirty'])
+    try {
+      n += readdirSync(join(brick, '.glusterfs', 'indices', kind)).filter((e) => !e.startsWith(kind)).length;
+    } catch {
+      /* not made yet */
+    }
+  return n;
+}
+
+function sha256(path: string): Promise<string> {
+  return new Promise((done, fail) => {
+    const h = createHash('sha256');
+    createReadStream(path, { highWaterMark: 1 << 20 })
+      .on('data', (c) => h.update(c))
+      .on('end', () => done(h.digest('hex')))
+      .on('error', fail);
+  });
+}
+
+/**
+ * Fills the image and closes it (its transaction ends with every brick up), then, with
+ * brick 2 killed, rewrites WRITES distinct random blocks through a new client.
+ */
+async function writeImage(side: Side, seed: number): Promise<void> {
+  const fill = await Volume.connect({ volume: side.volume, servers: [side.server] });
+  try {
+    const f = await fill.create(`/${IMAGE}`, 'w+', 0o644);
+    const mib = randomBytes(1 << 20);
+    const inFlight = new Set<Promise<void>>();
+    for (let off = 0; off < SIZE; off += 1 << 20) {
+      const buf = Buffer.from(mib);
+      buf.writeUInt32BE(off / (1 << 20), 0);
+      const p: Promise<void> = f.pwrite(buf, off).then(() => void inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= 4) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await f.fsync();
+    await f.close();
+  } finally {
+    await fill.close();
+  }
+  for (const deadline = Date.now() + 30_000; side.brickDirs.some((b) => indexed(b) > 0); await sleep(100))
+    if (Date.now() > deadline) throw new Error(`${side.name}: the fill left index entries`);
+  await side.shdReady();
+  process.kill((await side.brickPids())[2]!, 'SIGKILL');
+  await sleep(500);
+  const v = await Volume.connect({ volume: side.volume, servers: [side.server] });
+  try {
+    const f = await v.open(`/${IMAGE}`, 'r+');
+    const rand = prng(seed);
+    const blocks = new Set<number>();
+    while (blocks.size < WRITES) blocks.add(Math.floor(rand() * (SIZE / BLOCK)));
+    const queue = [...blocks];
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let b = queue.pop(); b !== undefined; b = queue.pop()) await f.pwrite(randomBytes(BLOCK), b * BLOCK);
+      }),
+    );
+    await f.fsync();
+    await f.close();
+  } finally {
+    await v.close();
+  }
+}
+
+interface Result {
+  side: string;
+  healSeconds: number;
+  /** From the returned brick serving to the end of the heal. */
+  afterBackSeconds: number;
+  shdReceived: number;
+  shdSent: number;
+  brickRead: number;
+  brickWritten: number;
+  healInfoEntries: string;
+  load: number;
+}
+
+async function measure(side: Side, seed: number): Promise<Result> {
+  await writeImage(side, seed);
+  const indexedBefore = side.brickDirs.map(indexed);
+  if (indexedBefore[0] === 0) throw new Error(`${side.name}: nothing indexed on brick 0 after the writes`);
+  const shd = await side.shdPid();
+  const survivors = (await side.brickPids()).slice(0, 2);
+  const before = [shd, ...survivors].map(procIo);
+  const t0 = performance.now();
+  await side.startForce();
+  let pids = await side.brickPids();
+  for (const deadline = Date.now() + 30_000; pids.includes(0); pids = await side.brickPids()) {
+    if (Date.now() > deadline) throw new Error(`${side.name}: the brick did not come back`);
+    await sleep(50);
+  }
+  await side.brickBack();
+  const back = performance.now();
+  before[3] = procIo(pids[2]!);
+  let last: ProcIo[] = [];
+  for (;;) {
+    last = [shd, ...pids].map(procIo);
+    if (side.brickDirs.every((b) => indexed(b) === 0)) break;
+    if (performance.now() - t0 > TIMEOUT_MS) throw new Error(`${side.name}: heal not done in time`);
+    await sleep(100);
+  }
+  const healSeconds = (performance.now() - t0) / 1000;
+  const afterBackSeconds = (performance.now() - back) / 1000;
+  const load = loadavg()[0]!;
+  const delta = (k: number, key: keyof ProcIo) => last[k]![key] - (before[k]?.[key] ?? 0);
+  const shdSent = delta(0, 'wchar');
+  const shdReceived = delta(0, 'rchar');
+  const brickR = [1, 2, 3].reduce((n, k) => n + delta(k, 'rchar'), 0);
+  const brickW = [1, 2, 3].reduce((n, k) => n + delta(k, 'wchar'), 0);
+  const info = await side.healInfo().catch((e: Error) => `heal info failed: ${e.message}`);
+  const entries = [...info.matchAll(/Number of entries: (\S+)/g)].map((m) => m[1]).join('/') || info.trim();
+  const sums = await Promise.all(side.brickDirs.map((b) => sha256(join(b, IMAGE))));
+  if (sums.some((s) => s !== sums[0])) throw new Error(`${side.name}: bricks differ after the heal`);
+  return {
+    side: side.name,
+    healSeconds,
+    afterBackSeconds,
+    shdReceived,
+    shdSent,
+    brickRead: brickR - shdSent,
+    brickWritten: brickW - shdReceived,
+    healInfoEntries: entries,
+    load,
+  };
+}
+
+const mib = (n: number) => (n / 1048576).toFixed(1);
+const ratio = (n: number) => `${(n / CHANGED).toFixed(2)}×`;
+
+async function main() {
+  const only = values.only!.split(',');
+  const makers: [string, () => Promise<Side>][] = [
+    ['glusterts', glustertsSide],
+    ['full', () => stockSide('full')],
+    ['diff', () => stockSide('diff')],
+  ];
+  const results: Result[] = [];
+  for (let r = 0; r < Number(values.repeat); r++)
+    for (const [key, make] of makers) {
+      if (!only.includes(key)) continue;
+      const side = await make();
+      try {
+        const res = await measure(side, 1000 + r);
+        results.push(res);
+        console.error(JSON.stringify(res));
+      } finally {
+        await side.stop();
+      }
+    }
+  const version = (await run('glusterfsd', ['--version']).catch(() => '')).split('\n')[0];
+  console.log(
+    `image ${mib(SIZE)} MiB, ${WRITES} random 4 KiB writes with brick 2 down (${mib(CHANGED)} MiB changed); ` +
+      `${cpus().length} CPUs; ${version}`,
+  );
+  console.log(
+    '| heal by | time (s) | after brick up (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | load (1 min) |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const x of results)
+    console.log(
+      `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.load.toFixed(1)} |`,
+    );
+  const ours = results.filter((x) => x.side === 'glusterts');
+  for (const alg of ['full', 'diff']) {
+    const stock = results.filter((x) => x.side === `stock ${alg}`);
+    if (!ours.length || !stock.length) continue;
+    const avg = (xs: Result[], k: keyof Result) => xs.reduce((n, x) => n + (x[k] as number), 0) / xs.length;
+    console.log(
+      `glusterts / stock ${alg}: time ${(avg(ours, 'healSeconds') / avg(stock, 'healSeconds')).toFixed(3)}×, ` +
+        `shd sent ${(avg(ours, 'shdSent') / avg(stock, 'shdSent')).toFixed(3)}×, ` +
+        `bricks read ${(avg(ours, 'brickRead') / Math.max(1, avg(stock, 'brickRead'))).toFixed(3)}×`,
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
