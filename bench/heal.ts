@@ -376,7 +376,7 @@ async function main() {
   console.log(
     '| heal by | time (s) | after brick up (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | load (1 min) |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`|${' --- |'.repeat(11)}`);
   for (const x of results)
     console.log(
       `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.load.toFixed(1)} |`,

@@ -3,11 +3,12 @@
  * 1. INODELK `<afr>:self-heal` 0/0 for the whole heal (one healer per file);
  * 2. INODELK `<afr>` 0/0 only long enough to read every brick's changelog and decide;
  * 3. truncate the sinks to the source's size;
- * 4. piece by piece, each under INODELK `<afr>` on its own range so guest IO on the rest of
- *    the image keeps flowing, up to IN_FLIGHT pieces at once: with the source's
- *    changed-ranges record, copy exactly the recorded ranges (ranges.ts `piecesToCopy`);
- *    without a usable record, per 128 KiB chunk, copy it where RCHECKSUM differs between
- *    source and sink;
+ * 4. in batches, each under INODELK `<afr>` on its own span so guest IO on the rest of the
+ *    image keeps flowing, up to IN_FLIGHT batches at once: with the source's changed-ranges
+ *    record, exactly the recorded ranges (ranges.ts `piecesToCopy`), nearby small ones
+ *    batched (≤ 128 KiB, ≤ 32 ranges within 4 MiB: one lock for many scattered 4 KiB
+ *    writes); without a usable record, one 128 KiB chunk per batch, copied where RCHECKSUM
+ *    differs between source and sink;
  * 5. under `<afr>` 0/0 again: sizes made equal, the source's mtime and pre-heal atime set
  *    on every brick (as stock's shd restores the sinks' times), then the observed counters
  *    are undone.
@@ -20,6 +21,7 @@ import { decide, needsHeal } from './decide.js';
 import type { HealOptions, HealOutcome } from './outcome.js';
 import { pool } from './pool.js';
 import {
+  batchPieces,
   decodeHealRanges,
   HEAL_RANGES_KEY,
   piecesToCopy,
@@ -29,8 +31,11 @@ import {
 
 /** The largest piece copied or compared under one lock: a guest write waits at most one piece. */
 export const CHUNK = 128 * 1024;
-/** Pieces in flight at once (each: lock, read, write to every sink, unlock). */
-export const IN_FLIGHT = 16;
+/** Batches in flight at once (each: lock, its reads, its writes to every sink, unlock). */
+export const IN_FLIGHT = 8;
+/** A batch: at most CHUNK bytes in at most this many ranges, within MAX_SPAN. */
+const BATCH_PIECES = 32;
+const MAX_SPAN = 4 << 20;
 /** Gaps between recorded ranges up to this size may be copied with them (within 2× changed). */
 const MAX_GAP = 16 * 1024;
 const whole = (gfid: Buffer) => ({ kind: 'inode' as const, gfid, start: 0n, len: 0n });
@@ -87,30 +92,34 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       const total = pieces.reduce((n, p) => n + Number(p.length), 0);
       let done = 0;
       opts.onProgress?.({ gfid, done, total });
-      const healPiece = async ({ offset, length }: ByteRange) => {
-        if (opts.signal?.aborted) throw opts.signal.reason;
+      const copyPiece = async ({ offset, length }: ByteRange) => {
         const len = Number(length);
-        const range = { kind: 'inode' as const, gfid, start: offset, len: length };
-        await io.withLock(r.domain, range, [source, ...dataSinks], async () => {
-          let targets = dataSinks;
-          if (!ranges) {
-            const sums = await Promise.all(
-              [source, ...dataSinks].map((i) => io.checksum(i, fds.get(i)!, offset, len)),
-            );
-            compared += len * sums.length;
-            targets = dataSinks.filter((_, k) => sums[k + 1] !== sums[0]);
-          }
-          if (!targets.length) return;
-          const bytes = await io.read(source, fds.get(source)!, offset, len);
-          read += bytes.length;
-          if (!bytes.length) return;
-          await Promise.all(targets.map((i) => io.write(i, fds.get(i)!, offset, bytes)));
-          copied += bytes.length * targets.length;
-        });
-        done += len;
+        let targets = dataSinks;
+        if (!ranges) {
+          const sums = await Promise.all(
+            [source, ...dataSinks].map((i) => io.checksum(i, fds.get(i)!, offset, len)),
+          );
+          compared += len * sums.length;
+          targets = dataSinks.filter((_, k) => sums[k + 1] !== sums[0]);
+        }
+        if (!targets.length) return;
+        const bytes = await io.read(source, fds.get(source)!, offset, len);
+        read += bytes.length;
+        if (!bytes.length) return;
+        await Promise.all(targets.map((i) => io.write(i, fds.get(i)!, offset, bytes)));
+        copied += bytes.length * targets.length;
+      };
+      const healBatch = async (batch: ByteRange[]) => {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const start = batch[0]!.offset;
+        const last = batch[batch.length - 1]!;
+        const span = { kind: 'inode' as const, gfid, start, len: last.offset + last.length - start };
+        await io.withLock(r.domain, span, [source, ...dataSinks], () => Promise.all(batch.map(copyPiece)));
+        done += batch.reduce((n, p) => n + Number(p.length), 0);
         opts.onProgress?.({ gfid, done, total });
       };
-      await pool(pieces, IN_FLIGHT, healPiece);
+      const batches = batchPieces(pieces, { maxBytes: CHUNK, maxPieces: BATCH_PIECES, maxSpan: MAX_SPAN });
+      await pool(batches, IN_FLIGHT, healBatch);
       await io.withLock(r.domain, whole(gfid), locked, async () => {
         // Writers may have truncated or extended the file meanwhile; end with equal sizes.
         const end = await io.fstat(source, fds.get(source)!);

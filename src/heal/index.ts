@@ -16,6 +16,7 @@ export {
   decodeHealRanges,
   encodeHealRanges,
   piecesToCopy,
+  batchPieces,
   wholeFilePieces,
   HEAL_RANGES_KEY,
   type ByteRange,

@@ -107,6 +107,41 @@ export function piecesToCopy(
   return out;
 }
 
+export interface BatchOptions {
+  /** Bytes per batch (the copy a guest write into the batch's span may wait for). */
+  maxBytes: number;
+  maxPieces: number;
+  /** From the first piece's start to the last one's end. */
+  maxSpan: number;
+}
+
+/**
+ * Sorted pieces grouped, in file order, into batches healed under one lock over their span:
+ * one lock and one unlock for many small scattered ranges instead of one each.
+ */
+export function batchPieces(pieces: readonly ByteRange[], o: BatchOptions): ByteRange[][] {
+  const out: ByteRange[][] = [];
+  let batch: ByteRange[] = [];
+  let bytes = 0n;
+  for (const p of pieces) {
+    const first = batch[0];
+    if (
+      first &&
+      (batch.length >= o.maxPieces ||
+        bytes + p.length > BigInt(o.maxBytes) ||
+        p.offset + p.length - first.offset > BigInt(o.maxSpan))
+    ) {
+      out.push(batch);
+      batch = [];
+      bytes = 0n;
+    }
+    batch.push(p);
+    bytes += p.length;
+  }
+  if (batch.length) out.push(batch);
+  return out;
+}
+
 /** Every `piece`-sized piece below `size`: what a checksum compare walks without a record. */
 export function wholeFilePieces(size: bigint, piece: number): ByteRange[] {
   const c = BigInt(piece);

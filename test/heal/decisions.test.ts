@@ -6,6 +6,7 @@ import {
   decodeHealRanges,
   encodeHealRanges,
   pickSource,
+  batchPieces,
   piecesToCopy,
   wholeFilePieces,
   type ByteRange,
@@ -100,6 +101,23 @@ test('pieces to copy: small gaps bridged only while bytes stay within 2× the ch
   const bytes = pieces.reduce((n, [, l]) => n + l!, 0);
   assert.ok(bytes >= changed && bytes <= 2 * changed, `${bytes} bytes for ${changed} changed`);
   assert.ok(pieces.length <= sorted.length && pieces.every(([, l]) => l! <= C));
+});
+
+test('batches: nearby pieces under one lock, bounded in bytes, count and span', () => {
+  const o = { maxBytes: C, maxPieces: 3, maxSpan: 1 << 20 };
+  const spans = (pieces: ByteRange[]) => batchPieces(pieces, o).map((b) => b.map((p) => Number(p.offset)));
+  assert.deepEqual(spans([r(0, 4096), r(10_000, 4096), r(20_000, 4096), r(30_000, 4096)]), [
+    [0, 10_000, 20_000],
+    [30_000],
+  ]);
+  assert.deepEqual(spans([r(0, 4096), r(1 << 20, 4096)]), [[0], [1 << 20]], 'past the span');
+  assert.deepEqual(spans([r(0, 100_000), r(200_000, 40_000)]), [[0], [200_000]], 'past the bytes');
+  assert.deepEqual(spans([]), []);
+  assert.deepEqual(
+    batchPieces(wholeFilePieces(300_000n, C), o).map((b) => b.length),
+    [1, 1, 1],
+    'whole chunks: one per batch',
+  );
 });
 
 test('whole-file pieces (no record): every chunk, the last one partial', () => {
