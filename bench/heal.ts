@@ -129,7 +129,9 @@ async function glustertsSide(): Promise<Side> {
       return shd.pid;
     },
     shdReady: () =>
-      waitLog(join(data, 'logs', 'bricks', `shd-${volume}.log`), (t) => /index heal \(start\)\n.*healed/.test(t)),
+      waitLog(join(data, 'logs', 'bricks', `shd-${volume}.log`), (t) =>
+        /index heal \(start\)\n.*healed/.test(t),
+      ),
     brickBack: () =>
       waitLog(
         join(data, 'logs', 'bricks', `${brickDirs[2]!.slice(1).replaceAll('/', '-')}.log`),
@@ -273,7 +275,8 @@ async function writeImage(side: Side, seed: number): Promise<void> {
     const queue = [...blocks];
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        for (let b = queue.pop(); b !== undefined; b = queue.pop()) await f.pwrite(randomBytes(BLOCK), b * BLOCK);
+        for (let b = queue.pop(); b !== undefined; b = queue.pop())
+          await f.pwrite(randomBytes(BLOCK), b * BLOCK);
       }),
     );
     await f.fsync();
@@ -294,10 +297,36 @@ interface Result {
   brickWritten: number;
   healInfoEntries: string;
   load: number;
+  /** 128 KiB chunks that differed between brick 0 and the returned brick before the heal. */
+  chunksDiffering: number;
+}
+
+/** 128 KiB chunks and 4 KiB blocks of the image that differ between bricks a and b. */
+async function differing(a: string, b: string): Promise<{ chunks: number; blocks: number }> {
+  const { open } = await import('node:fs/promises');
+  const [fa, fb] = await Promise.all([open(join(a, IMAGE)), open(join(b, IMAGE))]);
+  const out = { chunks: 0, blocks: 0 };
+  try {
+    const ba = Buffer.alloc(128 << 10);
+    const bb = Buffer.alloc(128 << 10);
+    for (let off = 0; off < SIZE; off += ba.length) {
+      await Promise.all([fa.read(ba, 0, ba.length, off), fb.read(bb, 0, bb.length, off)]);
+      if (ba.equals(bb)) continue;
+      out.chunks++;
+      for (let k = 0; k < ba.length; k += BLOCK)
+        if (!ba.subarray(k, k + BLOCK).equals(bb.subarray(k, k + BLOCK))) out.blocks++;
+    }
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+  return out;
 }
 
 async function measure(side: Side, seed: number): Promise<Result> {
   await writeImage(side, seed);
+  const diff = await differing(side.brickDirs[0]!, side.brickDirs[2]!);
+  if (diff.blocks !== WRITES)
+    console.error(`${side.name}: ${diff.blocks} blocks differ before the heal, not ${WRITES}`);
   const indexedBefore = side.brickDirs.map(indexed);
   if (indexedBefore[0] === 0) throw new Error(`${side.name}: nothing indexed on brick 0 after the writes`);
   const shd = await side.shdPid();
@@ -342,6 +371,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
     brickWritten: brickW - shdReceived,
     healInfoEntries: entries,
     load,
+    chunksDiffering: diff.chunks,
   };
 }
 
@@ -371,7 +401,7 @@ async function main() {
   const version = (await run('glusterfsd', ['--version']).catch(() => '')).split('\n')[0];
   console.log(
     `image ${mib(SIZE)} MiB, ${WRITES} random 4 KiB writes with brick 2 down (${mib(CHANGED)} MiB changed); ` +
-      `${cpus().length} CPUs; ${version}`,
+      `${results[0]?.chunksDiffering ?? '?'} of ${SIZE / (128 << 10)} 128 KiB chunks differ; ${cpus().length} CPUs; ${version}`,
   );
   console.log(
     '| heal by | time (s) | after brick up (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | load (1 min) |',
