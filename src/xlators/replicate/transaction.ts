@@ -123,7 +123,9 @@ export async function lock(
   if (!first.some((res) => !res.ok && res.error.errno === Errno.EAGAIN)) return granted;
   await unlock(r, flagged(granted), target, ctx, domain);
   granted.fill(false);
-  for (const i of which) {
+  // Child order whatever order `which` is in (the heal names the source first): two lockers
+  // going different ways each hold what the other waits for.
+  for (const i of [...which].sort((a, b) => a - b)) {
     const [res] = await lockCall(r, [i], target, 'wait', ctx, domain);
     if (res?.ok) granted[i] = true;
   }
