@@ -74,6 +74,7 @@ class Ring {
   std::atomic<unsigned>* sq_tail_ = nullptr;
   unsigned sq_mask_ = 0;
   unsigned* sq_array_ = nullptr;
+  std::atomic<unsigned>* sq_flags_ = nullptr;
   std::atomic<unsigned>* cq_head_ = nullptr;
   std::atomic<unsigned>* cq_tail_ = nullptr;
   unsigned cq_mask_ = 0;
@@ -133,6 +134,7 @@ bool Ring::Setup(napi_env env) {
   sq_tail_ = reinterpret_cast<std::atomic<unsigned>*>(base + p.sq_off.tail);
   sq_mask_ = *reinterpret_cast<unsigned*>(base + p.sq_off.ring_mask);
   sq_array_ = reinterpret_cast<unsigned*>(base + p.sq_off.array);
+  sq_flags_ = reinterpret_cast<std::atomic<unsigned>*>(base + p.sq_off.flags);
   cq_head_ = reinterpret_cast<std::atomic<unsigned>*>(base + p.cq_off.head);
   cq_tail_ = reinterpret_cast<std::atomic<unsigned>*>(base + p.cq_off.tail);
   cq_mask_ = *reinterpret_cast<unsigned*>(base + p.cq_off.ring_mask);
@@ -226,7 +228,14 @@ void Ring::Drain() {
   for (;;) {
     unsigned head = cq_head_->load(std::memory_order_relaxed);
     unsigned tail = cq_tail_->load(std::memory_order_acquire);
-    if (head == tail) break;
+    if (head == tail) {
+      // More completions than the completion queue holds wait in the kernel's overflow list
+      // and signal nothing more: ask for them now that there is room.
+      if (!(sq_flags_->load(std::memory_order_acquire) & IORING_SQ_CQ_OVERFLOW)) break;
+      syscall(__NR_io_uring_enter, ring_fd_, 0, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
+      if (cq_tail_->load(std::memory_order_acquire) == head) break;
+      continue;
+    }
     while (head != tail) {
       io_uring_cqe* cqe = &cqes_[head & cq_mask_];
       auto* op = reinterpret_cast<RingOp*>(cqe->user_data);
