@@ -71,6 +71,8 @@ export class SelfHealDaemon {
   private watcher: NodeJS.Timeout | undefined;
   /** Pending (xattrop) entries of each set's up bricks when its last crawl ended. */
   private readonly settled = new Map<Replica, number>();
+  /** When a set whose last crawl had failed heals is crawled again (doubling, up to a minute). */
+  private readonly retry = new Map<Replica, { at: number; delayMs: number }>();
   private healTimeoutMs: number;
   private policy: SplitBrainPolicy | undefined;
   /** Bytes copied or compared since start, for the rate behind ETAs. */
@@ -114,13 +116,19 @@ export class SelfHealDaemon {
     return total;
   }
 
-  /** More pending entries than the last crawl left: a brick missed writes; crawl. */
+  /**
+   * More pending entries than the last crawl left: a brick missed writes; crawl. A crawl
+   * whose heals failed (a brick went away mid-heal) is retried too, without waiting for an
+   * event that may never come.
+   */
   private async watchIndex(): Promise<void> {
     for (const r of this.replicas) {
       if (this.running.has(r) || this.abort.signal.aborted) continue;
       const now = await this.pendingCount(r);
       const before = this.settled.get(r) ?? 0;
+      const retry = this.retry.get(r);
       if (now > before) void this.trigger(r, 'index grew');
+      else if (retry && Date.now() >= retry.at) void this.trigger(r, 'retrying failed heals');
       else this.settled.set(r, now);
     }
   }
@@ -176,6 +184,11 @@ export class SelfHealDaemon {
           this.o.log?.(`${r.domain}: index heal failed: ${err.message}`);
           return undefined;
         });
+        // Heals that failed, or entries left (a brick went away mid-heal): crawl again later.
+        const failed = !report || report.failed.length > 0 || report.remaining > 0;
+        const delayMs = Math.min(2 * (this.retry.get(r)?.delayMs ?? 2500), 60_000);
+        if (failed) this.retry.set(r, { at: Date.now() + delayMs, delayMs });
+        else this.retry.delete(r);
         if (report) {
           this.lastReport.set(r.domain, report);
           this.o.log?.(

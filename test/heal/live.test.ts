@@ -93,3 +93,31 @@ test('pending entries that appear while every brick looks up to the daemon start
     await fx.close();
   }
 });
+
+test('a crawl whose heal failed (a brick went away mid-heal) is retried without a brick-up event', async () => {
+  const fx = await healFixture();
+  // Liveness is never looked at: only the index watch can start the second crawl.
+  const shd = new SelfHealDaemon([fx.replica], undefined, { pollMs: 3_600_000, indexWatchMs: 50 });
+  try {
+    const f = await fx.volume.create('/retry.img', 'w+', 0o644);
+    await f.pwrite(Buffer.alloc(64 * 1024, 1), 0);
+    fx.switches[1]!.state = 'down';
+    await f.pwrite(Buffer.alloc(4096, 2), 8192);
+    await f.close();
+    fx.switches[1]!.state = 'up';
+    fx.switches[2]!.state = 'down';
+    shd.start();
+    while (!shd.lastReport.has(fx.replica.domain)) await new Promise((r) => setTimeout(r, 20));
+    assert.notDeepEqual(fx.indexed(0), [], 'the first crawl could not heal');
+    fx.switches[2]!.state = 'up';
+    for (const t0 = Date.now(); fx.indexed(0).length > 0;) {
+      assert.ok(Date.now() - t0 < 20_000, 'the failed heal is retried');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const want = readFileSync(join(fx.dirs[0]!, 'retry.img'));
+    assert.ok(readFileSync(join(fx.dirs[1]!, 'retry.img')).equals(want), 'brick 1 healed');
+  } finally {
+    await shd.stop();
+    await fx.close();
+  }
+});
