@@ -86,6 +86,8 @@ interface Side {
   brickBack(): Promise<void>;
   /** Brings every brick back (`volume start NAME force`) and resolves when it was asked. */
   startForce(): Promise<void>;
+  /** The data heal itself, from the shd's log: first and last timestamp (ms), if found. */
+  healSpan(): { from: number; to: number } | undefined;
   /** `heal info` as each CLI prints it. */
   healInfo(): Promise<string>;
   stop(): Promise<void>;
@@ -139,6 +141,17 @@ async function glustertsSide(): Promise<Side> {
       ),
     startForce: async () => void (await cli('start', volume, 'force')),
     healInfo: () => cli('heal', volume, 'info', '--server', `${OURS_HOST}:24007`),
+    healSpan: () => {
+      // "<iso> hv-replicate-0: index heal (why)" … "<iso> hv-replicate-0: healed 1, …": the
+      // last crawl that healed something (the image), from its start.
+      const lines = readFileSync(join(data, 'logs', 'bricks', `shd-${volume}.log`), 'utf8').split('\n');
+      let end = lines.length - 1;
+      while (end >= 0 && !/: healed [1-9]/.test(lines[end]!)) end--;
+      let start = end;
+      while (start >= 0 && !/: index heal \(/.test(lines[start]!)) start--;
+      if (end < 0 || start < 0) return undefined;
+      return { from: Date.parse(lines[start]!.split(' ')[0]!), to: Date.parse(lines[end]!.split(' ')[0]!) };
+    },
     async stop() {
       await daemon.close();
       if (values.keep) console.error(`kept ${data}`);
@@ -183,6 +196,17 @@ async function stockSide(algorithm: 'full' | 'diff'): Promise<Side> {
     brickBack: async () => undefined, // startForce waited for it
     startForce: () => g.startForce(),
     healInfo: () => g.cli('volume', 'heal', 'sv', 'info'),
+    healSpan: () => {
+      // "[2026-12-03 14:31:29.918601 +0000] I … performing data selfheal on <gfid>" … "Completed data selfheal"
+      const text = readFileSync(join(dir, 'log', 'glustershd.log'), 'utf8');
+      const at = (re: RegExp) => {
+        const m = new RegExp(`^\\[(\\S+ \\S+) \\+0000\\].*${re.source}`, 'm').exec(text);
+        return m ? Date.parse(`${m[1]!.replace(' ', 'T')}Z`) : undefined;
+      };
+      const from = at(/performing data selfheal on/);
+      const to = at(/Completed data selfheal on/);
+      return from !== undefined && to !== undefined ? { from, to } : undefined;
+    },
     async stop() {
       await g.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -291,6 +315,8 @@ interface Result {
   healSeconds: number;
   /** From the returned brick serving to the end of the heal. */
   afterBackSeconds: number;
+  /** The shd's own data heal of the image, from its log (NaN when not found). */
+  dataHealSeconds: number;
   shdReceived: number;
   shdSent: number;
   brickRead: number;
@@ -357,6 +383,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
   const shdReceived = delta(0, 'rchar');
   const brickR = [1, 2, 3].reduce((n, k) => n + delta(k, 'rchar'), 0);
   const brickW = [1, 2, 3].reduce((n, k) => n + delta(k, 'wchar'), 0);
+  const span = side.healSpan();
   const info = await side.healInfo().catch((e: Error) => `heal info failed: ${e.message}`);
   const entries = [...info.matchAll(/Number of entries: (\S+)/g)].map((m) => m[1]).join('/') || info.trim();
   const sums = await Promise.all(side.brickDirs.map((b) => sha256(join(b, IMAGE))));
@@ -365,6 +392,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
     side: side.name,
     healSeconds,
     afterBackSeconds,
+    dataHealSeconds: span ? (span.to - span.from) / 1000 : NaN,
     shdReceived,
     shdSent,
     brickRead: brickR - shdSent,
@@ -404,12 +432,12 @@ async function main() {
       `${results[0]?.chunksDiffering ?? '?'} of ${SIZE / (128 << 10)} 128 KiB chunks differ; ${cpus().length} CPUs; ${version}`,
   );
   console.log(
-    '| heal by | time (s) | after brick up (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | load (1 min) |',
+    '| heal by | time (s) | after brick up (s) | data heal in shd log (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | load (1 min) |',
   );
-  console.log(`|${' --- |'.repeat(11)}`);
+  console.log(`|${' --- |'.repeat(12)}`);
   for (const x of results)
     console.log(
-      `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.load.toFixed(1)} |`,
+      `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${x.dataHealSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.load.toFixed(1)} |`,
     );
   const ours = results.filter((x) => x.side === 'glusterts');
   for (const alg of ['full', 'diff']) {
@@ -418,6 +446,7 @@ async function main() {
     const avg = (xs: Result[], k: keyof Result) => xs.reduce((n, x) => n + (x[k] as number), 0) / xs.length;
     console.log(
       `glusterts / stock ${alg}: time ${(avg(ours, 'healSeconds') / avg(stock, 'healSeconds')).toFixed(3)}×, ` +
+        `data heal ${(avg(ours, 'dataHealSeconds') / avg(stock, 'dataHealSeconds')).toFixed(3)}×, ` +
         `shd sent ${(avg(ours, 'shdSent') / avg(stock, 'shdSent')).toFixed(3)}×, ` +
         `bricks read ${(avg(ours, 'brickRead') / Math.max(1, avg(stock, 'brickRead'))).toFixed(3)}×`,
     );
