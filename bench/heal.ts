@@ -86,8 +86,8 @@ interface Side {
   brickBack(): Promise<void>;
   /** Brings every brick back (`volume start NAME force`) and resolves when it was asked. */
   startForce(): Promise<void>;
-  /** The data heal itself, from the shd's log: first and last timestamp (ms), if found. */
-  healSpan(): { from: number; to: number } | undefined;
+  /** The data heal itself, from the shd's log: its start and end (ms) after `since`, if found. */
+  healSpan(since: number): { from: number; to: number } | undefined;
   /** `heal info` as each CLI prints it. */
   healInfo(): Promise<string>;
   stop(): Promise<void>;
@@ -141,7 +141,7 @@ async function glustertsSide(): Promise<Side> {
       ),
     startForce: async () => void (await cli('start', volume, 'force')),
     healInfo: () => cli('heal', volume, 'info', '--server', `${OURS_HOST}:24007`),
-    healSpan: () => {
+    healSpan: (since) => {
       // "<iso> hv-replicate-0: index heal (why)" … "<iso> hv-replicate-0: healed 1, …": the
       // last crawl that healed something (the image), from its start.
       const lines = readFileSync(join(data, 'logs', 'bricks', `shd-${volume}.log`), 'utf8').split('\n');
@@ -150,7 +150,8 @@ async function glustertsSide(): Promise<Side> {
       let start = end;
       while (start >= 0 && !/: index heal \(/.test(lines[start]!)) start--;
       if (end < 0 || start < 0) return undefined;
-      return { from: Date.parse(lines[start]!.split(' ')[0]!), to: Date.parse(lines[end]!.split(' ')[0]!) };
+      const from = Date.parse(lines[start]!.split(' ')[0]!);
+      return from >= since ? { from, to: Date.parse(lines[end]!.split(' ')[0]!) } : undefined;
     },
     async stop() {
       await daemon.close();
@@ -196,16 +197,17 @@ async function stockSide(algorithm: 'full' | 'diff'): Promise<Side> {
     brickBack: async () => undefined, // startForce waited for it
     startForce: () => g.startForce(),
     healInfo: () => g.cli('volume', 'heal', 'sv', 'info'),
-    healSpan: () => {
+    healSpan: (since) => {
       // "[2026-12-03 14:31:29.918601 +0000] I … performing data selfheal on <gfid>" … "Completed data selfheal"
       const text = readFileSync(join(dir, 'log', 'glustershd.log'), 'utf8');
       const at = (re: RegExp) => {
-        const m = new RegExp(`^\\[(\\S+ \\S+) \\+0000\\].*${re.source}`, 'm').exec(text);
-        return m ? Date.parse(`${m[1]!.replace(' ', 'T')}Z`) : undefined;
+        const all = [...text.matchAll(new RegExp(`^\\[(\\S+ \\S+) \\+0000\\].*${re.source}`, 'gm'))];
+        const last = all[all.length - 1];
+        return last ? Date.parse(`${last[1]!.replace(' ', 'T')}Z`) : undefined;
       };
       const from = at(/performing data selfheal on/);
       const to = at(/Completed data selfheal on/);
-      return from !== undefined && to !== undefined ? { from, to } : undefined;
+      return from !== undefined && to !== undefined && from >= since ? { from, to } : undefined;
     },
     async stop() {
       await g.stop();
@@ -359,6 +361,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
   const survivors = (await side.brickPids()).slice(0, 2);
   const before = [shd, ...survivors].map(procIo);
   const t0 = performance.now();
+  const startedAt = Date.now();
   await side.startForce();
   let pids = await side.brickPids();
   for (const deadline = Date.now() + 30_000; pids.includes(0); pids = await side.brickPids()) {
@@ -383,7 +386,12 @@ async function measure(side: Side, seed: number): Promise<Result> {
   const shdReceived = delta(0, 'rchar');
   const brickR = [1, 2, 3].reduce((n, k) => n + delta(k, 'rchar'), 0);
   const brickW = [1, 2, 3].reduce((n, k) => n + delta(k, 'wchar'), 0);
-  const span = side.healSpan();
+  // The shd logs the end of its heal just after the index entry goes.
+  let span = side.healSpan(startedAt);
+  for (let k = 0; !span && k < 50; k++) {
+    await sleep(100);
+    span = side.healSpan(startedAt);
+  }
   const info = await side.healInfo().catch((e: Error) => `heal info failed: ${e.message}`);
   const entries = [...info.matchAll(/Number of entries: (\S+)/g)].map((m) => m[1]).join('/') || info.trim();
   const sums = await Promise.all(side.brickDirs.map((b) => sha256(join(b, IMAGE))));
