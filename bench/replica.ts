@@ -31,7 +31,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo } from '../src/bench/machine.js';
 import {
+  alive,
   comparisonTable,
+  formatSummary,
+  median,
   fioArgs,
   glusterUri,
   killTracked,
@@ -45,6 +48,7 @@ import {
   startQemuNbd,
   startStockGluster,
   track,
+  waitFor,
   type FioSpec,
   type RunningDaemon,
   type RunningNbd,
@@ -141,6 +145,8 @@ let fioRuns = 0;
 interface FioJobJson {
   jobname?: string;
   error?: number;
+  /** With continue_on_error: errors fio went on after (here: blocks that failed verify). */
+  total_err?: number;
   read: { io_bytes?: number; lat_ns?: { max?: number }; clat_ns?: { max?: number } };
   write: { io_bytes?: number; lat_ns?: { max?: number }; clat_ns?: { max?: number } };
 }
@@ -148,9 +154,10 @@ interface FioJobJson {
 /**
  * Starts fio with `args` (its JSON to a scratch file), tracked and bounded to `boundS`;
  * `ioDone` resolves when every job is past its IO (stock libgfapi then spends ~10 s in
- * glfs_fini: the next measurement need not wait for it), `json` with fio's report at exit.
+ * glfs_fini: the next measurement need not wait for it), `json` with fio's report at exit
+ * (with `tolerateExit`, also when fio exited non-zero but wrote one).
  */
-function startFio(scratch: string, args: (out: string) => string[], boundS: number) {
+function startFio(scratch: string, args: (out: string) => string[], boundS: number, tolerateExit = false) {
   const out = join(scratch, `fio-${fioRuns++}.json`);
   const t = track('fio', [...args(out), '--eta=always', '--eta-newline=1', '--eta-interval=250ms'], {
     cwd: scratch,
@@ -162,6 +169,7 @@ function startFio(scratch: string, args: (out: string) => string[], boundS: numb
         .slice(-3)
         .some((l) => /^Jobs: \d+ \(f=\d+\): \[[fE_(),\d]+\]/.test(l.trim())),
   });
+  // fio's report, also when it exits non-zero (a fault run counts verify errors and goes on).
   const json = t.exit.then(
     async () => {
       const text = await readFile(out, 'utf8');
@@ -169,8 +177,10 @@ function startFio(scratch: string, args: (out: string) => string[], boundS: numb
       return text;
     },
     async (e: unknown) => {
+      const text = await readFile(out, 'utf8').catch(() => '');
       await rm(out, { force: true });
-      throw e;
+      if (!tolerateExit || !text.includes('{')) throw e;
+      return text;
     },
   );
   json.catch(() => undefined);
@@ -222,7 +232,10 @@ async function brickPid(sys: Systems, system: System, i: number): Promise<number
   return nodes.find((n) => n.path === sys.stock.brickPaths[i])?.pid ?? 0;
 }
 
-/** Waits until `volume heal VOL info` lists three connected bricks with 0 entries; ms waited. */
+/**
+ * Waits until `volume heal VOL info` lists three connected bricks with 0 entries; ms waited,
+ * NaN when that did not happen within `boundMs` (then the next case starts anyway).
+ */
 async function healed(sys: Systems, system: System, boundMs: number): Promise<number> {
   const t0 = Date.now();
   for (;;) {
@@ -235,7 +248,10 @@ async function healed(sys: Systems, system: System, boundMs: number): Promise<nu
     const counts = [...info.matchAll(/Number of entries: (\S+)/g)].map((m) => m[1]);
     const connected = [...info.matchAll(/Status: Connected/g)].length;
     if (counts.length === 3 && connected === 3 && counts.every((c) => c === '0')) return Date.now() - t0;
-    if (Date.now() - t0 > boundMs) throw new Error(`${system}: heal not done after ${boundMs} ms:\n${info}`);
+    if (Date.now() - t0 > boundMs) {
+      log(`${system}: heal not done after ${boundMs} ms:\n${info}`);
+      return Number.NaN;
+    }
     await sleep(1000);
   }
 }
@@ -382,16 +398,22 @@ interface Fault {
   apply(sys: Systems, system: System): Promise<void>;
 }
 const FAULT_AT_S = 4;
+/** How long a fault case waits for `heal info` to show 0 entries before the next one. */
+const HEAL_BOUND_MS = 60_000;
 const FAULTS: Fault[] = [
   {
     name: 'sigkill',
     label: `SIGKILL of one brick, back after ~${OUTAGE_AFTER_KILL_MS / 1000} s`,
     runtimeS: 16,
     async apply(sys, system) {
-      process.kill(await brickPid(sys, system, KILLED_BRICK), 'SIGKILL');
+      const pid = await brickPid(sys, system, KILLED_BRICK);
+      process.kill(pid, 'SIGKILL');
       if (system === 'stock') {
         // Stock glusterd leaves a dead brick down; bring it back as glusterts' daemon does.
+        // The brick daemonized, so init reaps it, which can take seconds here; until then
+        // glusterd takes the zombie for a running brick and `start force` does nothing.
         await sleep(OUTAGE_AFTER_KILL_MS);
+        await waitFor('the killed brick to be reaped', () => (alive(pid) ? undefined : true), 30_000, 50);
         await sys.stock.cli('volume', 'start', VOL, 'force');
       }
     },
@@ -424,7 +446,9 @@ function verifyArgs(uri: string, runtimeS: number) {
     '--direct=1',
     '--verify=crc32c',
     '--verify_backlog=64',
-    '--verify_fatal=1',
+    // A bad block is counted (total_err) and the run goes on, so the stall is still measured;
+    // any other IO error ends the job and the run.
+    '--continue_on_error=verify',
     '--verify_state_save=0',
     '--time_based',
     `--runtime=${runtimeS}`,
@@ -448,17 +472,18 @@ async function faultPart(sys: Systems, paths: NbdPaths, scratch: string): Promis
         await sleep(FAULT_AT_S * 1000);
         await fault.apply(sys, system);
         const text = await f.json.catch((e: Error) => {
-          throw new Error(
-            `${fault.name} on ${system}: fio failed (a verify error or an IO error): ${e.message}`,
-          );
+          throw new Error(`${fault.name} on ${system}: fio failed: ${e.message}`);
         });
         const jobs = (JSON.parse(text.slice(text.indexOf('{'))) as { jobs: FioJobJson[] }).jobs;
-        const bad = jobs.find((j) => j.error || !(j.write.io_bytes! > 0 && j.read.io_bytes! > 0));
-        if (bad) throw new Error(`${fault.name} on ${system}: fio error ${bad.error} or nothing verified`);
+        const badBlocks = jobs.reduce((n, j) => n + (j.total_err ?? (j.error ? 1 : 0)), 0);
+        const verified = jobs.every((j) => j.write.io_bytes! > 0 && j.read.io_bytes! > 0);
+        if (!verified) throw new Error(`${fault.name} on ${system}: nothing written and verified`);
         const maxNs = (s: FioJobJson['read']) => s.lat_ns?.max ?? s.clat_ns?.max ?? 0;
         const stallMs = Math.max(...jobs.map((j) => Math.max(maxNs(j.write), maxNs(j.read)))) / 1e6;
-        const healMs = await healed(sys, system, 180_000);
-        log(`  longest IO ${stallMs.toFixed(0)} ms; heal info 0 entries ${healMs} ms after fio ended`);
+        const healMs = await healed(sys, system, HEAL_BOUND_MS);
+        log(
+          `  longest IO ${stallMs.toFixed(0)} ms; ${badBlocks} bad blocks; heal info 0 entries ${healMs} ms after fio ended`,
+        );
         samples.push({
           part: 'faults',
           case: fault.name,
@@ -467,7 +492,7 @@ async function faultPart(sys: Systems, paths: NbdPaths, scratch: string): Promis
           value: stallMs,
           unit: 'ms',
           loadavg: load,
-          extra: { healWaitMs: healMs },
+          extra: { badBlocks, healWaitMs: healMs },
         });
       }
     }
@@ -513,11 +538,27 @@ function report(): string {
     out.push(
       `longest IO (ms, fio nbd randwrite 4k verify=crc32c, qd1) through the fault; ping-timeout ${PING_TIMEOUT_S} s; ${FAULT_REPEAT} repeats; medians (min–max)`,
     );
-    table('faults', FAULTS, {
-      a: 'stock bricks + qemu-nbd (gluster driver)',
-      b: 'glusterts bricks + NBD export',
-      ratio: 'glusterts / stock (lower is better)',
-    });
+    out.push(
+      '| fault | stock bricks + qemu-nbd (gluster driver) | glusterts bricks + NBD export | glusterts / stock (lower is better) | bad blocks read, stock / glusterts | heal info 0 after fio ended (s), stock / glusterts |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const f of FAULTS) {
+      const of = (s: System) =>
+        samples.filter((x) => x.part === 'faults' && x.case === f.name && x.system === s);
+      const [st, gt] = [of('stock'), of('glusterts')];
+      if (!st.length || !gt.length) continue;
+      const ms = (xs: Sample[]) => xs.map((x) => x.value);
+      const sum = (xs: Sample[], k: string) => xs.reduce((n, x) => n + (x.extra?.[k] ?? 0), 0);
+      const heal = (xs: Sample[]) =>
+        xs
+          .map((x) => x.extra?.healWaitMs ?? Number.NaN)
+          .map((ms) => (Number.isNaN(ms) ? `>${HEAL_BOUND_MS / 1000}` : (ms / 1000).toFixed(1)))
+          .join(', ');
+      out.push(
+        `| ${f.label} | ${formatSummary(ms(st), 0)} | ${formatSummary(ms(gt), 0)} | ${(median(ms(gt)) / median(ms(st))).toFixed(2)}× | ${sum(st, 'badBlocks')} / ${sum(gt, 'badBlocks')} | ${heal(st)} / ${heal(gt)} |`,
+      );
+    }
+    out.push('');
   }
   out.push(`load average (1/5/15 min): ${loads.map((l) => `${l.at} ${l.loadavg.join('/')}`).join('; ')}`);
   return out.join('\n');
