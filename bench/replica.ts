@@ -134,6 +134,8 @@ interface Sample {
   extra?: Record<string, number>;
 }
 const samples: Sample[] = [];
+/** Fault runs that failed or hung (fio killed at its bound). */
+const failures: string[] = [];
 const loads: { at: string; loadavg: number[] }[] = [];
 const noteLoad = (at: string) => loads.push({ at, loadavg: loadavg().map((x) => Math.round(x * 100) / 100) });
 const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
@@ -159,16 +161,22 @@ interface FioJobJson {
  */
 function startFio(scratch: string, args: (out: string) => string[], boundS: number, tolerateExit = false) {
   const out = join(scratch, `fio-${fioRuns++}.json`);
-  const t = track('fio', [...args(out), '--eta=always', '--eta-newline=1', '--eta-interval=250ms'], {
-    cwd: scratch,
-    timeoutMs: boundS * 1000,
-    done: (stdout) =>
-      stdout
-        .slice(-600)
-        .split(/[\r\n]+/)
-        .slice(-3)
-        .some((l) => /^Jobs: \d+ \(f=\d+\): \[[fE_(),\d]+\]/.test(l.trim())),
-  });
+  // Jobs as threads: a SIGKILL at the bound then ends all of fio (a forked job stuck on an IO
+  // would outlive its parent and hold the output pipe open).
+  const t = track(
+    'fio',
+    [...args(out), '--thread', '--eta=always', '--eta-newline=1', '--eta-interval=250ms'],
+    {
+      cwd: scratch,
+      timeoutMs: boundS * 1000,
+      done: (stdout) =>
+        stdout
+          .slice(-600)
+          .split(/[\r\n]+/)
+          .slice(-3)
+          .some((l) => /^Jobs: \d+ \(f=\d+\): \[[fE_(),\d]+\]/.test(l.trim())),
+    },
+  );
   // fio's report, also when it exits non-zero (a fault run counts verify errors and goes on).
   const json = t.exit.then(
     async () => {
@@ -277,6 +285,7 @@ async function throughput(
         await f.ioDone;
         pending.push(
           f.json.then((text) => {
+            log(`  ${part} ${w.name} ${system}: ${figure(w, text).toFixed(1)} ${w.unit}`);
             samples.push({
               part,
               case: w.name,
@@ -472,8 +481,11 @@ async function faultPart(sys: Systems, paths: NbdPaths, scratch: string): Promis
         await sleep(FAULT_AT_S * 1000);
         await fault.apply(sys, system);
         const text = await f.json.catch((e: Error) => {
-          throw new Error(`${fault.name} on ${system}: fio failed: ${e.message}`);
+          // A hung or failed run: recorded, and the fault part ends (the system may be wedged).
+          failures.push(`${fault.name} on ${system} (repeat ${i + 1}): ${e.message.slice(0, 300)}`);
+          return undefined;
         });
+        if (text === undefined) return;
         const jobs = (JSON.parse(text.slice(text.indexOf('{'))) as { jobs: FioJobJson[] }).jobs;
         const badBlocks = jobs.reduce((n, j) => n + (j.total_err ?? (j.error ? 1 : 0)), 0);
         const verified = jobs.every((j) => j.write.io_bytes! > 0 && j.read.io_bytes! > 0);
@@ -560,6 +572,7 @@ function report(): string {
     }
     out.push('');
   }
+  if (failures.length) out.push(`failed runs:\n${failures.map((f) => `- ${f}`).join('\n')}`, '');
   out.push(`load average (1/5/15 min): ${loads.map((l) => `${l.at} ${l.loadavg.join('/')}`).join('; ')}`);
   return out.join('\n');
 }
@@ -621,25 +634,32 @@ async function main(): Promise<void> {
   cleanups.push(() => stock.stop());
   const sys: Systems = { daemon, stock, gBricks };
 
-  if (PARTS.includes('gfapi')) await gfapiPart(sys, scratch);
-  if (PARTS.includes('nbd') || PARTS.includes('faults')) {
-    const images = [
-      ...(PARTS.includes('nbd') ? ['nbd.img'] : []),
-      ...(PARTS.includes('faults') ? ['fault.img'] : []),
-    ];
-    log(`creating ${images.join(', ')} on both volumes`);
-    for (const image of images)
-      await createImages(image, image === 'nbd.img' ? JOBS * sizeBytes(SIZE) : 16 << 20);
-    const paths = await nbdPaths(sys, images);
-    cleanups.push(async () => {
-      for (const q of paths.qemu) await q.stop();
-      await paths.ours.stop();
-    });
-    if (PARTS.includes('nbd')) await nbdPart(paths, scratch);
-    if (PARTS.includes('faults')) await faultPart(sys, paths, scratch);
+  // Whatever was measured is reported, also when a part fails.
+  try {
+    if (PARTS.includes('gfapi')) await gfapiPart(sys, scratch);
+    if (PARTS.includes('nbd') || PARTS.includes('faults')) {
+      const images = [
+        ...(PARTS.includes('nbd') ? ['nbd.img'] : []),
+        ...(PARTS.includes('faults') ? ['fault.img'] : []),
+      ];
+      log(`creating ${images.join(', ')} on both volumes`);
+      for (const image of images)
+        await createImages(image, image === 'nbd.img' ? JOBS * sizeBytes(SIZE) : 16 << 20);
+      const paths = await nbdPaths(sys, images);
+      cleanups.push(async () => {
+        for (const q of paths.qemu) await q.stop();
+        await paths.ours.stop();
+      });
+      if (PARTS.includes('nbd')) await nbdPart(paths, scratch);
+      if (PARTS.includes('faults')) await faultPart(sys, paths, scratch);
+    }
+  } finally {
+    noteLoad('end');
+    writeReport(dir, t0);
   }
-  noteLoad('end');
+}
 
+function writeReport(dir: string, t0: number): void {
   const text = report();
   console.log(text);
   console.log(`\n${Math.round((Date.now() - t0) / 1000)} s in all`);
