@@ -161,22 +161,21 @@ interface FioJobJson {
  */
 function startFio(scratch: string, args: (out: string) => string[], boundS: number, tolerateExit = false) {
   const out = join(scratch, `fio-${fioRuns++}.json`);
-  // Jobs as threads: a SIGKILL at the bound then ends all of fio (a forked job stuck on an IO
-  // would outlive its parent and hold the output pipe open).
-  const t = track(
-    'fio',
-    [...args(out), '--thread', '--eta=always', '--eta-newline=1', '--eta-interval=250ms'],
-    {
-      cwd: scratch,
-      timeoutMs: boundS * 1000,
-      done: (stdout) =>
-        stdout
-          .slice(-600)
-          .split(/[\r\n]+/)
-          .slice(-3)
-          .some((l) => /^Jobs: \d+ \(f=\d+\): \[[fE_(),\d]+\]/.test(l.trim())),
-    },
-  );
+  // nbd jobs as threads: a SIGKILL at the bound then ends all of fio (a forked job stuck on an
+  // IO would outlive its parent and hold the output pipe open). Not gfapi: several libgfapi
+  // instances in one process crash in glfs_init.
+  const argv = args(out);
+  const threads = argv.includes('--ioengine=nbd') ? ['--thread'] : [];
+  const t = track('fio', [...argv, ...threads, '--eta=always', '--eta-newline=1', '--eta-interval=250ms'], {
+    cwd: scratch,
+    timeoutMs: boundS * 1000,
+    done: (stdout) =>
+      stdout
+        .slice(-600)
+        .split(/[\r\n]+/)
+        .slice(-3)
+        .some((l) => /^Jobs: \d+ \(f=\d+\): \[[fE_(),\d]+\]/.test(l.trim())),
+  });
   // fio's report, also when it exits non-zero (a fault run counts verify errors and goes on).
   const json = t.exit.then(
     async () => {
@@ -283,20 +282,21 @@ async function throughput(
         const load = loadavg()[0]!;
         const f = startFio(scratch, argsFor(system, w), RUNTIME + 120);
         await f.ioDone;
-        pending.push(
-          f.json.then((text) => {
-            log(`  ${part} ${w.name} ${system}: ${figure(w, text).toFixed(1)} ${w.unit}`);
-            samples.push({
-              part,
-              case: w.name,
-              system,
-              repeat: i,
-              value: figure(w, text),
-              unit: w.unit,
-              loadavg: load,
-            });
-          }),
-        );
+        // Collected later (stock's glfs_fini); a failure surfaces at Promise.all below.
+        const measured = f.json.then((text) => {
+          log(`  ${part} ${w.name} ${system}: ${figure(w, text).toFixed(1)} ${w.unit}`);
+          samples.push({
+            part,
+            case: w.name,
+            system,
+            repeat: i,
+            value: figure(w, text),
+            unit: w.unit,
+            loadavg: load,
+          });
+        });
+        measured.catch(() => undefined);
+        pending.push(measured);
       }
     }
   }
@@ -590,6 +590,10 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
+process.on('unhandledRejection', (e) => {
+  log(`unhandled: ${String(e)}: stopping everything`);
+  void cleanup().then(() => process.exit(1));
+});
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.once(sig, () => {
     log(`${sig}: stopping everything`);
