@@ -19,7 +19,8 @@
  * client had a connection to this brick, or to the process before a restart, and may have
  * written without it), every inode it opens is guarded until that session unlocks an
  * INODELK/FINODELK on it in an AFR data domain (not `…:self-heal`, not the metadata range
- * LLONG_MAX−1). While guarded:
+ * LLONG_MAX−1); opened again after that (a heal decides under the lock, then opens), it is
+ * not guarded. While guarded:
  * - READ through the session's fds fails with EIO — stock AFR then refreshes and reads
  *   another readable brick (afr_readv_cbk → afr_read_txn_continue), as does our replicate;
  * - FSTAT replies carry `glusterfs.bad-inode`, which stock AFR's refresh takes as "not
@@ -57,20 +58,27 @@ export const rejoinGuard = defineTranslator({
   children: 'one',
   options: {},
   create() {
-    /** Per reconnected session: gfids (hex) still guarded. */
+    /** Per reconnected session: gfids (hex) still guarded, and those it has released a lock on. */
     const guarded = new Map<string, Set<string>>();
+    const vouched = new Map<string, Set<string>>();
     const key = (gfid: Buffer) => gfid.toString('hex');
     const isGuarded = (ctx: FopContext, gfid: Buffer) => guarded.get(ctx.session.id)?.has(key(gfid)) ?? false;
     const sessionUuid = (ctx: FopContext) => ctx.session.id.replace(/#\d+$/, '');
 
     function guard(ctx: FopContext, gfid: Buffer): void {
       if (reconnectCount(sessionUuid(ctx)) < 1) return;
+      // Opened again after a lock cycle here (a heal opens after deciding): nothing to guard.
+      if (vouched.get(ctx.session.id)?.has(key(gfid))) return;
       let set = guarded.get(ctx.session.id);
       if (!set) guarded.set(ctx.session.id, (set = new Set()));
       set.add(key(gfid));
     }
 
     function release(ctx: FopContext, gfid: Buffer): void {
+      if (reconnectCount(sessionUuid(ctx)) < 1) return;
+      let done = vouched.get(ctx.session.id);
+      if (!done) vouched.set(ctx.session.id, (done = new Set()));
+      done.add(key(gfid));
       const set = guarded.get(ctx.session.id);
       if (!set?.delete(key(gfid))) return;
       if (!set.size) guarded.delete(ctx.session.id);
@@ -109,6 +117,7 @@ export const rejoinGuard = defineTranslator({
       fops,
       sessionEnded(session) {
         guarded.delete(session.id);
+        vouched.delete(session.id);
       },
     };
   },

@@ -118,6 +118,26 @@ test('a reconnected client reads nothing here until it released an AFR data lock
     assert.equal((await b.read(fd, again)).opRet, 0);
     assert.equal((await b.fstat(fd, again)).xdata?.has(BAD_INODE) ?? false, false);
 
+    // Opened again after that lock cycle (as a heal opens after deciding): not guarded.
+    const fdLater = await b.open(again);
+    assert.equal((await b.read(fdLater, again)).opRet, 0);
+
+    // A reconnected heal daemon: lock, decide, unlock, then open and read the source.
+    const shd = session(1, 4);
+    const fdAny = new OpenFd(fd.gfid, 2, false);
+    await b.call(
+      'INODELK',
+      { gfid: fd.gfid, cmd: 1, type: 1, flock: flock(), volume: 'fv-replicate-0', xdata: null },
+      shd,
+    );
+    await b.call(
+      'INODELK',
+      { gfid: fd.gfid, cmd: 1, type: 2, flock: flock(), volume: 'fv-replicate-0', xdata: null },
+      shd,
+    );
+    await b.call('OPEN', { gfid: fd.gfid, flags: 2, xdata: null, fd: fdAny }, shd);
+    assert.equal((await b.read(fdAny, shd)).opRet, 0);
+
     // Another reconnected session is guarded on its own.
     const other = session(2, 3);
     const fd2 = await b.open(other);
