@@ -2,11 +2,23 @@
 // stock libgfapi (fio's gfapi engine) and through the glusterts NBD export (fio's nbd engine,
 // the TypeScript client's replicate underneath): a brick SIGKILLed (the daemon restarts it),
 // a brick SIGSTOPped for longer than network.ping-timeout then continued, and a brick whose
-// disk fills up (ENOSPC on that replica only). fio must see no error and no bad block; the
-// longest IO (fio's max completion latency) is the guest-visible stall, reported per fault.
+// disk fills up (ENOSPC on that replica only), with the glusterts self-heal daemon on. fio must
+// see no error and no bad block; the longest IO (fio's max completion latency) is the
+// guest-visible stall, reported per fault and engine. After each fault the shd heals on its
+// own while fio keeps writing through the fds it had open all along (no brick accuses another
+// before fio ends); afterwards the bricks hold byte-identical files with every trusted.afr.*
+// counter zero, and `volume heal fv info` shows 0 entries.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Volume } from '../../src/client/index.js';
@@ -24,6 +36,11 @@ import {
 const HOST = '127.0.0.61';
 const VOL = 'fv';
 const PING_TIMEOUT_S = 4;
+type Engine = 'gfapi' | 'nbd';
+// For chasing a failure: FAULT_ENGINES=gfapi FAULT_ONLY=kill (both engines, every fault by default).
+const ENGINES = (process.env.FAULT_ENGINES?.split(',') ?? ['gfapi', 'nbd']) as Engine[];
+const ONLY = process.env.FAULT_ONLY?.split(',');
+const skip = (name: string) => (ONLY && !ONLY.includes(name) ? { skip: true } : {});
 const work = mkdtempSync(join('/var/tmp', 'glusterts-faults-'));
 let daemon: RunningDaemon | undefined;
 let nbd: RunningNbd | undefined;
@@ -123,19 +140,73 @@ async function prepareNbdImage(name: string): Promise<void> {
   }
 }
 
-/** Runs fio through `engines` for `runtimeS`, applying `fault` a few seconds in; reports the stalls. */
+/** How many index heals of the shd healed something (its log: `…: healed N, …`). */
+function shdHeals(): number {
+  try {
+    const log = readFileSync(join(daemon!.data, 'logs', 'bricks', `shd-${VOL}.log`), 'utf8');
+    return [...log.matchAll(/: healed [1-9]/g)].length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Files with a gfid entry in a brick's xattrop index: some brick accuses another. */
+function accusedOn(brick: string): string[] {
+  return readdirSync(join(brick, '.glusterfs', 'indices', 'xattrop')).filter(
+    (n) => !n.startsWith('xattrop-'),
+  );
+}
+
+/** Every trusted.afr.* value of a brick file that is not all zeros. */
+function nonZeroChangelog(path: string): string[] {
+  const r = spawnSync('getfattr', ['-d', '-m', 'trusted.afr', '-e', 'hex', path], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.startsWith('trusted.afr.') && !/=0x0+$/.test(l));
+}
+
+/** The files fio writes for one fault, as brick-relative names. */
+const faultFiles = (name: string, engines: readonly Engine[]) =>
+  engines.flatMap((e) => (e === 'nbd' ? [`nbd-${name}.img`] : [`gfapi-${name}.0`, `gfapi-${name}.1`]));
+
+/**
+ * Runs fio through `engines` for `runtimeS`, applying `fault` a few seconds in; then the shd
+ * must heal while fio still writes, and the bricks must agree once fio is done. Reports the
+ * stalls and the heal time.
+ */
 async function underFio(
   t: { diagnostic(msg: string): void },
   name: string,
   runtimeS: number,
   fault: () => Promise<void>,
-  engines: readonly ('gfapi' | 'nbd')[] = ['gfapi', 'nbd'],
+  engines: readonly Engine[] = ENGINES,
 ): Promise<void> {
   if (engines.includes('nbd')) await prepareNbdImage(name);
+  let fioDone = false;
   const runs = engines.map((e) => startFio(name, e, runtimeS));
+  const settling = Promise.allSettled(runs).finally(() => (fioDone = true));
+  const started = Date.now();
   await sleep(4000);
+  const healsBefore = shdHeals();
+  const accused = () => brickDirs.some((b) => accusedOn(b).length > 0);
+  // Whether any brick accused another since the fault began (ENOSPC may fail no write at all).
+  let sawAccusation = false;
+  const sampler = setInterval(() => (sawAccusation ||= accused()), 100).unref();
   await fault();
-  const settled = await Promise.allSettled(runs);
+  const faultOver = Date.now();
+
+  // Healed on its own while fio keeps writing: no brick accuses another any more, the shd
+  // having healed what was accused (a client's delayed post-op may charge a returned brick a
+  // little later, hence the 3 s).
+  let healedAt: number | undefined;
+  while (!fioDone) {
+    const settledFault = Date.now() - faultOver >= 3000;
+    if (settledFault && !accused() && (shdHeals() > healsBefore || !sawAccusation)) {
+      healedAt = Date.now();
+      break;
+    }
+    await sleep(250);
+  }
+  clearInterval(sampler);
+  const settled = await settling;
   const failures = settled.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
   assert.deepEqual(failures, [], failures.join('\n'));
   settled.forEach((r, i) => {
@@ -148,6 +219,35 @@ async function underFio(
     const stallMs = Math.max(...jobs.map((j) => Math.max(j.write.clat_ns.max, j.read.clat_ns.max))) / 1e6;
     t.diagnostic(`${name}: longest IO through ${engine}: ${stallMs.toFixed(0)} ms`);
   });
+  assert.ok(
+    healedAt !== undefined,
+    `${name}: not healed before fio ended (${((Date.now() - started) / 1000).toFixed(1)} s; shd heals ${shdHeals() - healsBefore}): ${brickDirs
+      .map((b) => `${b}: ${accusedOn(b).join(',')}`)
+      .join('; ')}`,
+  );
+  t.diagnostic(
+    sawAccusation
+      ? `${name}: healed ${((healedAt - faultOver) / 1000).toFixed(1)} s after the fault ended, fio still writing`
+      : `${name}: no brick was accused (nothing to heal)`,
+  );
+
+  // Once fio closed its files: heal info empty, identical bricks, clean changelogs.
+  const deadline = Date.now() + 30_000;
+  let info = '';
+  for (;;) {
+    info = await daemon!.volume('heal', VOL, 'info', '--server', HOST).catch((e: Error) => e.message);
+    const counts = [...info.matchAll(/Number of entries: (\S+)/g)].map((m) => m[1]);
+    if (counts.length === 3 && counts.every((c) => c === '0')) break;
+    assert.ok(Date.now() < deadline, `${name}: heal info after fio:\n${info}`);
+    await sleep(500);
+  }
+  for (const file of faultFiles(name, engines)) {
+    const first = readFileSync(join(brickDirs[0]!, file));
+    for (const b of brickDirs) {
+      assert.ok(readFileSync(join(b, file)).equals(first), `${name}: ${b}/${file} identical to brick 0`);
+      assert.deepEqual(nonZeroChangelog(join(b, file)), [], `${name}: ${b}/${file} changelog clean`);
+    }
+  }
 }
 
 test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP past ping-timeout, ENOSPC on one replica', async (t) => {
@@ -171,14 +271,11 @@ test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP 
   brickDirs = bricks;
   await daemon.volume('create', VOL, 'replica', '3', ...bricks.map((b) => `${HOST}:${b}`), 'force');
   await daemon.volume('set', VOL, 'network.ping-timeout', String(PING_TIMEOUT_S));
-  // The glusterts self-heal daemon stays off here for now: with it on, a heal pass during the
-  // SIGSTOP case stalled fio for minutes (being chased). Heal is tested in replica-heal.
-  await daemon.volume('set', VOL, 'cluster.self-heal-daemon', 'off');
   await daemon.volume('start', VOL);
   nbd = await startGlustertsNbd(HOST, { host: HOST });
 
-  await t.test('SIGKILL of one brick, restarted by the daemon', () =>
-    underFio(t, 'kill', 16, async () => {
+  await t.test('SIGKILL of one brick, restarted by the daemon', skip('kill'), () =>
+    underFio(t, 'kill', 28, async () => {
       const pid = brickPid(1);
       process.kill(pid, 'SIGKILL');
     }),
@@ -186,8 +283,9 @@ test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP 
 
   await t.test(
     `SIGSTOP of one brick for ${PING_TIMEOUT_S + 3} s (ping-timeout ${PING_TIMEOUT_S} s), then SIGCONT`,
+    skip('stop'),
     () =>
-      underFio(t, 'stop', 20, async () => {
+      underFio(t, 'stop', 30, async () => {
         const pid = brickPid(0);
         process.kill(pid, 'SIGSTOP');
         try {
@@ -198,13 +296,20 @@ test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP 
       }),
   );
 
-  await t.test('ENOSPC on one replica only', async () => {
+  await t.test('ENOSPC on one replica only', skip('full'), async () => {
     // Fill brick 2's file system but for a little room: the writes run out of space there only.
     const filler = join(smallMount, 'filler');
     const fs = statfsSync(smallMount);
     const room = 6 << 20;
     await run('fallocate', ['-l', String(Math.max(0, fs.bavail * fs.bsize - room)), filler]);
-    await underFio(t, 'full', 12, async () => undefined);
-    rmSync(filler, { force: true });
+    try {
+      // Out of space there for a while, then room again: the shd heals brick 2 while fio writes.
+      await underFio(t, 'full', 24, async () => {
+        await sleep(5000);
+        rmSync(filler, { force: true });
+      });
+    } finally {
+      rmSync(filler, { force: true });
+    }
   });
 });
