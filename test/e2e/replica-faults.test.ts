@@ -304,8 +304,10 @@ test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP 
     await run('fallocate', ['-l', String(Math.max(0, fs.bavail * fs.bsize - room)), filler]);
     try {
       // Out of space there for a while, then room again: the shd heals brick 2 while fio writes.
-      await underFio(t, 'full', 24, async () => {
-        await sleep(5000);
+      // 45 s: the shd retries failed heals after 5 s, doubling, so the last retry that met a
+      // full sink can be 20 s before the one that heals.
+      await underFio(t, 'full', 45, async () => {
+        await sleep(4000);
         rmSync(filler, { force: true });
       });
     } finally {
