@@ -304,9 +304,9 @@ test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP 
     await run('fallocate', ['-l', String(Math.max(0, fs.bavail * fs.bsize - room)), filler]);
     try {
       // Out of space there for a while, then room again: the shd heals brick 2 while fio writes.
-      // 45 s: the shd retries failed heals after 5 s, doubling, so the last retry that met a
-      // full sink can be 20 s before the one that heals.
-      await underFio(t, 'full', 45, async () => {
+      // 60 s: the shd retries failed heals after 5 s, doubling to a minute, so the retry that
+      // heals can come 40 s after the one that met the full sink (measured: up to 40 s).
+      await underFio(t, 'full', 60, async () => {
         await sleep(4000);
         rmSync(filler, { force: true });
       });
