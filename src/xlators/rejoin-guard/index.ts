@@ -28,6 +28,16 @@
  * Heals lock before they read, so the self-heal daemons (ours and stock's) are never held up.
  * First connections (RECON_NO:-0) are not guarded: a client that started while this brick
  * was down and opens on it later is not covered (docs/replication.md).
+ *
+ * The guard lasts at most `guard-seconds` (default 5) from the session's first fop here. The
+ * window it closes ends at the client's first write after the return (which forces the old
+ * lock's post-op) or, for a client that stopped writing, post-op-delay-secs (1 s) after its
+ * last write; refreshes inside the window were told "bad here", so the client's read map
+ * leaves this brick out until it refreshes again, and any later refresh sees the post-op's
+ * accusation. Without the bound, a client reconnected to EVERY brick (the whole volume
+ * restarted) that only reads, or keeps one eager lock for good, would get EIO from all of
+ * them for as long as it runs. The tables are bounded by that time too: a session's entries
+ * are dropped once its guard period is over.
  */
 import { intValue, type Dict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
@@ -56,17 +66,43 @@ export function endsDataLock(req: { volume: string; type: number; flock: { start
 export const rejoinGuard = defineTranslator({
   type: 'features/rejoin-guard',
   children: 'one',
-  options: {},
-  create() {
+  options: {
+    'guard-seconds': {
+      type: 'int',
+      default: 5,
+      min: 0,
+      max: 600,
+      description: "How long after a reconnected session's first fop its reads may be refused here.",
+    },
+  },
+  create({ options: o }) {
+    const guardMs = o['guard-seconds'] * 1000;
+    /** Per reconnected session: when the guard period ends (ms, monotonic). */
+    const until = new Map<string, number>();
     /** Per reconnected session: gfids (hex) still guarded, and those it has released a lock on. */
     const guarded = new Map<string, Set<string>>();
     const vouched = new Map<string, Set<string>>();
     const key = (gfid: Buffer) => gfid.toString('hex');
-    const isGuarded = (ctx: FopContext, gfid: Buffer) => guarded.get(ctx.session.id)?.has(key(gfid)) ?? false;
     const sessionUuid = (ctx: FopContext) => ctx.session.id.replace(/#\d+$/, '');
 
+    /** Whether the session is a reconnection still inside its guard period (forgets it after). */
+    function inPeriod(ctx: FopContext): boolean {
+      const id = ctx.session.id;
+      let end = until.get(id);
+      if (end === undefined) {
+        if (reconnectCount(sessionUuid(ctx)) < 1) return false;
+        until.set(id, (end = performance.now() + guardMs));
+      }
+      if (performance.now() < end) return true;
+      guarded.delete(id);
+      vouched.delete(id);
+      return false;
+    }
+    const isGuarded = (ctx: FopContext, gfid: Buffer) =>
+      inPeriod(ctx) && (guarded.get(ctx.session.id)?.has(key(gfid)) ?? false);
+
     function guard(ctx: FopContext, gfid: Buffer): void {
-      if (reconnectCount(sessionUuid(ctx)) < 1) return;
+      if (!inPeriod(ctx)) return;
       // Opened again after a lock cycle here (a heal opens after deciding): nothing to guard.
       if (vouched.get(ctx.session.id)?.has(key(gfid))) return;
       let set = guarded.get(ctx.session.id);
@@ -75,7 +111,7 @@ export const rejoinGuard = defineTranslator({
     }
 
     function release(ctx: FopContext, gfid: Buffer): void {
-      if (reconnectCount(sessionUuid(ctx)) < 1) return;
+      if (!inPeriod(ctx)) return;
       let done = vouched.get(ctx.session.id);
       if (!done) vouched.set(ctx.session.id, (done = new Set()));
       done.add(key(gfid));
@@ -118,6 +154,7 @@ export const rejoinGuard = defineTranslator({
       sessionEnded(session) {
         guarded.delete(session.id);
         vouched.delete(session.id);
+        until.delete(session.id);
       },
     };
   },

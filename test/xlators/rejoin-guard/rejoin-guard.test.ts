@@ -26,13 +26,13 @@ const afrKeys: GfxDict = new Map(
   ]),
 );
 
-async function guardedBrick() {
+async function guardedBrick(guardSeconds?: number) {
   const dir = await mkdtemp(join('/var/tmp', 'glusterts-rejoin-'));
   const graph = await Graph.build(
     parseVolfile(
       `volume b-posix\n type storage/posix\n option directory ${dir}\nend-volume\n` +
         `volume b-locks\n type features/locks\n subvolumes b-posix\nend-volume\n` +
-        `volume b-guard\n type features/rejoin-guard\n subvolumes b-locks\nend-volume\n`,
+        `volume b-guard\n type features/rejoin-guard\n${guardSeconds === undefined ? '' : ` option guard-seconds ${guardSeconds}\n`} subvolumes b-locks\nend-volume\n`,
     ),
     BRICK_TRANSLATORS,
     { strictOptions: true },
@@ -142,6 +142,38 @@ test('a reconnected client reads nothing here until it released an AFR data lock
     const other = session(2, 3);
     const fd2 = await b.open(other);
     await fails(b.read(fd2, other), 'EIO');
+    assert.equal((await b.read(fd, again)).opRet, 0);
+  } finally {
+    await b.close();
+  }
+});
+
+test('the guard ends guard-seconds after the session first came: a whole-volume restart never refuses reads for good', async () => {
+  const b = await guardedBrick(1);
+  try {
+    // Reconnected to every brick, only reading, never locking (or keeping one eager lock):
+    // refused for the guard period only.
+    const again = session(1, 2);
+    const fd = await b.open(again);
+    assert.equal((await b.fstat(fd, again)).xdata?.get(BAD_INODE)?.value, 1n);
+    await fails(b.read(fd, again), 'EIO');
+    await b.finodelk(fd, again, 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await b.read(fd, again)).opRet, 0, 'served after the period');
+    assert.equal((await b.fstat(fd, again)).xdata?.has(BAD_INODE) ?? false, false);
+    // A file opened after the period is not guarded either.
+    const fdLater = await b.open(again);
+    assert.equal((await b.read(fdLater, again)).opRet, 0);
+  } finally {
+    await b.close();
+  }
+});
+
+test('guard-seconds 0 turns the guard off', async () => {
+  const b = await guardedBrick(0);
+  try {
+    const again = session(1, 2);
+    const fd = await b.open(again);
     assert.equal((await b.read(fd, again)).opRet, 0);
   } finally {
     await b.close();
