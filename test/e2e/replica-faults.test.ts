@@ -22,6 +22,7 @@ import {
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Volume } from '../../src/client/index.js';
+import { explainBadBlocks } from '../support/replica-peers.js';
 import {
   requirePeer,
   run,
@@ -85,7 +86,7 @@ runtime=${runtimeS}
 ${engine === 'nbd' ? '' : 'numjobs=2\n'}`,
   );
   return runCommand('fio', ['--output-format=json', file], (runtimeS + 90) * 1000).then((r) => {
-    const why = r.code === 0 ? '' : explainBadBlocks(r.stderr);
+    const why = r.code === 0 ? '' : explainBadBlocks(r.stderr, brickDirs);
     assert.equal(
       r.code,
       0,
@@ -96,32 +97,6 @@ ${engine === 'nbd' ? '' : 'numjobs=2\n'}`,
 }
 
 let brickDirs: string[] = [];
-
-/** For each bad block fio names: what every brick holds there, the file's size and changelog. */
-function explainBadBlocks(stderr: string): string {
-  let out = '';
-  for (const m of stderr.matchAll(/at file (\S+) offset (\d+), length (\d+)/g)) {
-    const [, file, off, len] = m;
-    out += `\n${file} @${off}+${len}:`;
-    for (const b of brickDirs) {
-      try {
-        const whole = readFileSync(join(b, file!));
-        const block = whole.subarray(Number(off), Number(off) + Number(len));
-        const shown = block.every((x) => x === 0) ? 'zeros' : block.subarray(0, 8).toString('hex');
-        const afr = spawnSync('getfattr', ['-d', '-m', 'trusted.afr', '-e', 'hex', join(b, file!)], {
-          encoding: 'utf8',
-        });
-        out += `\n  ${b}: size ${whole.length} block ${shown} ${afr.stdout
-          .split('\n')
-          .filter((l) => l.startsWith('trusted'))
-          .join(' ')}`;
-      } catch (e) {
-        out += `\n  ${b}: ${String(e)}`;
-      }
-    }
-  }
-  return out;
-}
 
 function brickPid(i: number): number {
   const path = join(daemon!.data, 'bricks', `${VOL}-${i}`);

@@ -135,7 +135,7 @@ function runQuiet(file: string, args: string[], timeoutMs: number) {
 }
 
 /** For each bad block fio names: what every brick holds there, the file's size and changelog. */
-function explainBadBlocks(stderr: string, brickDirs: readonly string[]): string {
+export function explainBadBlocks(stderr: string, brickDirs: readonly string[]): string {
   let out = '';
   for (const m of stderr.matchAll(/at file (\S+) offset (\d+), length (\d+)/g)) {
     const [, file, off, len] = m;
