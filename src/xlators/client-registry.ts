@@ -6,6 +6,7 @@ import type { OptionSchema, TranslatorRegistry, TranslatorType } from '../xlator
 import { client } from './client/index.js';
 import { distribute } from './distribute/index.js';
 import { replicate } from './replicate/index.js';
+import { shard } from './shard/index.js';
 import { ioStats } from './io-stats/index.js';
 import { passthroughTypes, stockPassthroughs, type PassthroughSpec } from './passthrough/index.js';
 
@@ -19,7 +20,7 @@ function registry(types: readonly TranslatorType<any>[]): TranslatorRegistry {
  * fop goes through at once and every answer is the brick's own, so passing through is
  * semantically safe (only the optimisation is lost). Checked against the GlusterFS 10
  * sources (xlators/performance/..., xlators/features/utime). Anything else a client
- * volfile names that is not registered below (cluster/disperse, features/shard, …) is
+ * volfile names that is not registered below (cluster/disperse, …) is
  * refused by Graph.build with its type.
  */
 export const CLIENT_PASSTHROUGHS: readonly PassthroughSpec[] = [
@@ -69,6 +70,7 @@ export const CLIENT_TRANSLATORS: TranslatorRegistry = registry([
   client,
   distribute,
   replicate,
+  shard,
   ioStats,
   ...stockPassthroughs.filter((t) => t.type === 'performance/io-threads'),
   ...passthroughTypes(

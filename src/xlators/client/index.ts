@@ -282,7 +282,8 @@ class ProtocolClient implements ClientTranslator {
   private remoteFd(name: FopName, fd: unknown, generation: number): number {
     const state = fd instanceof OpenFd && !fd.anonymous ? fd.get<FdState>(this) : undefined;
     if (state && state.generation === generation) return state.remoteFd;
-    if (fopDef(name).anonymous) return ANONYMOUS_FD;
+    // An upper layer's own anonymous fd (shard's per-shard DISCARD, ZEROFILL, …) is -2 on any fd fop, as stock sends it.
+    if (fopDef(name).anonymous || (fd instanceof OpenFd && fd.anonymous)) return ANONYMOUS_FD;
     const why = !(fd instanceof OpenFd)
       ? 'no fd'
       : fd.anonymous

@@ -5,7 +5,7 @@
  * the handle store and gfid2path in step (posix-entry-ops.c).
  */
 import { constants, promises as fsp, type BigIntStats } from 'node:fs';
-import { gfuuidValue } from '../../protocol/dict.js';
+import { gfuuidValue, uintValue } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import { zeroIatt } from '../../protocol/iatt.js';
 import { O_PATH, mknodat, openBeneath } from '../../sys/index.js';
@@ -276,7 +276,11 @@ export function entryOps(p: Posix): FopTable {
         if (gfid && stat.nlink > 2n) await brick.removeGfid2path(path, dir.gfid, req.bname);
         await fsp.unlink(path);
         if (gfid) await dropHandleIfLast(gfid, stat);
-        return { prestat, poststat: await brick.restat(dir), xdata: null };
+        // Shard asks how many 512-byte blocks the removed file held (its size accounting).
+        const xdata = req.xdata?.has('gf_get_file_block_count')
+          ? new Map([['gf_get_file_block_count', uintValue(stat.blocks)]])
+          : null;
+        return { prestat, poststat: await brick.restat(dir), xdata };
       });
     },
 
