@@ -6,7 +6,8 @@
  *
  *   node dist/src/bench/client-load.js '{"host":…,"volume":…,"write":false,…}'
  *
- * Prints `io done` when the IO is over (before closing), then one JSON line of figures.
+ * Prints `io start` once connected with the files open, `io done` when the IO is over
+ * (before closing), then one JSON line of figures.
  */
 import { O, Volume } from '../client/index.js';
 
@@ -24,6 +25,8 @@ export interface ClientLoad {
   runtime: number;
   /** Size of each file, bytes. */
   size: number;
+  /** Completion latency percentiles to report (e.g. [50, 99, 99.9]). */
+  percentiles?: readonly number[];
 }
 
 export interface ClientLoadResult {
@@ -31,9 +34,30 @@ export interface ClientLoadResult {
   perFileBytes: number[];
   ops: number;
   seconds: number;
+  /** Completion latency percentiles, µs, keyed as asked ("50", "99.9"). */
+  clatUs?: Record<string, number>;
 }
 
+export const IO_START = 'io start';
 export const IO_DONE = 'io done';
+
+/** Nearest-rank percentiles of `samples` (sorted here), keyed by String(p). */
+export function percentiles(samples: Float64Array, ps: readonly number[]): Record<string, number> {
+  const sorted = samples.slice().sort();
+  const out: Record<string, number> = {};
+  for (const p of ps) {
+    // The epsilon keeps 99.9% of 1000 at rank 999 (floating point gives 999.0000000000001).
+    const rank = Math.max(1, Math.ceil((p / 100) * sorted.length - 1e-9));
+    out[String(p)] = sorted[rank - 1] ?? NaN;
+  }
+  return out;
+}
+
+function growTo(a: Float64Array, n: number): Float64Array {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
 
 async function run(load: ClientLoad): Promise<ClientLoadResult> {
   const vol = await Volume.connect({ volume: load.volume, servers: [{ host: load.host }] });
@@ -46,6 +70,9 @@ async function run(load: ClientLoad): Promise<ClientLoadResult> {
     let ops = 0;
     let seed = 12345;
     const nextRandom = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+    // Completion latencies, µs, when asked for: a growing typed array, no per-IO allocation.
+    let lat: Float64Array = new Float64Array(load.percentiles ? 1 << 16 : 0);
+    console.log(IO_START);
     const t0 = performance.now();
     const deadline = t0 + load.runtime * 1000;
     await Promise.all(
@@ -54,8 +81,13 @@ async function run(load: ClientLoad): Promise<ClientLoadResult> {
           let block = lane;
           while (performance.now() < deadline) {
             const at = (load.random ? nextRandom() % blocks : block++ % blocks) * load.bs;
+            const started = performance.now();
             if (load.write) await file.pwrite(payload, at);
             else await file.pread(load.bs, at);
+            if (load.percentiles) {
+              if (ops === lat.length) lat = growTo(lat, ops * 2);
+              lat[ops] = (performance.now() - started) * 1000;
+            }
             perFileBytes[i]! += load.bs;
             ops++;
           }
@@ -65,7 +97,12 @@ async function run(load: ClientLoad): Promise<ClientLoadResult> {
     const seconds = (performance.now() - t0) / 1000;
     console.log(IO_DONE);
     await Promise.all(handles.map((h) => h.close()));
-    return { perFileBytes, ops, seconds };
+    return {
+      perFileBytes,
+      ops,
+      seconds,
+      ...(load.percentiles ? { clatUs: percentiles(lat.subarray(0, ops), load.percentiles) } : {}),
+    };
   } finally {
     await vol.close();
   }

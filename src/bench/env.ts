@@ -4,7 +4,7 @@
  * trimmed volume `benchtrim` and a stock FUSE mount of `bench`. Every volume gets its
  * files (bench.0 … bench.3) laid out before any measurement, so reads read real data.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -16,7 +16,16 @@ import {
   startStockGluster,
   waitForBrick,
 } from '../peers/index.js';
+import { descendants, processes } from './cpu.js';
 import { FILES, type SystemId } from './model.js';
+
+function pidFromFile(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
 
 export const VOLUME = 'bench';
 export const TRIMMED_VOLUME = 'benchtrim';
@@ -49,6 +58,15 @@ export interface Target {
   mount: string;
   /** `nbd://host:port` of the NBD export of `volume` (glusterts client library), or ''. */
   nbd: string;
+  /** The NBD export's PID, or 0. */
+  nbdPid: number;
+  /** The FUSE client's PID (from its pidfile), or 0 when `mount` is ''. */
+  fusePid(): number;
+  /**
+   * The system's server processes: management daemon and bricks (for their CPU time); looked
+   * up on the first call, once setup has started every brick.
+   */
+  serverPids(): number[];
 }
 
 export interface BenchEnv {
@@ -99,6 +117,8 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       let host: string;
       let createTrimmed: () => Promise<void>;
       let volfile: (vol: string) => Promise<string>;
+      let serverPids: () => number[];
+      let found: number[] | undefined;
       if (system === 'stock') {
         log(`starting stock GlusterFS on ${opts.stockHost}`);
         const g = await startStockGluster({ host: opts.stockHost, volume: VOLUME, dir });
@@ -106,6 +126,13 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
         host = g.host;
         createTrimmed = () => g.addVolume(TRIMMED_VOLUME, STOCK_TRIMMED_OPTIONS);
         volfile = (vol) => g.clientVolfile(vol);
+        // glusterfsd daemonizes away from glusterd; its command line names its brick under `dir`.
+        serverPids = () => [
+          g.glusterdPid,
+          ...processes()
+            .filter((p) => p.pid !== g.glusterdPid && p.cmdline.includes(`${dir}/`))
+            .map((p) => p.pid),
+        ];
       } else {
         log(`starting glusterts on ${opts.glustertsHost}`);
         const g = await startGlusterts({ host: opts.glustertsHost, volume: VOLUME, data: dir });
@@ -120,6 +147,8 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
           await waitForBrick(host, trimBrick);
         };
         volfile = (vol) => readFile(join(dir, 'vols', vol, `${vol}.tcp-fuse.vol`), 'utf8');
+        // `glusterts up` runs the bricks as its children.
+        serverPids = () => descendants(g.child.pid ?? 0, processes());
       }
       const target: Target = {
         system,
@@ -128,6 +157,9 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
         trimmedVolume: TRIMMED_VOLUME,
         mount: '',
         nbd: '',
+        nbdPid: 0,
+        fusePid: () => (target.mount ? pidFromFile(`${target.mount}.pid`) : 0),
+        serverPids: () => (found ??= serverPids()),
       };
       env.targets[system] = target;
       // Lay the files out through the stock FUSE client (no glfs_fini cost); keep the
@@ -147,6 +179,7 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
         const nbd = await startGlustertsNbd(host, { host }, { trimmed: true, volumes: [VOLUME] });
         stops.push(nbd.stop);
         target.nbd = nbd.url;
+        target.nbdPid = nbd.pid;
       }
       env.volfiles[`${system}/${VOLUME}`] = await volfile(VOLUME).catch((e: unknown) => String(e));
       if (opts.needTrimmed) {

@@ -10,18 +10,22 @@ import {
   parseQemuBench,
   qemuBenchArgs,
   qemuBenchDone,
+  etaRunning,
   startFio,
   track,
   type FioSpec,
 } from '../peers/index.js';
-import { IO_DONE, type ClientLoad, type ClientLoadResult } from './client-load.js';
+import { IO_DONE, IO_START, type ClientLoad, type ClientLoadResult } from './client-load.js';
+import { CpuWindow, NO_SERVER, type CpuSources } from './cpu.js';
 import type { BenchEnv, Target } from './env.js';
 import {
   FILES,
+  PERCENTILES,
   QEMU_DEPTH,
   RANDOM_BS,
   RANDOM_DEPTH_PER_FILE,
   WORKLOADS,
+  latencyShape,
   parseSize,
   type Sample,
   type SystemId,
@@ -65,16 +69,23 @@ export interface Row {
   needs: readonly string[];
   /** Which environment parts it needs. */
   uses: { base?: boolean; fuse?: boolean; trimmed?: boolean; nbd?: boolean };
-  measure(ctx: RowContext, w: Workload, system: SystemId): Measurement;
+  /** `depth`: requests in flight in all, for the latency (clat) workloads. */
+  measure(ctx: RowContext, w: Workload, system: SystemId, depth?: number): Measurement;
 }
 
 const BW: WorkloadId[] = ['seq-read', 'seq-write', 'rand-read', 'rand-write'];
 const QEMU: WorkloadId[] = ['seq-read', 'seq-write', 'open-close'];
+const LAT: WorkloadId[] = ['lat-rand-read', 'lat-rand-write'];
 
-function fioSpec(ctx: RowContext, w: Workload, engine: 'file' | 'gfapi'): Omit<FioSpec, 'directory'> {
+function fioSpec(
+  ctx: RowContext,
+  w: Workload,
+  engine: 'file' | 'gfapi',
+  depth?: number,
+): Omit<FioSpec, 'directory'> {
   const rw = (w.random ? 'rand' : '') + w.direction;
   const ioengine = engine === 'file' ? (w.random ? 'libaio' : 'psync') : w.random ? 'gfapi_async' : 'gfapi';
-  return {
+  const spec: Omit<FioSpec, 'directory'> = {
     rw: rw as FioSpec['rw'],
     bs: w.random ? RANDOM_BS : ctx.bs,
     ioengine,
@@ -83,45 +94,81 @@ function fioSpec(ctx: RowContext, w: Workload, engine: 'file' | 'gfapi'): Omit<F
     size: ctx.size,
     runtime: ctx.runtime,
   };
+  if (w.kind !== 'clat') return spec;
+  const shape = latencyShape(depth ?? 1);
+  return { ...spec, jobs: shape.jobs, iodepth: shape.perJob, percentiles: PERCENTILES };
 }
 
-function fioMeasure(ctx: RowContext, spec: FioSpec): Measurement {
-  const run = startFio(spec, { scratch: ctx.scratch });
-  const result = run.result.then((r) => ({
-    tool: `fio ${spec.ioengine} ${spec.rw} bs=${spec.bs} iodepth=${spec.iodepth} numjobs=${spec.jobs}`,
-    aggregateKiBps: r.aggregateKiBps,
-    perFileKiBps: r.perJobKiBps,
-    iops: r.iops,
-  }));
+/** The CPU window's figures joined with the IO the tool did at its rate over that window. */
+function cpuFigures(window: CpuWindow, iops: number, kibps: number): Figures['cpu'] {
+  const f = window.figures();
+  return f && { ...f, ios: iops * f.seconds, bytes: kibps * 1024 * f.seconds };
+}
+
+function fioMeasure(ctx: RowContext, spec: FioSpec, cpu: CpuSources): Measurement {
+  let window: CpuWindow | undefined;
+  const run = startFio(spec, {
+    scratch: ctx.scratch,
+    onEta: (lines) => {
+      if (!etaRunning(lines.filter(Boolean).at(-1) ?? '')) return;
+      window ??= new CpuWindow(run.pid, cpu);
+      window.mark();
+    },
+  });
+  const result = run.result.then((r) => {
+    const cpu = window && cpuFigures(window, r.iops, r.aggregateKiBps);
+    return {
+      tool: `fio ${spec.ioengine} ${spec.rw} bs=${spec.bs} iodepth=${spec.iodepth} numjobs=${spec.jobs}${spec.percentiles ? ' group_reporting' : ''}`,
+      aggregateKiBps: r.aggregateKiBps,
+      perFileKiBps: r.perJobKiBps,
+      iops: r.iops,
+      ...(spec.percentiles ? { clatUs: r.clatUs } : {}),
+      ...(cpu ? { cpu } : {}),
+    };
+  });
   return { ioDone: run.ioDone, result };
 }
 
 const CLIENT_LOAD = new URL('./client-load.js', import.meta.url).pathname;
 
 /** The TypeScript client library in a process of its own, on fio's job shape. */
-function clientMeasure(ctx: RowContext, w: Workload, t: Target): Measurement {
+function clientMeasure(ctx: RowContext, w: Workload, t: Target, depth?: number): Measurement {
+  const shape = w.kind === 'clat' ? latencyShape(depth ?? 1) : undefined;
   const load: ClientLoad = {
     host: t.host,
     volume: t.volume,
     write: w.direction === 'write',
     random: w.random,
     bs: w.random ? parseSize(RANDOM_BS) : ctx.bsBytes,
-    files: FILES,
-    depth: w.random ? RANDOM_DEPTH_PER_FILE : 1,
+    files: shape?.jobs ?? FILES,
+    depth: shape?.perJob ?? (w.random ? RANDOM_DEPTH_PER_FILE : 1),
     runtime: ctx.runtime,
     size: ctx.sizeBytes,
+    ...(shape ? { percentiles: PERCENTILES } : {}),
   };
+  let window: CpuWindow | undefined;
   const run = track(process.execPath, [CLIENT_LOAD, JSON.stringify(load)], {
-    done: (stdout) => stdout.includes(IO_DONE),
+    done: (stdout) => {
+      // Two marks: when the IO starts (connected, files open) and when it is over.
+      const over = stdout.includes(IO_DONE);
+      if (!window && stdout.includes(IO_START)) (window = new CpuWindow(run.pid, sources(t))).mark();
+      if (over) window?.mark();
+      return over;
+    },
   });
   const result = run.exit.then((e) => {
     const r = JSON.parse(e.stdout.trim().split('\n').at(-1) ?? '') as ClientLoadResult;
     const perFileKiBps = r.perFileBytes.map((b) => b / 1024 / r.seconds);
+    const aggregateKiBps = perFileKiBps.reduce((a, b) => a + b, 0);
+    const iops = r.ops / r.seconds;
+    const cpu = window && cpuFigures(window, iops, aggregateKiBps);
     return {
-      tool: `glusterts client library: ${w.random ? 'random' : 'sequential'} ${w.direction} bs=${load.bs} depth=${load.depth} files=${FILES} O_DIRECT`,
-      aggregateKiBps: perFileKiBps.reduce((a, b) => a + b, 0),
+      tool: `glusterts client library: ${w.random ? 'random' : 'sequential'} ${w.direction} bs=${load.bs} depth=${load.depth} files=${load.files} O_DIRECT`,
+      aggregateKiBps,
       perFileKiBps,
-      iops: r.ops / r.seconds,
+      iops,
+      ...(r.clatUs ? { clatUs: r.clatUs } : {}),
+      ...(cpu ? { cpu } : {}),
     };
   });
   return { ioDone: run.ioDone, result };
@@ -176,6 +223,18 @@ function qemuMeasure(
   };
 }
 
+/**
+ * Where a row's CPU comes from besides the tool: the system's server processes, and the
+ * NBD export or FUSE client the tool goes through (`via`).
+ */
+function sources(t: Target | undefined, via?: 'nbd' | 'fuse'): CpuSources {
+  if (!t) return NO_SERVER;
+  return {
+    client: () => (via === 'nbd' ? [t.nbdPid] : via === 'fuse' ? [t.fusePid()] : []).filter((p) => p > 0),
+    server: () => t.serverPids(),
+  };
+}
+
 function target(ctx: RowContext, system: SystemId): Target {
   const t = system === 'local' ? undefined : ctx.env.targets[system];
   if (!t) throw new Error(`no ${system} target`);
@@ -191,38 +250,42 @@ export const ROWS: readonly Row[] = [
     id: 'base',
     label: 'Base',
     systems: ['local'],
-    workloads: [...BW, 'open-close'],
+    workloads: [...BW, 'open-close', ...LAT],
     needs: ['fio', 'qemu-img', 'qemu-io', 'stdbuf'],
     uses: { base: true },
-    measure: (ctx, w) =>
+    measure: (ctx, w, _system, depth) =>
       w.kind === 'latency'
         ? qemuMeasure(ctx, w, join(ctx.env.baseDir, 'bench.0'), 'base', 'local')
-        : fioMeasure(ctx, { ...fioSpec(ctx, w, 'file'), directory: ctx.env.baseDir }),
+        : fioMeasure(ctx, { ...fioSpec(ctx, w, 'file', depth), directory: ctx.env.baseDir }, NO_SERVER),
   },
   {
     id: 'fuse',
     label: 'FUSE mount',
     systems: ['glusterts', 'stock'],
-    workloads: [...BW, 'open-close'],
+    workloads: [...BW, 'open-close', ...LAT],
     needs: ['fio', 'qemu-img', 'qemu-io', 'stdbuf', 'stock-gluster'],
     uses: { fuse: true },
-    measure: (ctx, w, system) => {
-      const mount = target(ctx, system).mount;
+    measure: (ctx, w, system, depth) => {
+      const t = target(ctx, system);
       return w.kind === 'latency'
-        ? qemuMeasure(ctx, w, join(mount, 'bench.0'), 'fuse', system)
-        : fioMeasure(ctx, { ...fioSpec(ctx, w, 'file'), directory: mount });
+        ? qemuMeasure(ctx, w, join(t.mount, 'bench.0'), 'fuse', system)
+        : fioMeasure(ctx, { ...fioSpec(ctx, w, 'file', depth), directory: t.mount }, sources(t, 'fuse'));
     },
   },
   {
     id: 'native-gfapi',
     label: 'QEMU-GlusterFS native integration: fio gfapi',
     systems: ['glusterts', 'stock'],
-    workloads: BW,
+    workloads: [...BW, ...LAT],
     needs: ['fio', 'stock-gluster'],
     uses: {},
-    measure: (ctx, w, system) => {
+    measure: (ctx, w, system, depth) => {
       const t = target(ctx, system);
-      return fioMeasure(ctx, { ...fioSpec(ctx, w, 'gfapi'), volume: t.volume, host: t.host });
+      return fioMeasure(
+        ctx,
+        { ...fioSpec(ctx, w, 'gfapi', depth), volume: t.volume, host: t.host },
+        sources(t),
+      );
     },
   },
   {
@@ -241,12 +304,16 @@ export const ROWS: readonly Row[] = [
     id: 'trimmed-gfapi',
     label: 'native with trimmed client side xlators: fio gfapi',
     systems: ['glusterts', 'stock'],
-    workloads: BW,
+    workloads: [...BW, ...LAT],
     needs: ['fio', 'stock-gluster'],
     uses: { trimmed: true },
-    measure: (ctx, w, system) => {
+    measure: (ctx, w, system, depth) => {
       const t = target(ctx, system);
-      return fioMeasure(ctx, { ...fioSpec(ctx, w, 'gfapi'), volume: t.trimmedVolume, host: t.host });
+      return fioMeasure(
+        ctx,
+        { ...fioSpec(ctx, w, 'gfapi', depth), volume: t.trimmedVolume, host: t.host },
+        sources(t),
+      );
     },
   },
   {
@@ -265,14 +332,14 @@ export const ROWS: readonly Row[] = [
     id: 'nbd-fio',
     label: 'NBD export (glusterts client library): fio nbd',
     systems: ['glusterts', 'stock'],
-    workloads: BW,
+    workloads: [...BW, ...LAT],
     needs: ['fio', 'stock-gluster'],
     uses: { nbd: true },
-    measure: (ctx, w, system) => {
+    measure: (ctx, w, system, depth) => {
       const t = target(ctx, system);
-      const spec = fioSpec(ctx, w, 'gfapi');
-      const nbdUris = Array.from({ length: FILES }, (_, i) => `${t.nbd}/${t.volume}/bench.${i}`);
-      return fioMeasure(ctx, { ...spec, ioengine: 'nbd', nbdUris });
+      const spec = fioSpec(ctx, w, 'gfapi', depth);
+      const nbdUris = Array.from({ length: spec.jobs }, (_, i) => `${t.nbd}/${t.volume}/bench.${i}`);
+      return fioMeasure(ctx, { ...spec, ioengine: 'nbd', nbdUris }, sources(t, 'nbd'));
     },
   },
   {
@@ -291,10 +358,10 @@ export const ROWS: readonly Row[] = [
     id: 'client',
     label: 'glusterts TypeScript client library',
     systems: ['glusterts', 'stock'],
-    workloads: BW,
+    workloads: [...BW, ...LAT],
     needs: ['stock-gluster'],
     uses: {},
-    measure: (ctx, w, system) => clientMeasure(ctx, w, target(ctx, system)),
+    measure: (ctx, w, system, depth) => clientMeasure(ctx, w, target(ctx, system), depth),
   },
 ];
 

@@ -10,6 +10,8 @@ import { setupEnv, STOCK_TRIMMED_OPTIONS, type BenchEnv } from './env.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import {
   FILES,
+  LATENCY_DEPTHS,
+  PERCENTILES,
   QEMU_DEPTH,
   RANDOM_BS,
   RANDOM_DEPTH_PER_FILE,
@@ -19,7 +21,15 @@ import {
   type SystemId,
   type WorkloadId,
 } from './model.js';
-import { buildTables, evaluateGoals, renderGoals, renderTables, type Goal, type Table } from './report.js';
+import {
+  buildTables,
+  evaluateGoals,
+  renderCpuTable,
+  renderGoals,
+  renderTables,
+  type Goal,
+  type Table,
+} from './report.js';
 import { ROWS, type Figures, type Row, type RowContext } from './rows.js';
 import { GLUSTERD_PORT, glusterUri, killTracked, peerMissing } from '../peers/index.js';
 import { renderSvg } from './svg.js';
@@ -72,7 +82,8 @@ export interface BenchResult {
     systems: string[];
     quick: boolean;
     files: number;
-    queueDepth: { sequential: number; random: number; qemuImgBench: number };
+    queueDepth: { sequential: number; random: number; qemuImgBench: number; latency: number[] };
+    percentiles: number[];
     randomBs: string;
     stockHost: string;
     glustertsHost: string;
@@ -166,23 +177,37 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       for (const w of workloads) {
         for (const row of rows) {
           if (!row.workloads.includes(w.id)) continue;
-          for (const system of order) {
-            if (!row.systems.includes(system) || (system !== 'local' && !systems.includes(system))) continue;
-            if (aborted) throw new Error(aborted);
-            const at = new Date().toISOString();
-            opts.log(`repeat ${repeat + 1}/${opts.repeat} ${w.id} ${row.id} ${system}`);
-            const record = (f: Figures) => {
-              samples.push({ row: row.id, system, workload: w.id, repeat, at, ...f });
-              if (f.aggregateKiBps !== undefined)
-                lastRate.set(`${row.id}/${system}/${w.id}`, f.aggregateKiBps);
-            };
-            // Latency is wall time: nothing else may run. Base sizes qemu-img bench runs.
-            if (w.kind === 'latency' || row.id === 'base') await drain();
-            const m = row.measure(ctx, w, system);
-            if (w.kind === 'latency' || row.id === 'base') record(await m.result);
-            else {
-              await m.ioDone;
-              pending.push(m.result.then(record, (e: unknown) => void failures.push(e)));
+          // Latency runs: each depth on both systems in turn, so the pairs compared run close in time.
+          for (const depth of w.kind === 'clat' ? LATENCY_DEPTHS : [undefined]) {
+            for (const system of order) {
+              if (!row.systems.includes(system) || (system !== 'local' && !systems.includes(system)))
+                continue;
+              if (aborted) throw new Error(aborted);
+              const at = new Date().toISOString();
+              opts.log(
+                `repeat ${repeat + 1}/${opts.repeat} ${w.id} ${row.id} ${system}${depth ? ` depth ${depth}` : ''}`,
+              );
+              const record = (f: Figures) => {
+                samples.push({
+                  row: row.id,
+                  system,
+                  workload: w.id,
+                  repeat,
+                  at,
+                  ...(depth ? { depth } : {}),
+                  ...f,
+                });
+                if (f.aggregateKiBps !== undefined && w.kind === 'bw')
+                  lastRate.set(`${row.id}/${system}/${w.id}`, f.aggregateKiBps);
+              };
+              // Latency is wall time: nothing else may run. Base sizes qemu-img bench runs.
+              if (w.kind === 'latency' || row.id === 'base') await drain();
+              const m = row.measure(ctx, w, system, depth);
+              if (w.kind === 'latency' || row.id === 'base') record(await m.result);
+              else {
+                await m.ioDone;
+                pending.push(m.result.then(record, (e: unknown) => void failures.push(e)));
+              }
             }
           }
         }
@@ -227,6 +252,7 @@ export function describeRun(r: BenchResult): string {
 export function renderReport(r: BenchResult): string {
   const out = [`glusterts bench — ${describeRun(r)}`, ''];
   out.push(renderTables(r.tables));
+  out.push(renderCpuTable(r.tables));
   out.push(renderGoals(r.goals));
   if (r.notes.length) out.push(...r.notes.map((n) => `note: ${n}`), '');
   return out.join('\n');
@@ -374,7 +400,13 @@ function resultRecord(r: {
       systems: r.systems,
       quick: opts.quick,
       files: FILES,
-      queueDepth: { sequential: 1, random: RANDOM_DEPTH_PER_FILE, qemuImgBench: QEMU_DEPTH },
+      queueDepth: {
+        sequential: 1,
+        random: RANDOM_DEPTH_PER_FILE,
+        qemuImgBench: QEMU_DEPTH,
+        latency: [...LATENCY_DEPTHS],
+      },
+      percentiles: [...PERCENTILES],
       randomBs: RANDOM_BS,
       stockHost: opts.stockHost,
       glustertsHost: opts.glustertsHost,

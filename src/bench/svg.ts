@@ -50,7 +50,8 @@ export function renderSvg(tables: readonly Table[], subtitle: string): string {
   );
   let y = 40 + sub.length * 16;
   const plotW = WIDTH - LABEL_W - 110;
-  for (const t of tables) {
+  // Latency percentile tables stay text: their lines are not one figure each.
+  for (const t of tables.filter((x) => x.workload.kind !== 'clat')) {
     const latency = t.workload.kind === 'latency';
     const unit = latency
       ? 'open + 4 KiB read, ms (qemu-io), lower is better'

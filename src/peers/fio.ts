@@ -27,6 +27,11 @@ export interface FioSpec {
   host?: string;
   /** For the nbd engine: one export URI per job (then `jobs` is their count). */
   nbdUris?: string[];
+  /**
+   * Completion latency percentiles to report (`--percentile_list`, e.g. [50, 99, 99.9]); the
+   * jobs are then reported as one group, so the percentiles cover every job's IO together.
+   */
+  percentiles?: readonly number[];
 }
 
 /** The fio arguments for `spec`; JSON goes to `output`, ETA lines to stdout. */
@@ -50,6 +55,8 @@ export function fioArgs(spec: FioSpec, output: string): string[] {
     '--eta-interval=250ms',
   ];
   if (spec.runtime > 0) args.push('--time_based', `--runtime=${spec.runtime}`);
+  if (spec.percentiles?.length)
+    args.push(`--percentile_list=${spec.percentiles.join(':')}`, '--group_reporting');
   if (spec.ioengine === 'nbd') {
     // Options before the first --name are global; each job gets its own export.
     if (!spec.nbdUris?.length) throw new Error('the nbd engine needs export URIs');
@@ -76,13 +83,18 @@ export interface FioResult {
   iops: number;
   /** Mean completion latency over the jobs, microseconds. */
   meanLatUs: number;
+  /**
+   * Completion latency percentiles, microseconds, keyed by percentile as asked ("50", "99",
+   * "99.9"); with `percentiles` set (one group), else those of the first job.
+   */
+  clatUs: Record<string, number>;
 }
 
 interface FioSide {
   bw: number;
   iops: number;
   io_kbytes?: number;
-  clat_ns?: { mean?: number };
+  clat_ns?: { mean?: number; percentile?: Record<string, number> };
   lat_ns?: { mean?: number };
 }
 interface FioJob {
@@ -107,11 +119,16 @@ export function parseFioJson(text: string, direction: 'read' | 'write'): FioResu
   const sides = jobs.map((j) => (direction === 'read' ? j.read : j.write));
   const perJobKiBps = sides.map((s) => s.bw);
   const lat = sides.map((s) => s.clat_ns?.mean ?? s.lat_ns?.mean ?? 0);
+  // fio keys percentiles as "%f" ("99.900000"); Number() gives back the asked 99.9.
+  const clatUs: Record<string, number> = {};
+  for (const [p, ns] of Object.entries(sides[0]!.clat_ns?.percentile ?? {}))
+    clatUs[String(Number(p))] = ns / 1000;
   return {
     aggregateKiBps: perJobKiBps.reduce((a, b) => a + b, 0),
     perJobKiBps,
     iops: sides.reduce((a, s) => a + s.iops, 0),
     meanLatUs: lat.reduce((a, b) => a + b, 0) / lat.length / 1000,
+    clatUs,
   };
 }
 
@@ -126,7 +143,22 @@ export function etaIoDone(line: string): boolean {
   return states.length > 0 && /^[fE_]+$/.test(states);
 }
 
+/**
+ * True when an ETA line shows every job doing IO: its states all running (R/r seq/rand read,
+ * W/w write, M/m mixed), or — fio's first second prints no states — every job's file open
+ * (`Jobs: 4 (f=4)`; f counts open files, and jobs open theirs just before their IO starts).
+ */
+export function etaRunning(line: string): boolean {
+  const m = /^Jobs: (\d+) \(f=(\d+)\)(?:: \[([^\]]*)\])?/.exec(line.trim());
+  if (!m) return false;
+  if (m[3] === undefined) return Number(m[2]) > 0 && m[1] === m[2];
+  const states = m[3].replace(/\(\d+\)|,/g, '');
+  return states.length > 0 && /^[RrWwMm]+$/.test(states);
+}
+
 export interface FioRun {
+  /** fio's PID (its jobs are child processes). */
+  pid: number;
   /** Resolves when every job is past its IO (the process may still be closing). */
   ioDone: Promise<number>;
   /** Resolves with the parsed figures once fio has exited. */
@@ -139,16 +171,21 @@ let runs = 0;
  * Starts fio on `spec` (JSON to a file in `scratch`, ETA lines watched for the end of IO);
  * it is tracked, so an aborted benchmark kills it by PID.
  */
-export function startFio(spec: FioSpec, opts: { scratch?: string; cwd?: string } = {}): FioRun {
+export function startFio(
+  spec: FioSpec,
+  opts: { scratch?: string; cwd?: string; onEta?: (lines: string[]) => void } = {},
+): FioRun {
   const out = join(opts.scratch ?? tmpdir(), `fio-${process.pid}-${runs++}.json`);
   const t = track('fio', fioArgs(spec, out), {
     cwd: opts.cwd ?? opts.scratch ?? tmpdir(),
-    done: (stdout) =>
-      stdout
+    done: (stdout) => {
+      const last = stdout
         .slice(-600)
         .split(/[\r\n]+/)
-        .slice(-3)
-        .some(etaIoDone),
+        .slice(-3);
+      opts.onEta?.(last);
+      return last.some(etaIoDone);
+    },
   });
   const direction = spec.rw.endsWith('read') ? 'read' : 'write';
   const result = t.exit.then(
@@ -165,7 +202,7 @@ export function startFio(spec: FioSpec, opts: { scratch?: string; cwd?: string }
     },
   );
   result.catch(() => undefined);
-  return { ioDone: t.ioDone, result };
+  return { pid: t.pid, ioDone: t.ioDone, result };
 }
 
 /** Runs fio on `spec` to its end; resolves its figures. */

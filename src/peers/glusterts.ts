@@ -98,6 +98,7 @@ export interface RunningNbd {
   /** `nbd://host:port`; export names are VOLUME/PATH. */
   url: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -132,7 +133,7 @@ export async function startGlustertsNbd(
     },
   );
   const port = Number(s.match![1]);
-  return { url: `nbd://${host}:${port}`, port, stop: () => s.stop(10_000) };
+  return { url: `nbd://${host}:${port}`, port, pid: s.pid, stop: () => s.stop(10_000) };
 }
 
 export interface RunningDaemon {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etaIoDone, fioArgs, parseFioJson } from '../../src/peers/fio.js';
+import { etaIoDone, etaRunning, fioArgs, parseFioJson } from '../../src/peers/fio.js';
+import { percentiles } from '../../src/bench/client-load.js';
 import { parseSize } from '../../src/bench/model.js';
 import { parseGuestConsole } from '../../src/bench/guest.js';
 import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from '../../src/peers/qemu.js';
@@ -149,4 +150,77 @@ test('guest console: fio JSON between markers, per disk and direction', () => {
   assert.equal(r.get('base')!.get('write')!.aggregateKiBps, 400);
   assert.deepEqual(r.get('native-stock')!.get('read')!.perJobKiBps, [10, 10, 10, 10]);
   assert.equal(r.get('native-stock')!.get('write'), undefined);
+});
+
+test('fio JSON: clat percentiles in µs keyed as asked, from the group (group_reporting)', () => {
+  const doc = JSON.stringify({
+    jobs: [
+      {
+        jobname: 'bench',
+        error: 0,
+        read: {
+          bw: 4000,
+          iops: 1000,
+          clat_ns: {
+            mean: 900000,
+            percentile: { '50.000000': 700416, '99.000000': 5013504, '99.900000': 12910592 },
+          },
+        },
+        write: { bw: 0, iops: 0 },
+      },
+    ],
+  });
+  const r = parseFioJson(doc, 'read');
+  assert.deepEqual(r.clatUs, { '50': 700.416, '99': 5013.504, '99.9': 12910.592 });
+  assert.equal(r.meanLatUs, 900);
+  assert.deepEqual(parseFioJson(FIO_JSON, 'read').clatUs, {}); // no percentiles asked
+});
+
+test('fio arguments: percentiles group the jobs; nbd options stay before the first job', () => {
+  const a = fioArgs(
+    {
+      rw: 'randwrite',
+      bs: '4k',
+      ioengine: 'nbd',
+      iodepth: 4,
+      jobs: 4,
+      size: '32M',
+      runtime: 2,
+      nbdUris: ['nbd://h:1/v/bench.0', 'nbd://h:1/v/bench.1'],
+      percentiles: [50, 99, 99.9],
+    },
+    '/o',
+  );
+  const firstJob = a.indexOf('--name=bench0');
+  assert.ok(
+    a.indexOf('--percentile_list=50:99:99.9') >= 0 && a.indexOf('--percentile_list=50:99:99.9') < firstJob,
+  );
+  assert.ok(a.indexOf('--group_reporting') >= 0 && a.indexOf('--group_reporting') < firstJob);
+  assert.ok(a.includes('--uri=nbd://h:1/v/bench.1'));
+  const plain = fioArgs(
+    { rw: 'read', bs: '4k', ioengine: 'psync', iodepth: 1, jobs: 4, size: '1M', runtime: 1, directory: '/d' },
+    '/o',
+  );
+  assert.ok(!plain.includes('--group_reporting'));
+});
+
+test('fio ETA lines: IO is under way once every job runs (or, before states show, has its file open)', () => {
+  assert.equal(etaRunning('Jobs: 4 (f=4): [r(4)][45.0%][r=20.1MiB/s][r=5140 IOPS][eta 00m:01s]'), true);
+  assert.equal(etaRunning('Jobs: 2 (f=2): [R(1),W(1)][-.-%][eta 00m:00s]'), true);
+  assert.equal(etaRunning('Jobs: 4 (f=4)'), true); // fio's first second prints no states
+  assert.equal(etaRunning('Jobs: 4 (f=2)'), false); // still opening
+  assert.equal(etaRunning('Jobs: 4 (f=0)'), false);
+  assert.equal(etaRunning('Jobs: 4 (f=3): [r(3),f(1)][100.0%][eta 00m:00s]'), false); // one finishing
+  assert.equal(etaRunning('Jobs: 4 (f=0): [f(4)][100.0%][eta 00m:00s]'), false);
+  // A line the pipe cut: every file still open, so the jobs are still doing IO.
+  assert.equal(etaRunning('Jobs: 4 (f=4): [r(4)][4'), true);
+  assert.equal(etaRunning('Jobs: 4 (f=0): [f(2'), false);
+  assert.equal(etaRunning(''), false);
+});
+
+test('client-load percentiles: nearest rank over the samples', () => {
+  const xs = Float64Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1000 … 1
+  assert.deepEqual(percentiles(xs, [50, 99, 99.9]), { '50': 500, '99': 990, '99.9': 999 });
+  assert.deepEqual(percentiles(Float64Array.of(7), [50, 99.9]), { '50': 7, '99.9': 7 });
+  assert.equal(xs[0], 1000); // the samples are left in place
 });

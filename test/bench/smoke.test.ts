@@ -62,6 +62,12 @@ test(
       assert.ok(s.aggregateKiBps! > 0, JSON.stringify(s));
       assert.equal(s.perFileKiBps!.length, 4);
     }
+    // CPU per IO: the client row's window is its whole IO phase, so it always has one, and the
+    // server processes (bricks, management) were found and counted.
+    assert.match(stdout, /^CPU per IO: user\+sys µs of client and server processes/m);
+    for (const s of r.samples.filter((x) => x.row === 'client')) {
+      assert.ok(s.cpu && s.cpu.ios > 0 && s.cpu.clientUs > 0 && s.cpu.serverUs > 0, JSON.stringify(s));
+    }
     assert.equal(r.options.bs, '128k');
     assert.match(r.machine.fio, /fio-/);
     assert.ok(r.machine.cores >= 1);

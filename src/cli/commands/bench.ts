@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { FULL, QUICK, renderReport, runBench, writeOutputs } from '../../bench/run.js';
 import { ROW_IDS } from '../../bench/rows.js';
-import { WORKLOADS, parseSize, type WorkloadId } from '../../bench/model.js';
+import { DEFAULT_WORKLOADS, WORKLOADS, parseSize, type WorkloadId } from '../../bench/model.js';
 
 export const BENCH_USAGE = `  bench   the talk's FIO tables on this machine: Base, FUSE, native (fio gfapi, qemu-img bench),
           trimmed native; glusterts and a private stock GlusterFS 10.3 side by side (needs root)
@@ -13,6 +13,10 @@ export const BENCH_USAGE = `  bench   the talk's FIO tables on this machine: Bas
             --runtime S       seconds per fio run             (default ${FULL.runtime})
             --rows a,b        ${ROW_IDS.join(',')}
             --workloads a,b   ${WORKLOADS.map((w) => w.id).join(',')}
+                              (default: all but lat-rand-read,lat-rand-write)
+            --latency         add lat-rand-read,lat-rand-write: fio clat p50/p99/p99.9 at
+                              queue depth 1 and 16 (rows base,fuse,native-gfapi,trimmed-gfapi,
+                              nbd-fio,client)
             --systems a,b     glusterts,stock
             --json FILE       every sample, the machine, the tables
             --svg FILE        a bar chart
@@ -44,7 +48,8 @@ export async function bench(args: string[]): Promise<number> {
       size: { type: 'string' },
       runtime: { type: 'string' },
       rows: { type: 'string', default: ROW_IDS.join(',') },
-      workloads: { type: 'string', default: WORKLOADS.map((w) => w.id).join(',') },
+      workloads: { type: 'string', default: DEFAULT_WORKLOADS.join(',') },
+      latency: { type: 'boolean', default: false },
       systems: { type: 'string', default: 'glusterts,stock' },
       json: { type: 'string' },
       svg: { type: 'string' },
@@ -72,11 +77,16 @@ export async function bench(args: string[]): Promise<number> {
     size,
     runtime,
     rows: list(values.rows, ROW_IDS, 'rows'),
-    workloads: list(
-      values.workloads,
-      WORKLOADS.map((w) => w.id),
-      'workloads',
-    ) as WorkloadId[],
+    workloads: [
+      ...new Set([
+        ...list(
+          values.workloads,
+          WORKLOADS.map((w) => w.id),
+          'workloads',
+        ),
+        ...(values.latency ? ['lat-rand-read', 'lat-rand-write'] : []),
+      ]),
+    ] as WorkloadId[],
     systems: list(values.systems, ['glusterts', 'stock'], 'systems') as ('glusterts' | 'stock')[],
     dir: values.dir,
     stockHost: values['stock-host'],
