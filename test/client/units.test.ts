@@ -119,9 +119,10 @@ test('CLIENT_TRANSLATORS: every type a glusterd client volfile names is known; o
   ])
     assert.ok(CLIENT_TRANSLATORS.has(t), t);
   assert.ok(CLIENT_TRANSLATORS.has('cluster/replicate'));
-  for (const t of ['cluster/disperse', 'features/shard', 'storage/posix', 'features/locks'])
+  assert.ok(CLIENT_TRANSLATORS.has('features/shard'));
+  for (const t of ['cluster/disperse', 'storage/posix', 'features/locks'])
     assert.ok(!CLIENT_TRANSLATORS.has(t), t);
-  const shard = parseVolfile(`
+  const disperse = parseVolfile(`
 volume c0
   type protocol/client
   option remote-host 127.0.0.45
@@ -129,13 +130,13 @@ volume c0
   option remote-subvolume /b0
 end-volume
 volume s
-  type features/shard
+  type cluster/disperse
   subvolumes c0
 end-volume
 `);
   await assert.rejects(
-    Graph.build(shard, CLIENT_TRANSLATORS),
-    /volume s: translator type features\/shard is not implemented by glusterts/,
+    Graph.build(disperse, CLIENT_TRANSLATORS),
+    /volume s: translator type cluster\/disperse is not implemented by glusterts/,
   );
 });
 
