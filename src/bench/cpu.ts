@@ -117,12 +117,15 @@ export class CpuWindow {
     else this.last = s;
   }
 
-  /** The window's figures, or undefined when it is too short to count. */
-  figures(): CpuFigures | undefined {
+  /**
+   * The window's figures, or undefined when it is shorter than `minSeconds` (and never
+   * shorter than MIN_WINDOW_S): a window that saw little of the IO phase says little about it.
+   */
+  figures(minSeconds = MIN_WINDOW_S): CpuFigures | undefined {
     const { first, last } = this;
     if (!first || !last) return undefined;
     const seconds = (last.at - first.at) / 1000;
-    if (seconds < MIN_WINDOW_S) return undefined;
+    if (seconds < Math.max(MIN_WINDOW_S, minSeconds)) return undefined;
     return { clientUs: last.client - first.client, serverUs: last.server - first.server, seconds };
   }
 }

@@ -39,6 +39,7 @@ test('CPU window: this process burns CPU between two marks; no figure from one m
   while (used() < 200_000 || performance.now() - t0 < 500) x += Math.sqrt(x + 1);
   assert.ok(x > 0);
   w.mark();
+  assert.equal(w.figures(3600), undefined); // shorter than asked for
   const f = w.figures()!;
   assert.ok(f.seconds >= 0.4, JSON.stringify(f));
   // The tool (this process) is counted as client, and here also as server.
