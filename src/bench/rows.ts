@@ -15,6 +15,7 @@ import {
   track,
   type FioSpec,
 } from '../peers/index.js';
+import { DATA_PATH_NODE_FLAGS } from '../peers/node-flags.js';
 import { IO_DONE, IO_START, type ClientLoad, type ClientLoadResult } from './client-load.js';
 import { CpuWindow, NO_SERVER, type CpuSources } from './cpu.js';
 import type { BenchEnv, Target } from './env.js';
@@ -150,7 +151,7 @@ function clientMeasure(ctx: RowContext, w: Workload, t: Target, depth?: number):
     ...(shape ? { percentiles: PERCENTILES } : {}),
   };
   let window: CpuWindow | undefined;
-  const run = track(process.execPath, [CLIENT_LOAD, JSON.stringify(load)], {
+  const run = track(process.execPath, [...DATA_PATH_NODE_FLAGS, CLIENT_LOAD, JSON.stringify(load)], {
     done: (stdout) => {
       // Two marks: when the IO starts (connected, files open) and when it is over.
       const over = stdout.includes(IO_DONE);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=64
 /** The `glusterts` command: parses arguments and dispatches to src/cli/commands. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -64,6 +64,11 @@ export interface ExportBackend {
   readonly description?: string;
   /** Fills all of `buf` from `offset` (zeros past the end of the data). */
   pread(buf: Buffer, offset: number, opts?: SignalOptions): Promise<void>;
+  /**
+   * `length` bytes from `offset` (zeros past the end of the data) in a buffer the backend
+   * made, when it has one anyway (a READ reply): the server sends it without copying.
+   */
+  read?(offset: number, length: number, opts?: SignalOptions): Promise<Buffer>;
   /** Writes the buffers back to back at `offset`, all of them. */
   pwrite(buffers: readonly Buffer[], offset: number, opts?: WriteOptions): Promise<void>;
   /** Everything acknowledged before is on stable storage when it resolves. */

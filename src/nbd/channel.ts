@@ -12,6 +12,8 @@ import { Inbox } from './wire.js';
 
 /** While negotiating, stop reading once this much is buffered and nobody asked for it. */
 const HANDSHAKE_HIGH_WATER = 256 * 1024;
+/** Replies gathered for one writev at most: beyond this they are written at once. */
+const CORK_BYTES = 64 * 1024;
 
 export class ChannelClosedError extends GlusterTsError {
   static readonly codes = ['NBD_CLOSED'] as const;
@@ -32,6 +34,8 @@ export class Channel {
   private current: Socket | TLSSocket;
   private waiter: { n: number; resolve: () => void; reject: (e: Error) => void } | undefined;
   private closedFlag = false;
+  /** The socket corked for this turn's replies (STARTTLS changes the socket). */
+  private corked: Socket | TLSSocket | undefined;
   private secure = false;
   private readonly closeHooks: (() => void)[] = [];
   /** Transmission's reader; when set, `need` is not used any more. */
@@ -124,17 +128,31 @@ export class Channel {
     }
   }
 
-  /** Writes buffers back to back in one writev; false means wait for onDrain. */
+  /**
+   * Writes buffers back to back; false means wait for onDrain. Replies written in one
+   * event-loop turn leave together in one writev at its end (or as soon as they add up
+   * to CORK_BYTES): one syscall and one wakeup of the client for a burst of completions.
+   */
   write(head: Buffer, payload?: Buffer): boolean {
     const s = this.current;
     if (this.closedFlag || s.destroyed || s.writableEnded) return true;
-    if (!payload || payload.length === 0) return s.write(head);
-    s.cork();
-    s.write(head);
-    const ok = s.write(payload);
-    s.uncork();
+    if (!this.corked) {
+      this.corked = s;
+      s.cork();
+      setImmediate(this.uncork);
+    }
+    let ok = s.write(head);
+    if (payload && payload.length > 0) ok = s.write(payload);
+    if (s.writableLength >= CORK_BYTES) this.uncork();
     return ok;
   }
+
+  private readonly uncork = (): void => {
+    const s = this.corked;
+    if (!s) return;
+    this.corked = undefined;
+    s.uncork();
+  };
 
   /** Writes and resolves once the bytes left for the kernel (or the connection died). */
   flushWrite(head: Buffer): Promise<void> {

@@ -278,6 +278,7 @@ export class Transmission {
     switch (req.type) {
       case CMD.READ: {
         if (req.length === 0) return { data: Buffer.alloc(0), offset };
+        if (b.read) return { data: await b.read(offset, req.length, { signal }), offset };
         const buf = Buffer.allocUnsafe(req.length);
         await b.pread(buf, offset, { signal });
         return { data: buf, offset };

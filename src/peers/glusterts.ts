@@ -8,6 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { DATA_PATH_NODE_FLAGS } from './node-flags.js';
 import { GLUSTERD_PORT } from './portmap.js';
 import { run, startService } from './process.js';
 
@@ -54,7 +55,7 @@ export async function startGlusterts(opts: UpOptions = {}): Promise<RunningGlust
   try {
     service = await startService(
       process.execPath,
-      [GLUSTERTS_CLI, ...args, '--data', data, ...(opts.args ?? [])],
+      [...DATA_PATH_NODE_FLAGS, GLUSTERTS_CLI, ...args, '--data', data, ...(opts.args ?? [])],
       /Ctrl-C/,
       {
         what: 'glusterts up',
@@ -125,7 +126,7 @@ export async function startGlustertsNbd(
   for (const v of opts.volumes ?? []) args.push('--volume', v);
   const s = await startService(
     process.execPath,
-    [GLUSTERTS_CLI, ...args],
+    [...DATA_PATH_NODE_FLAGS, GLUSTERTS_CLI, ...args],
     /NBD export listening on \S+:(\d+)/,
     {
       what: 'glusterts nbd',

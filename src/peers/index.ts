@@ -11,3 +11,4 @@ export * from './fuse.js';
 export * from './fio.js';
 export * from './qemu.js';
 export * from './stats.js';
+export * from './node-flags.js';

@@ -29,6 +29,7 @@ import {
 } from './message.js';
 import { RecordDecoder } from './record.js';
 import { payloadLength, writeRecord } from './send.js';
+import { connectReading, SocketReader } from './socket-reader.js';
 
 export interface CallRequest {
   prog: number;
@@ -67,6 +68,11 @@ export interface RpcClientOptions {
   maxRecordSize?: number;
   /** Default per-call timeout in milliseconds; 0 (the default) means none. */
   timeoutMs?: number;
+  /**
+   * The socket was made by `connectReading` and reads through this reader (large replies
+   * straight into their records); without it the client listens to 'data'.
+   */
+  reader?: SocketReader;
 }
 
 export interface RpcClientEvents {
@@ -89,16 +95,22 @@ interface PendingCall {
   cleanup(): void;
 }
 
+/** Calls gathered for one writev at most: beyond this they are written at once. */
+const CORK_BYTES = 64 * 1024;
+
 /** xids are u32; 0 is skipped because stock servers answer undecodable calls with xid 0. */
 const MAX_XID = 0xffff_ffff;
 
 export class RpcClient extends EventEmitter<RpcClientEvents> {
   private readonly decoder: RecordDecoder;
+  private readonly reader: SocketReader | undefined;
   private readonly timeoutMs: number;
   private readonly pending = new Map<number, PendingCall>();
   /** Records waiting for 'drain'; written in order once the socket takes more. */
   private readonly sendQueue: Outgoing[] = [];
   private needDrain = false;
+  /** True while this turn's calls are gathered for one writev. */
+  private corked = false;
   /** GlusterFS clients start at 1 and increment before use: the first call is xid 2. */
   private lastXid = 1;
   private closeReason: RpcError | null = null;
@@ -109,9 +121,18 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     options: RpcClientOptions = {},
   ) {
     super();
-    this.decoder = new RecordDecoder({ maxRecordSize: options.maxRecordSize });
+    this.reader = options.reader;
     this.timeoutMs = options.timeoutMs ?? 0;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (this.reader) {
+      this.decoder = this.reader.decoder;
+      this.reader.onBytes = () => this.drain();
+    } else {
+      this.decoder = new RecordDecoder({ maxRecordSize: options.maxRecordSize });
+      socket.on('data', (chunk: Buffer) => {
+        this.decoder.push(chunk);
+        this.drain();
+      });
+    }
     socket.on('drain', () => this.flush());
     socket.on('error', (err) => (this.socketError = err));
     socket.on('end', () => socket.destroy());
@@ -121,12 +142,12 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
   /** Opens a TCP or unix-socket connection and wraps it. */
   static connect(target: net.NetConnectOpts, options: RpcClientOptions = {}): Promise<RpcClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(target);
+      const { socket, reader } = connectReading(target, { maxRecordSize: options.maxRecordSize });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
         socket.setNoDelay(true);
-        resolve(new RpcClient(socket, options));
+        resolve(new RpcClient(socket, { ...options, reader }));
       });
     });
   }
@@ -204,8 +225,22 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       this.sendQueue.push(outgoing);
       return;
     }
+    // Calls made in the same event-loop turn (a burst of guest requests, a fan-out after
+    // replies) leave in one writev at its end, or as soon as they add up to CORK_BYTES.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
     this.needDrain = !writeRecord(this.socket, outgoing.head, outgoing.payload);
+    if (this.socket.writableLength >= CORK_BYTES) this.uncork();
   }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private flush(): void {
     this.needDrain = false;
@@ -216,8 +251,8 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
     }
   }
 
-  private onData(chunk: Buffer): void {
-    this.decoder.push(chunk);
+  /** Handles every complete record the decoder holds. */
+  private drain(): void {
     while (!this.closeReason) {
       let record: Buffer | null;
       let header;
@@ -225,6 +260,7 @@ export class RpcClient extends EventEmitter<RpcClientEvents> {
       try {
         record = this.decoder.next();
         if (!record) return;
+        if (this.reader) record = this.reader.own(record);
         r = new XdrReader(record);
         header = readHeader(r);
       } catch (err) {

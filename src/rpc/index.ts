@@ -6,3 +6,4 @@ export { writeRecord } from './send.js';
 export * from './client.js';
 export * from './connection.js';
 export * from './server.js';
+export * from './socket-reader.js';

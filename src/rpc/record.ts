@@ -11,6 +11,12 @@
  * of them. A record that sits in one fragment of one chunk comes back as a `subarray`
  * of that chunk (no copy); any other record is concatenated exactly once. Lengths are
  * checked against the maximum before they can size anything.
+ *
+ * Direct mode (`directMin`, a client's large READ replies): a single-fragment record of at
+ * least `directMin` bytes gets its buffer when its header arrives; the bytes already
+ * received are copied in and `readTarget()` offers the rest of it to the socket, so the
+ * kernel writes the body where the record lives (SocketReader), with no chunk per read
+ * and no reassembly copy.
  */
 import { XdrError } from '../xdr/index.js';
 import { LAST_FRAGMENT } from './message.js';
@@ -23,17 +29,26 @@ export const DEFAULT_MAX_RECORD_SIZE = 513 * 1024 * 1024;
  * a maximum-size record cut into 4 KiB fragments.
  */
 export const DEFAULT_MAX_FRAGMENTS = 131_072;
+/**
+ * Direct mode allocates a record's buffer from its header, before the bytes arrive; above
+ * this the record is assembled from what was received, so a peer's claim alone cannot
+ * make the client allocate hundreds of MiB.
+ */
+const DIRECT_MAX = 64 * 1024 * 1024;
 
 const FRAGMENT_LENGTH_MASK = 0x7fff_ffff;
 
 export interface RecordDecoderOptions {
   maxRecordSize?: number;
   maxFragments?: number;
+  /** Direct mode for single-fragment records of at least this many bytes (0: off). */
+  directMin?: number;
 }
 
 export class RecordDecoder {
   readonly maxRecordSize: number;
   readonly maxFragments: number;
+  readonly directMin: number;
 
   /** Received bytes not yet consumed; `chunks[0]` is consumed up to `headOffset`. */
   private readonly chunks: Buffer[] = [];
@@ -47,12 +62,16 @@ export class RecordDecoder {
   /** Body bytes of the current fragment still to come; -1 while a header is expected. */
   private fragmentLeft = -1;
   private lastFragment = false;
+  /** Direct mode: the record's own buffer and how much of it is filled. */
+  private direct: Buffer | null = null;
+  private directFill = 0;
 
   private failure: XdrError | null = null;
 
   constructor(options: RecordDecoderOptions = {}) {
     this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.directMin = options.directMin ?? 0;
   }
 
   push(chunk: Buffer): void {
@@ -97,12 +116,54 @@ export class RecordDecoder {
       this.fail(`record has more than ${this.maxFragments} fragments`);
     }
     this.fragmentLeft = length;
+    const single = this.lastFragment && this.fragments === 1;
+    if (single && this.directMin > 0 && length >= this.directMin && length <= DIRECT_MAX) {
+      this.direct = Buffer.allocUnsafe(length);
+      this.directFill = 0;
+    }
+  }
+
+  /**
+   * Where the socket should read next: the unfilled rest of a direct-mode record when no
+   * other byte is buffered (so the read cannot run past the record), else null.
+   */
+  readTarget(): Buffer | null {
+    if (!this.direct || this.bufferedBytes > 0 || this.fragmentLeft <= 0) return null;
+    return this.direct.subarray(this.directFill, this.directFill + this.fragmentLeft);
+  }
+
+  /** The socket put `n` bytes at the start of the last `readTarget()`. */
+  filled(n: number): void {
+    if (!this.direct || this.bufferedBytes > 0 || n > this.fragmentLeft || n < 0) {
+      throw new RangeError(`filled(${n}) without a matching read target`);
+    }
+    this.directFill += n;
+    this.recordLength += n;
+    this.fragmentLeft -= n;
+  }
+
+  /**
+   * The pushed chunks are about to be overwritten (a reused read buffer): what is still
+   * held of them, unconsumed bytes and bodies of an unfinished record, is copied out.
+   */
+  detach(): void {
+    if (this.bufferedBytes > 0) {
+      const rest = Buffer.allocUnsafe(this.bufferedBytes);
+      let at = 0;
+      for (const [i, chunk] of this.chunks.entries())
+        at += chunk.copy(rest, at, i === 0 ? this.headOffset : 0);
+      this.chunks.length = 0;
+      this.chunks.push(rest);
+      this.headOffset = 0;
+    }
+    if (this.pieces.length > 0) this.pieces = [Buffer.concat(this.pieces, this.recordLength)];
   }
 
   private fail(message: string): never {
     this.failure = new XdrError('XDR_TOO_LONG', message);
     this.chunks.length = 0;
     this.pieces = [];
+    this.direct = null;
     this.bufferedBytes = 0;
     throw this.failure;
   }
@@ -127,7 +188,9 @@ export class RecordDecoder {
   private takeBody(): void {
     const head = this.chunks[0]!;
     const n = Math.min(head.length - this.headOffset, this.fragmentLeft);
-    this.pieces.push(head.subarray(this.headOffset, this.headOffset + n));
+    if (this.direct)
+      this.directFill += head.copy(this.direct, this.directFill, this.headOffset, this.headOffset + n);
+    else this.pieces.push(head.subarray(this.headOffset, this.headOffset + n));
     this.recordLength += n;
     this.fragmentLeft -= n;
     this.consume(n);
@@ -143,10 +206,14 @@ export class RecordDecoder {
   }
 
   private finishRecord(): Buffer {
-    const { pieces, recordLength } = this;
+    const { pieces, recordLength, direct } = this;
     this.pieces = [];
     this.recordLength = 0;
     this.fragments = 0;
+    if (direct) {
+      this.direct = null;
+      return direct;
+    }
     if (pieces.length === 1) return pieces[0]!;
     if (pieces.length === 0) return Buffer.alloc(0);
     return Buffer.concat(pieces, recordLength);

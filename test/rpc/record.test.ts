@@ -119,3 +119,62 @@ test('encodeRecordMark sets the last-fragment bit and refuses bad lengths', () =
   assert.throws(() => encodeRecordMark(0x8000_0000), RangeError);
   assert.throws(() => encodeRecordMark(-1), RangeError);
 });
+
+test('direct mode: a large record is read into its own buffer, the rest offered to the socket', () => {
+  const body = Buffer.alloc(100_000);
+  for (let i = 0; i < body.length; i++) body[i] = i % 251;
+  const wire = fragment(body, true);
+  const d = new RecordDecoder({ directMin: 32 * 1024 });
+  d.push(wire.subarray(0, 1000));
+  assert.equal(d.next(), null);
+  // Everything buffered was taken: the socket may read straight into the record.
+  const target = d.readTarget()!;
+  assert.equal(target.length, body.length - 996);
+  wire.copy(target, 0, 1000, 50_000);
+  d.filled(49_000);
+  assert.equal(d.next(), null);
+  const rest = d.readTarget()!;
+  assert.equal(rest.length, wire.length - 50_000);
+  assert.equal(rest.buffer, target.buffer, 'the same record buffer');
+  wire.copy(rest, 0, 50_000);
+  d.filled(rest.length);
+  const record = d.next()!;
+  assert.deepEqual(record, body);
+  assert.equal(record.buffer, target.buffer);
+  assert.equal(d.readTarget(), null);
+  assert.equal(d.partial, false);
+  assert.throws(() => d.filled(1), RangeError);
+});
+
+test('direct mode: small and multi-fragment records take the usual path; no target while bytes wait', () => {
+  const big = Buffer.alloc(40_000, 7);
+  const d = new RecordDecoder({ directMin: 32 * 1024 });
+  const wire = Buffer.concat([
+    fragment(Buffer.from('small'), true),
+    fragment(big.subarray(0, 20_000), false),
+    fragment(big.subarray(20_000), true),
+    fragment(big, true),
+  ]);
+  d.push(wire.subarray(0, 60_000));
+  assert.equal(d.next()!.toString(), 'small');
+  assert.equal(d.readTarget(), null, 'a multi-fragment record is not read in place');
+  d.push(wire.subarray(60_000));
+  assert.deepEqual(drain(d), [big, big]);
+});
+
+test('detach copies what the decoder still holds of a chunk that is about to be reused', () => {
+  const d = new RecordDecoder();
+  const scratch = Buffer.concat([
+    fragment(Buffer.from('first'), true),
+    fragment(Buffer.from('second'), true),
+  ]);
+  const cut = scratch.length - 3;
+  d.push(scratch.subarray(0, cut));
+  assert.equal(d.next()!.toString(), 'first');
+  assert.equal(d.next(), null);
+  d.detach();
+  const tail = Buffer.from(scratch.subarray(cut));
+  scratch.fill(0);
+  d.push(tail);
+  assert.equal(d.next()!.toString(), 'second');
+});

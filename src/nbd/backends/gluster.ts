@@ -4,7 +4,7 @@
  * 'vms/a.qcow2' when the volume is called 'vms' and the image sits at '/a.qcow2'). The
  * file is opened only when a client picks the export, one File per NBD connection.
  *
- * Mapping: READ → File.preadv, WRITE → pwritev (+ fdatasync for FUA), FLUSH → fsync,
+ * Mapping: READ → File.pread (the reply's bytes are sent as they are), WRITE → pwritev (+ fdatasync for FUA), FLUSH → fsync,
  * TRIM → discard, WRITE_ZEROES → discard (may punch) or zerofill (NO_HOLE),
  * base:allocation → lseek SEEK_DATA / SEEK_HOLE.
  */
@@ -68,6 +68,17 @@ export class GlusterBackend implements ExportBackend {
       }
       done += n;
     }
+  }
+
+  /** One READ whose reply is sent as it is; a short read (end of file) is completed in a copy. */
+  async read(offset: number, length: number, opts: SignalOptions = {}): Promise<Buffer> {
+    const data = await this.file.pread(length, offset, opts);
+    if (data.length >= length) return data.subarray(0, length);
+    const buf = Buffer.allocUnsafe(length);
+    data.copy(buf);
+    if (data.length === 0) buf.fill(0);
+    else await this.pread(buf.subarray(data.length), offset + data.length, opts);
+    return buf;
   }
 
   async pwrite(buffers: readonly Buffer[], offset: number, opts: WriteOptions = {}): Promise<void> {

@@ -10,9 +10,9 @@
  * `refused` marks the answers that will not change by retrying (the brick or portmap
  * does not know remote-subvolume, or authentication failed).
  */
-import net from 'node:net';
 import { GlusterTsError } from '../../errors/index.js';
 import { RpcClient } from '../../rpc/client.js';
+import { connectReading } from '../../rpc/socket-reader.js';
 import { encodeCredential, glusterV2, glusterV3 } from '../../rpc/auth.js';
 import {
   callProcedure,
@@ -89,7 +89,12 @@ export function connectRpc(
 ): Promise<RpcClient> {
   return new Promise((resolve, reject) => {
     if (cfg.signal.aborted) return reject(new HandshakeError('stopped', false));
-    const socket = net.connect({ host: cfg.host, port, ...(cfg.family ? { family: cfg.family } : {}) });
+    // Large READ replies are read straight into their records (SocketReader).
+    const { socket, reader } = connectReading({
+      host: cfg.host,
+      port,
+      ...(cfg.family ? { family: cfg.family } : {}),
+    });
     const done = (err?: Error): void => {
       clearTimeout(timer);
       cfg.signal.removeEventListener('abort', onAbort);
@@ -107,7 +112,7 @@ export function connectRpc(
       done();
       socket.setNoDelay(true);
       socket.setKeepAlive(cfg.keepAlive, cfg.keepAliveDelayMs);
-      resolve(new RpcClient(socket));
+      resolve(new RpcClient(socket, { reader }));
     };
     const timer =
       cfg.timeoutMs > 0
