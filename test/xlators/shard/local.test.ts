@@ -13,6 +13,7 @@ import type { OptionSchema, TranslatorType } from '../../../src/xlator/index.js'
 import { distribute } from '../../../src/xlators/distribute/index.js';
 import { locks } from '../../../src/xlators/locks/index.js';
 import { posix } from '../../../src/xlators/posix/index.js';
+import { replicate } from '../../../src/xlators/replicate/index.js';
 import { decodeFileSize, shard } from '../../../src/xlators/shard/index.js';
 import { runFsx } from '../../support/fsx.js';
 
@@ -20,7 +21,7 @@ const MiB = 1024 * 1024;
 const BS = 4 * MiB;
 
 const registry = new Map<string, TranslatorType<OptionSchema>>(
-  [posix, locks, distribute, shard].map((t) => [t.type, t as TranslatorType<OptionSchema>]),
+  [posix, locks, distribute, replicate, shard].map((t) => [t.type, t as TranslatorType<OptionSchema>]),
 );
 
 function volfile(dirs: string[]): string {
@@ -36,11 +37,37 @@ function volfile(dirs: string[]): string {
   );
 }
 
-async function withVolume(body: (vol: Volume, dirs: string[]) => Promise<void>): Promise<void> {
+/** 2×3 distributed-replicate: bricks 0–2 and 3–5 are replica sets, as stock names them. */
+function replicatedVolfile(dirs: string[]): string {
+  const names = dirs.map((_, i) => `sv-client-${i}`);
+  const bricks = dirs.map(
+    (d, i) =>
+      `volume sv-posix-${i}\n type storage/posix\n option directory ${d}\nend-volume\n` +
+      `volume ${names[i]}\n type features/locks\n subvolumes sv-posix-${i}\nend-volume\n`,
+  );
+  const sets = [0, 1].map((s) => {
+    const set = names.slice(3 * s, 3 * s + 3);
+    return (
+      `volume sv-replicate-${s}\n type cluster/replicate\n option afr-pending-xattr ${set.join(',')}\n` +
+      ` subvolumes ${set.join(' ')}\nend-volume\n`
+    );
+  });
+  return (
+    `${bricks.join('\n')}\n${sets.join('\n')}\n` +
+    `volume sv-dht\n type cluster/distribute\n subvolumes sv-replicate-0 sv-replicate-1\nend-volume\n` +
+    `volume sv-shard\n type features/shard\n option shard-block-size 4MB\n subvolumes sv-dht\nend-volume\n`
+  );
+}
+
+async function withVolume(
+  body: (vol: Volume, dirs: string[]) => Promise<void>,
+  replicated = false,
+): Promise<void> {
   const base = await mkdtemp(join('/var/tmp', 'glusterts-shard-'));
-  const dirs = [join(base, 'b0'), join(base, 'b1')];
+  const dirs = Array.from({ length: replicated ? 6 : 2 }, (_, i) => join(base, `b${i}`));
   for (const d of dirs) await mkdir(d);
-  const vol = await Volume.fromVolfile(volfile(dirs), { registry, name: 'sv' });
+  const text = replicated ? replicatedVolfile(dirs) : volfile(dirs);
+  const vol = await Volume.fromVolfile(text, { registry, name: 'sv' });
   try {
     await body(vol, dirs);
   } finally {
@@ -161,3 +188,33 @@ test('fsx through the client on a 4 MiB-sharded volume: no bad bytes', { timeout
     await f.close();
   });
 });
+
+test(
+  '2×3 distributed-replicate: parallel writes across shards, fsx, every copy holds the shards',
+  { timeout: 180_000 },
+  async () => {
+    await withVolume(async (vol, dirs) => {
+      const f = await vol.create('/vm', 'w+', 0o644);
+      // 48 writes in flight at once, 1 MiB each, into shards that do not exist yet (QEMU-like).
+      const data = pattern(48 * MiB, 11);
+      await Promise.all(
+        Array.from({ length: 48 }, (_, i) => f.pwrite(data.subarray(i * MiB, (i + 1) * MiB), i * MiB)),
+      );
+      assert.equal((await f.fstat()).size, 48 * MiB);
+      for (let at = 0; at < 48 * MiB; at += 8 * MiB)
+        assert.ok((await f.pread(8 * MiB, at)).equals(data.subarray(at, at + 8 * MiB)), `at ${at}`);
+      // Each shard on all three bricks of one replica set, none elsewhere.
+      const shards = await Promise.all(dirs.map((d) => shardsOnBricks([d], f.gfid)));
+      for (let n = 1; n < 12; n++) {
+        const holders = shards.flatMap((m, i) => (m.has(String(n)) ? [i] : []));
+        assert.ok(
+          holders.length === 3 && (holders.every((i) => i < 3) || holders.every((i) => i >= 3)),
+          `shard ${n} on bricks ${holders.join(',')}`,
+        );
+      }
+      const report = await runFsx(f, { seed: 77, ops: 300, maxSize: 14 * MiB, maxIo: 5 * MiB });
+      assert.equal(report.ops, 300);
+      await f.close();
+    }, true);
+  },
+);
