@@ -20,11 +20,11 @@
  *     <vol> (debug/io-stats) over every replica set: no distribute, no performance layers
  *
  * brick (GETSPEC key `<vol>.<host>.<dashed path>`, and the file the brick process loads)
- *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-rejoin-guard] → [<vol>-heal-ranges] →
- *     [<vol>-index] →
+ *     <vol>-posix → [<vol>-arbiter] → <vol>-locks → [<vol>-failed-writes] → [<vol>-rejoin-guard] →
+ *     [<vol>-heal-ranges] → [<vol>-index] →
  *     <brick path> (debug/io-stats: clients name it in remote-subvolume) → <vol>-server
  *     (protocol/server); the bracketed ones on replicated volumes only (arbiter: on arbiter
- *     bricks; rejoin-guard and heal-ranges, glusterts's own, on the others)
+ *     bricks; failed-writes, rejoin-guard and heal-ranges, glusterts's own, on the others)
  */
 import { printVolfile, type VolumeDecl } from '../xlator/volfile.js';
 import {
@@ -218,7 +218,8 @@ export function shdVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}):
  * also carry what AFR needs on the brick, with stock's names and options:
  * `<vol>-arbiter` (features/arbiter) right above posix on arbiter bricks only, and
  * `<vol>-index` (features/index, the xattrop/dirty/entry-changes indices) below io-stats;
- * on data bricks `<vol>-rejoin-guard` (docs/replication.md "Stale reads after a brick returns")
+ * on data bricks `<vol>-failed-writes` (docs/replication.md "Stale reads after a failed
+ * write"), `<vol>-rejoin-guard` (docs/replication.md "Stale reads after a brick returns")
  * and `<vol>-heal-ranges` (docs/replication.md "Changed ranges"), which stock lacks, right
  * below the index, the latter watching the same keys.
  */
@@ -240,9 +241,11 @@ export function brickGraph(vol: VolumeRecord, brick: VolumeBrick): VolumeDecl[] 
       ['xattrop-dirty-watchlist', 'trusted.afr.dirty'],
       ['index-base', `${brick.path}/.glusterfs/indices`],
     ];
-    // glusterts's own, on bricks that hold data: no reads for a reconnected client before
-    // its first AFR lock cycle here (stock AFR's stale-read window), and changed ranges for heal.
+    // glusterts's own, on bricks that hold data: no reads of what this brick failed to
+    // store, none for a reconnected client before its first AFR lock cycle here (stock AFR's
+    // stale-read windows), and changed ranges for heal.
     if (!isArbiterBrick(vol, index)) {
+      push(`${vol.name}-failed-writes`, 'features/failed-writes');
       push(`${vol.name}-rejoin-guard`, 'features/rejoin-guard');
       push(`${vol.name}-heal-ranges`, 'features/heal-ranges', watch);
     }

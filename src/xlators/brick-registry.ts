@@ -5,6 +5,7 @@
  */
 import type { OptionSchema, TranslatorRegistry, TranslatorType } from '../xlator/index.js';
 import { arbiter } from './arbiter/index.js';
+import { failedWrites } from './failed-writes/index.js';
 import { healRanges } from './heal-ranges/index.js';
 import { index } from './index/index.js';
 import { ioStats } from './io-stats/index.js';
@@ -25,6 +26,7 @@ export const BRICK_TRANSLATORS: TranslatorRegistry = registry([
   index,
   healRanges,
   rejoinGuard,
+  failedWrites,
   ioStats,
   ...stockPassthroughs,
 ]);

@@ -297,9 +297,6 @@ test('faults under fio verify on a glusterts replica 3 volume: SIGKILL, SIGSTOP 
           rmSync(filler, { force: true });
         },
         false,
-        // Open (docs/replication.md): stock libgfapi here read a block the full brick had
-        // missed while the others accused it; no reconnect, so features/rejoin-guard does not apply.
-        ['nbd'],
       );
     } finally {
       rmSync(filler, { force: true });

@@ -73,6 +73,7 @@ test('replica 3 arbiter 1: stored, restored after a restart, served as stock wri
     assert.deepEqual(brickTypes(0), [
       'storage/posix',
       'features/locks',
+      'features/failed-writes',
       'features/rejoin-guard',
       'features/heal-ranges',
       'features/index',

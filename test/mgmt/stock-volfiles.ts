@@ -94,7 +94,7 @@ export function assertSameClientGraph(
  * own brick translators (GLUSTERTS_ONLY) are left out of the comparison.
  */
 /** Brick translators stock does not have. */
-const GLUSTERTS_ONLY = new Set(['features/rejoin-guard', 'features/heal-ranges']);
+const GLUSTERTS_ONLY = new Set(['features/failed-writes', 'features/rejoin-guard', 'features/heal-ranges']);
 
 export function assertBrickLikeStock(ours: string, stock: string, label: string, replicated: boolean): void {
   const o = parseVolfile(ours).volumes;

@@ -48,6 +48,34 @@ export class RangeSet {
     return this.starts.length - before;
   }
 
+  /** Takes [offset, offset + length) out (splitting a range it falls inside); returns the change in count. */
+  remove(offset: number, length: number): number {
+    if (!(length > 0)) return 0;
+    const start = offset;
+    const end = offset + length;
+    const before = this.starts.length;
+    // First range that ends after `start`: it is the first one the removal can touch.
+    let i = this.firstEndingAtOrAfter(start);
+    if (i < before && this.ends[i] === start) i++;
+    let j = i;
+    while (j < before && this.starts[j]! < end) j++;
+    if (i === j) return 0;
+    const keep: [number, number][] = [];
+    if (this.starts[i]! < start) keep.push([this.starts[i]!, start]);
+    if (this.ends[j - 1]! > end) keep.push([end, this.ends[j - 1]!]);
+    this.starts.splice(i, j - i, ...keep.map((k) => k[0]));
+    this.ends.splice(i, j - i, ...keep.map((k) => k[1]));
+    return this.starts.length - before;
+  }
+
+  /** Whether some range shares at least one byte with [offset, offset + length). */
+  overlaps(offset: number, length: number): boolean {
+    if (!(length > 0)) return false;
+    const i = this.firstEndingAtOrAfter(offset);
+    const k = i < this.ends.length && this.ends[i] === offset ? i + 1 : i;
+    return k < this.starts.length && this.starts[k]! < offset + length;
+  }
+
   private firstEndingAtOrAfter(x: number): number {
     let lo = 0;
     let hi = this.ends.length;

@@ -58,6 +58,49 @@ test('RangeSet: random adds equal a byte map', () => {
   assert.deepEqual(pairs(s), expect);
 });
 
+test('RangeSet: random adds, removes and overlap queries equal a byte map', () => {
+  let seed = 11;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const s = new RangeSet();
+  const bytes = new Uint8Array(4096);
+  for (let i = 0; i < 2000; i++) {
+    const off = rnd(4000);
+    const len = 1 + rnd(60);
+    if (rnd(2)) {
+      s.add(off, len);
+      bytes.fill(1, off, off + len);
+    } else {
+      s.remove(off, len);
+      bytes.fill(0, off, off + len);
+    }
+    const q = rnd(4000);
+    const qlen = 1 + rnd(30);
+    assert.equal(s.overlaps(q, qlen), bytes.subarray(q, q + qlen).includes(1), `overlaps(${q}, ${qlen})`);
+  }
+  const expect: number[][] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    if (!bytes[i]) continue;
+    const last = expect.at(-1);
+    if (last && last[1] === i) last[1] = i + 1;
+    else expect.push([i, i + 1]);
+  }
+  assert.deepEqual(pairs(s), expect);
+  // Removing from the middle splits a range; touching edges are not overlaps.
+  const t = RangeSet.from([{ offset: 10, length: 20 }]);
+  assert.equal(t.remove(15, 5), 1);
+  assert.deepEqual(pairs(t), [
+    [10, 15],
+    [20, 30],
+  ]);
+  assert.equal(t.overlaps(15, 5), false);
+  assert.equal(t.overlaps(30, 1), false);
+  assert.equal(t.overlaps(29, 1), true);
+  assert.equal(t.remove(0, 100), -2);
+});
+
 test('RangeSet.coarsen merges the smallest gaps first and never loses a byte', () => {
   const s = RangeSet.from([
     { offset: 0, length: 10 },
