@@ -67,7 +67,13 @@ module.exports = {
         'a translator does not import another translator; the registries (src/xlators/*.ts) are the one place that names them all',
       severity: 'error',
       from: { path: '^src/xlators/([^/]+)/', pathNot: '^src/xlators/index/' },
-      to: { path: '^src/xlators/', pathNot: '^src/xlators/($1/|index/watchlist[.]ts$)' },
+      // Shared, translator-free modules: AFR's watched keys, a byte-range set, the end of an
+      // AFR data lock.
+      to: {
+        path: '^src/xlators/',
+        pathNot:
+          '^src/xlators/($1/|index/watchlist[.]ts$|heal-ranges/range-set[.]ts$|rejoin-guard/afr-locks[.]ts$)',
+      },
     },
     {
       // features/index keeps hard links to storage/posix's gfid handles on the same brick and

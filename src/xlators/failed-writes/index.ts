@@ -43,7 +43,7 @@ import { defineTranslator, type FopContext } from '../../xlator/translator.js';
 import type { Layer } from '../../xlator/layer.js';
 import { RangeSet } from '../heal-ranges/range-set.js';
 import { bytesOf } from '../index/watchlist.js';
-import { endsDataLock } from '../rejoin-guard/index.js';
+import { endsDataLock } from '../rejoin-guard/afr-locks.js';
 
 export const AFR_DIRTY = 'trusted.afr.dirty';
 const ADD_ARRAY = 0;
@@ -93,6 +93,7 @@ export class FailedRanges {
 
   /** Takes out [offset, offset + length): stored now. */
   stored(gfid: Buffer, offset: number, length: number): void {
+    if (!this.byInode.size) return; // the hot path: nothing ever failed here
     const k = gfid.toString('hex');
     const rec = this.byInode.get(k);
     if (!rec || !(length > 0)) return;
@@ -131,6 +132,7 @@ export class FailedRanges {
   }
 
   overlaps(gfid: Buffer, offset: number, length: number): boolean {
+    if (!this.byInode.size) return false;
     const rec = this.byInode.get(gfid.toString('hex'));
     if (!rec) return false;
     const len = Math.max(length, 1);
@@ -201,7 +203,7 @@ export const failedWrites = defineTranslator({
           }
           const reply = await recording(gfid, req.offset, req.size, () => next(req));
           const done = Math.max(reply.opRet ?? req.size, 0);
-          if (failed.has(gfid)) failed.stored(gfid, req.offset, done);
+          failed.stored(gfid, req.offset, done);
           failed.note(gfid, req.offset + done, req.size - done);
           return reply;
         },

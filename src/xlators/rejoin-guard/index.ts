@@ -42,25 +42,16 @@
 import { intValue, type Dict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import { defineTranslator, type FopContext, type FopTable } from '../../xlator/translator.js';
+import { endsDataLock } from './afr-locks.js';
+
+export { endsDataLock } from './afr-locks.js';
 
 export const BAD_INODE = 'glusterfs.bad-inode';
-const METADATA_LOCK_START = 0x7fff_ffff_ffff_fffen;
-const UNLCK = 2;
 
 /** The reconnection count stock's protocol/client puts at the end of its process-uuid. */
 export function reconnectCount(processUuid: string): number {
   const m = /-RECON_NO:-(\d+)$/.exec(processUuid);
   return m ? Number(m[1]) : 0;
-}
-
-/** Whether an inodelk request ends one of AFR's data-transaction locks. */
-export function endsDataLock(req: { volume: string; type: number; flock: { start: bigint } }): boolean {
-  return (
-    req.type === UNLCK &&
-    !req.volume.endsWith(':self-heal') &&
-    !req.volume.endsWith(':metadata') &&
-    BigInt.asIntN(64, req.flock.start) !== METADATA_LOCK_START
-  );
 }
 
 export const rejoinGuard = defineTranslator({
