@@ -129,3 +129,21 @@ export class CpuWindow {
     return { clientUs: last.client - first.client, serverUs: last.server - first.server, seconds };
   }
 }
+
+/**
+ * A window's figures joined with the IO the tool did at its mean rate (`iops`, `kibps` over
+ * `runtime` seconds) in that window. The rate is the whole run's, so the window must cover at
+ * least half of the run's IO phase; a window the loaded harness closed late (reading a
+ * running line after the IO ended) counts no more IO than the run did.
+ */
+export function windowFigures(
+  window: Pick<CpuWindow, 'figures'>,
+  runtime: number,
+  iops: number,
+  kibps: number,
+): (CpuFigures & { ios: number; bytes: number }) | undefined {
+  const f = window.figures(runtime / 2);
+  if (!f) return undefined;
+  const ioSeconds = Math.min(f.seconds, runtime);
+  return { ...f, ios: iops * ioSeconds, bytes: kibps * 1024 * ioSeconds };
+}

@@ -17,7 +17,7 @@ import {
 } from '../peers/index.js';
 import { DATA_PATH_NODE_FLAGS } from '../peers/node-flags.js';
 import { IO_DONE, IO_START, type ClientLoad, type ClientLoadResult } from './client-load.js';
-import { CpuWindow, NO_SERVER, type CpuSources } from './cpu.js';
+import { CpuWindow, NO_SERVER, windowFigures, type CpuSources } from './cpu.js';
 import type { BenchEnv, Target } from './env.js';
 import {
   FILES,
@@ -100,15 +100,6 @@ function fioSpec(
   return { ...spec, jobs: shape.jobs, iodepth: shape.perJob, percentiles: PERCENTILES };
 }
 
-/**
- * The CPU window's figures joined with the IO the tool did at its mean rate over that window.
- * The rate is the whole run's, so the window must cover at least half of the run's IO phase.
- */
-function cpuFigures(window: CpuWindow, runtime: number, iops: number, kibps: number): Figures['cpu'] {
-  const f = window.figures(runtime / 2);
-  return f && { ...f, ios: iops * f.seconds, bytes: kibps * 1024 * f.seconds };
-}
-
 function fioMeasure(ctx: RowContext, spec: FioSpec, cpu: CpuSources): Measurement {
   let window: CpuWindow | undefined;
   const run = startFio(spec, {
@@ -120,7 +111,7 @@ function fioMeasure(ctx: RowContext, spec: FioSpec, cpu: CpuSources): Measuremen
     },
   });
   const result = run.result.then((r) => {
-    const cpu = window && cpuFigures(window, spec.runtime, r.iops, r.aggregateKiBps);
+    const cpu = window && windowFigures(window, spec.runtime, r.iops, r.aggregateKiBps);
     return {
       tool: `fio ${spec.ioengine} ${spec.rw} bs=${spec.bs} iodepth=${spec.iodepth} numjobs=${spec.jobs}${spec.percentiles ? ' group_reporting' : ''}`,
       aggregateKiBps: r.aggregateKiBps,
@@ -165,7 +156,7 @@ function clientMeasure(ctx: RowContext, w: Workload, t: Target, depth?: number):
     const perFileKiBps = r.perFileBytes.map((b) => b / 1024 / r.seconds);
     const aggregateKiBps = perFileKiBps.reduce((a, b) => a + b, 0);
     const iops = r.ops / r.seconds;
-    const cpu = window && cpuFigures(window, load.runtime, iops, aggregateKiBps);
+    const cpu = window && windowFigures(window, load.runtime, iops, aggregateKiBps);
     return {
       tool: `glusterts client library: ${w.random ? 'random' : 'sequential'} ${w.direction} bs=${load.bs} depth=${load.depth} files=${load.files} O_DIRECT`,
       aggregateKiBps,

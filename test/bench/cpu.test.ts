@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CpuWindow, cpuUsOf, descendants, parseProcStat } from '../../src/bench/cpu.js';
+import { CpuWindow, cpuUsOf, descendants, parseProcStat, windowFigures } from '../../src/bench/cpu.js';
 
 test('/proc/PID/stat: ppid and user+sys, also when the name holds spaces and parentheses', () => {
   // Fields 3… after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
@@ -44,4 +44,20 @@ test('CPU window: this process burns CPU between two marks; no figure from one m
   assert.ok(f.seconds >= 0.4, JSON.stringify(f));
   // The tool (this process) is counted as client, and here also as server.
   assert.ok(f.clientUs > 100_000 && f.serverUs > 100_000, JSON.stringify(f));
+});
+
+test('window figures: IO at the run rate over the window, at most the run, none for a short window', () => {
+  const fixed = (seconds: number) => ({
+    figures: (min = 0.4) =>
+      seconds >= Math.max(0.4, min) ? { clientUs: 1, serverUs: 2, seconds } : undefined,
+  });
+  assert.deepEqual(windowFigures(fixed(1.5), 2, 1000, 4000), {
+    clientUs: 1,
+    serverUs: 2,
+    seconds: 1.5,
+    ios: 1500,
+    bytes: 4000 * 1024 * 1.5,
+  });
+  assert.equal(windowFigures(fixed(2.3), 2, 1000, 4000)!.ios, 2000); // closed late: capped at the run
+  assert.equal(windowFigures(fixed(0.9), 2, 1000, 4000), undefined); // under half the run
 });
