@@ -180,6 +180,35 @@ test('unlink leaves a marker under .remove_me and deletes the shards in the back
   });
 });
 
+test("rename over a sharded file deletes the replaced file's shards; hard links keep them", async () => {
+  await withVolume(async (vol, dirs) => {
+    const a = await vol.create('/a', 'w+', 0o644);
+    await a.pwrite(pattern(2 * BS, 1), 0);
+    await a.close();
+    const b = await vol.create('/b', 'w+', 0o644);
+    await b.pwrite(pattern(3 * BS, 2), 0);
+    const replaced = b.gfid;
+    await b.close();
+    await vol.rename('/a', '/b');
+    const until = Date.now() + 10_000;
+    while ((await shardsOnBricks(dirs, replaced)).size > 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await shardsOnBricks(dirs, replaced)).size, 0);
+    const f = await vol.open('/b', 'r');
+    assert.ok((await f.pread(2 * BS, 0)).equals(pattern(2 * BS, 1)));
+    const kept = f.gfid;
+    await f.close();
+    // With a second name, unlinking one keeps the data and its shards.
+    await vol.link('/b', '/c');
+    await vol.unlink('/b');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await shardsOnBricks(dirs, kept)).size, 1);
+    const c = await vol.open('/c', 'r');
+    assert.ok((await c.pread(2 * BS, 0)).equals(pattern(2 * BS, 1)));
+    await c.close();
+  });
+});
+
 test('fsx through the client on a 4 MiB-sharded volume: no bad bytes', { timeout: 120_000 }, async () => {
   await withVolume(async (vol) => {
     const f = await vol.create('/fsx', 'w+', 0o644);
