@@ -14,6 +14,7 @@
  * fail with EBADF.
  */
 import { MAX_IO } from '../protocol/limits.js';
+import type { GfxDict } from '../protocol/dict.js';
 import type { Payload } from '../protocol/procedure.js';
 import type { OpenFd } from '../xlator/fd.js';
 import { GlusterError } from './errors.js';
@@ -217,9 +218,13 @@ export class File {
 
   /**
    * glfs_lseek: SET, CUR, END (FSTAT for the size), DATA and HOLE (SEEK; ENXIO when no
-   * data lies at or after `offset`). Sets and returns the file position.
+   * data lies at or after `offset`; `xdata` goes with the SEEK). Sets and returns the file position.
    */
-  async lseek(offset: number, whence: WhenceName | number = 'SET', opts: CallOptions = {}): Promise<number> {
+  async lseek(
+    offset: number,
+    whence: WhenceName | number = 'SET',
+    opts: CallOptions & { xdata?: GfxDict } = {},
+  ): Promise<number> {
     const w = typeof whence === 'number' ? whence : Whence[whence];
     const where = this.where('glfs_lseek', opts.signal);
     let pos: number;
@@ -238,7 +243,13 @@ export class File {
         checkRange(0, offset, where.syscall, this.path);
         const r = await this.volume.fop(
           'SEEK',
-          { gfid: this.fd.gfid, fd: this.fd, offset, what: w === Whence.DATA ? 0 : 1, xdata: null },
+          {
+            gfid: this.fd.gfid,
+            fd: this.fd,
+            offset,
+            what: w === Whence.DATA ? 0 : 1,
+            xdata: opts.xdata ?? null,
+          },
           where,
         );
         pos = r.offset;

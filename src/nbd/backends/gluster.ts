@@ -6,9 +6,11 @@
  *
  * Mapping: READ → File.pread (the reply's bytes are sent as they are), WRITE → pwritev (+ fdatasync for FUA), FLUSH → fsync,
  * TRIM → discard, WRITE_ZEROES → discard (may punch) or zerofill (NO_HOLE),
- * base:allocation → lseek SEEK_DATA / SEEK_HOLE.
+ * base:allocation → lseek SEEK_DATA / SEEK_HOLE (with shard's extents key: docs/shard.md).
  */
 import type { File, Volume } from '../../client/index.js';
+import { intValue } from '../../protocol/dict.js';
+import { SEEK_ACROSS_SHARDS } from '../../xlators/shard/index.js';
 import {
   NbdError,
   type Capabilities,
@@ -23,6 +25,7 @@ import {
 } from '../backend.js';
 
 const MAX_EXTENT_PROBES = 64;
+const SEEK_EXTENTS = new Map([[SEEK_ACROSS_SHARDS, intValue(1)]]);
 
 function code(err: unknown): unknown {
   return (err as { code?: unknown })?.code;
@@ -147,7 +150,9 @@ export class GlusterBackend implements ExportBackend {
 
   private async seek(at: number, whence: 'DATA' | 'HOLE', end: number, opts: SignalOptions): Promise<number> {
     try {
-      return await this.file.lseek(at, whence, opts);
+      // On a sharded volume, features/shard answers SEEK only when asked for extents
+      // across shards (stock's answers ENOTSUP to everyone): docs/shard.md.
+      return await this.file.lseek(at, whence, { ...opts, xdata: SEEK_EXTENTS });
     } catch (err) {
       if (code(err) === 'ENXIO') return end;
       throw err;

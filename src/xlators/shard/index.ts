@@ -30,6 +30,7 @@ export {
   type Piece,
 } from './geometry.js';
 export * from './size-xattr.js';
+export { SEEK_ACROSS_SHARDS } from './io.js';
 
 const options = {
   'shard-block-size': {

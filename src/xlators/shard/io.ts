@@ -15,11 +15,11 @@
  *   it for a range past the end, which QEMU never sends).
  * - FSYNC: the base file and every shard this client wrote since the last FSYNC.
  * - SEEK: ENOTSUP, for every file, as stock's shard answers (shard_seek); QEMU's gluster
- *   driver then treats the whole image as data. The NBD export's own extents are its
- *   business (docs/shard.md).
+ *   driver then treats the whole image as data. Only a request carrying
+ *   SEEK_ACROSS_SHARDS (glusterts's NBD export) gets extents computed shard by shard.
  */
 import { uintValue, type Dict, type GfxDict } from '../../protocol/dict.js';
-import { FopError } from '../../protocol/errno.js';
+import { Errno, FopError } from '../../protocol/errno.js';
 import type { Payload } from '../../protocol/procedure.js';
 import { payloadChunks, payloadLength } from '../../protocol/procedure.js';
 import type { Iatt } from '../../protocol/iatt.js';
@@ -27,7 +27,14 @@ import { fanout } from '../../xlator/fanout.js';
 import { OpenFd } from '../../xlator/fd.js';
 import type { FopContext, FopTable } from '../../xlator/translator.js';
 import { isAbsent, withFileSize, WRITE_UPDATE_ATOMIC, type FileState, type Shard } from './context.js';
-import { pieces, type Piece } from './geometry.js';
+import { blockOf, lastBlock, pieces, type Piece } from './geometry.js';
+
+/**
+ * Request xdata key (INT 1) asking SEEK for real extents across shards. Without it SEEK
+ * answers ENOTSUP, as stock's shard does for every caller; glusterts's NBD export sets it
+ * so `base:allocation` reports a sharded image's holes.
+ */
+export const SEEK_ACROSS_SHARDS = 'glusterts.shard.seek-extents';
 
 /** GF_O_* values (Linux x86). */
 const O_RDWR = 0o2;
@@ -220,6 +227,52 @@ export function ioOps(shard: Shard): FopTable {
     );
   }
 
+  /**
+   * SEEK_DATA (`data`) or SEEK_HOLE from `offset`, shard by shard: a missing shard, or the
+   * bytes past a shard's own end, are a hole; inside a shard the brick's SEEK answers.
+   * ENXIO at or past the logical size, or when no data follows; the size is the last hole.
+   */
+  async function seekAcross(
+    st: FileState,
+    offset: number,
+    data: boolean,
+    ctx: FopContext,
+    seekBase: (from: number) => Promise<number>,
+  ): Promise<number> {
+    const size = st.known!.size;
+    if (offset >= size) throw FopError.of('ENXIO');
+    const bs = st.blockSize;
+    const base = st.iatt!.gfid;
+    const root = shard.asRoot(ctx);
+    for (let block = blockOf(offset, bs); block <= lastBlock(size, bs); block++) {
+      const start = block * bs;
+      const from = Math.max(offset, start) - start;
+      const inBlock = Math.min(bs, size - start);
+      const seek = async (): Promise<number | undefined> => {
+        try {
+          if (block === 0) return await seekBase(from);
+          const r = await onShard(base, block, st, ctx, false, (gfid) =>
+            shard.call(
+              'SEEK',
+              { gfid, fd: OpenFd.anonymous(gfid), offset: from, what: data ? 0 : 1, xdata: null },
+              root,
+            ),
+          );
+          return r?.offset; // undefined: no shard, all hole
+        } catch (err) {
+          if (err instanceof FopError && err.errno === Errno.ENXIO) return undefined; // past its end
+          throw err;
+        }
+      };
+      const at = await seek();
+      if (data) {
+        if (at !== undefined && at < inBlock) return start + at;
+      } else if (at === undefined || at < inBlock) return start + Math.min(at ?? from, inBlock);
+    }
+    if (data) throw FopError.of('ENXIO');
+    return size;
+  }
+
   return {
     async READ(req, ctx, next) {
       const base = req.fd.gfid;
@@ -315,8 +368,19 @@ export function ioOps(shard: Shard): FopTable {
       return st.known ? { ...r, prestat: baseStat(st, r.prestat), poststat: baseStat(st, r.poststat) } : r;
     },
 
-    async SEEK() {
-      throw FopError.of('ENOTSUP', 'seek through features/shard (stock answers the same)');
+    async SEEK(req, ctx, next) {
+      if (!req.xdata?.has(SEEK_ACROSS_SHARDS))
+        throw FopError.of('ENOTSUP', 'seek through features/shard (stock answers the same)');
+      const xdata: Dict = new Map(req.xdata);
+      xdata.delete(SEEK_ACROSS_SHARDS);
+      const st = await shard.sharded(req.fd.gfid, req.fd, ctx);
+      if (!st) return next({ ...req, xdata });
+      return st.gate.run(false, async () => {
+        const offset = await seekAcross(st, req.offset, req.what === 0, ctx, (from) =>
+          next({ ...req, offset: from, xdata }).then((r) => r.offset),
+        );
+        return { offset, xdata: null };
+      });
     },
   };
 }

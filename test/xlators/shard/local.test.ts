@@ -14,7 +14,8 @@ import { distribute } from '../../../src/xlators/distribute/index.js';
 import { locks } from '../../../src/xlators/locks/index.js';
 import { posix } from '../../../src/xlators/posix/index.js';
 import { replicate } from '../../../src/xlators/replicate/index.js';
-import { decodeFileSize, shard } from '../../../src/xlators/shard/index.js';
+import { intValue } from '../../../src/protocol/dict.js';
+import { decodeFileSize, SEEK_ACROSS_SHARDS, shard } from '../../../src/xlators/shard/index.js';
 import { runFsx } from '../../support/fsx.js';
 
 const MiB = 1024 * 1024;
@@ -206,6 +207,26 @@ test("rename over a sharded file deletes the replaced file's shards; hard links 
     const c = await vol.open('/c', 'r');
     assert.ok((await c.pread(2 * BS, 0)).equals(pattern(2 * BS, 1)));
     await c.close();
+  });
+});
+
+test('SEEK: ENOTSUP as stock; with the extents key, holes are found across shards', async () => {
+  await withVolume(async (vol) => {
+    const f = await vol.create('/sparse', 'w+', 0o644);
+    await f.pwrite(pattern(MiB, 1), 0); // block 0: [0, 1 MiB)
+    await f.pwrite(pattern(MiB, 2), 3 * BS + MiB); // block 3: [13 MiB, 14 MiB)
+    await f.ftruncate(5 * BS); // a hole to 20 MiB
+    await assert.rejects(f.lseek(0, 'DATA'), { errno: 95 });
+    const xdata = new Map([[SEEK_ACROSS_SHARDS, intValue(1)]]);
+    const seek = (at: number, whence: 'DATA' | 'HOLE') => f.lseek(at, whence, { xdata });
+    assert.equal(await seek(0, 'DATA'), 0);
+    assert.equal(await seek(0, 'HOLE'), MiB);
+    assert.equal(await seek(MiB, 'DATA'), 3 * BS + MiB, 'past missing shards 1 and 2');
+    assert.equal(await seek(3 * BS + MiB, 'HOLE'), 3 * BS + 2 * MiB, "past the shard's own end");
+    await assert.rejects(seek(3 * BS + 2 * MiB, 'DATA'), { code: 'ENXIO' });
+    assert.equal(await seek(4 * BS, 'HOLE'), 4 * BS);
+    await assert.rejects(seek(5 * BS, 'HOLE'), { code: 'ENXIO' });
+    await f.close();
   });
 });
 

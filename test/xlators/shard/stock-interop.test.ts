@@ -8,7 +8,8 @@
 // (c) shrinking, discarding and unlinking free the shards on the bricks (counted), for a
 //     file of either client;
 // (d) the same fsx on a stock FUSE mount (stock's own shard under the checker), and the
-//     TS client reads that file identically.
+//     TS client reads that file identically;
+// (e) the NBD export over the TS client shows the sharded image's holes (nbdinfo --map).
 // Runs in a network namespace (stock glusterd binds 127.0.0.2:24007):
 //   CI=true /work/tools/nsrun shard node --test dist/test/xlators/shard/stock-interop.test.js
 import { test } from 'node:test';
@@ -16,10 +17,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open as fsOpen, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Volume } from '../../../src/client/index.js';
+import { GlusterProvider, NbdServer } from '../../../src/nbd/index.js';
 import { gfidToString } from '../../../src/protocol/gfid.js';
 import {
   mountFuse,
   requirePeer,
+  run,
   sleep,
   startStockGluster,
   type StockGluster,
@@ -264,6 +267,29 @@ test(
         for (let at = 0; at < ours.length; at += 4 * MiB) (await f.pread(4 * MiB, at)).copy(ours, at);
         await f.close();
         assert.ok(ours.equals(theirs), 'the TS client reads what stock FUSE left');
+      });
+      await t.test("(e) the NBD export over the TS client reports the shards' holes", async () => {
+        const server = new NbdServer({
+          provider: new GlusterProvider({ volumes: new Map([[VOL, volume!]]), listed: [`${VOL}/ts.img`] }),
+        });
+        const { port } = await server.listen(0, g.host);
+        try {
+          const out = await run('nbdinfo', ['--map', `nbd://${g.host}:${port}/${VOL}/ts.img`]);
+          const extents = [...out.matchAll(/^\s*(\d+)\s+(\d+)\s+(\d+)/gm)].map((m) => ({
+            start: Number(m[1]),
+            end: Number(m[1]) + Number(m[2]),
+            hole: (Number(m[3]) & 1) === 1,
+          }));
+          // ts.img: data [0, 10 MiB), a hole to 12 MiB + 100, data for 1 MiB after it.
+          const at = (pos: number) => extents.find((e) => e.start <= pos && pos < e.end);
+          assert.equal(at(0)?.hole, false, out);
+          assert.equal(at(10 * MiB - 1)?.hole, false, out);
+          assert.equal(at(10 * MiB)?.hole, true, out);
+          assert.equal(at(12 * MiB - 1)?.hole, true, out);
+          assert.equal(at(12 * MiB + 4096)?.hole, false, out);
+        } finally {
+          await server.close();
+        }
       });
     } finally {
       await unmount?.().catch(() => undefined);
