@@ -5,6 +5,13 @@
 // ring; completions arrive through an eventfd the loop polls, and all completions of one
 // wakeup settle their promises in one callback scope.
 //
+// Every submission also reaps what has completed so far. Without that, a loop busy reading a
+// burst of requests (libuv reads a socket up to 32 times per wakeup, and fio's write-behind
+// sends ~1 MiB per connection at once) noticed the completions of earlier requests only when
+// it next polled: the whole burst was answered together, the client then sent the next one,
+// and the disk idled between bursts (seq 128 KiB writes on ext4: ~600 IOPS against stock's
+// ~2500, with the device taking ~0.2 ms per write).
+//
 // ringIo returns undefined when it cannot take the op (no io_uring: old kernel, seccomp,
 // io_uring_disabled; or the submission failed); the caller then uses statIo.
 #include <linux/io_uring.h>
@@ -51,13 +58,21 @@ class Ring {
 
   // Queues the op's next step (IO or fsync) and tells the kernel; false if it could not.
   bool Submit(RingOp* op);
+  // Counts an op in flight (before its first Submit, which may complete it at once).
   void Started() {
     if (inflight_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
   }
+  void Withdrawn() {
+    if (--inflight_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+  }
+  // From a JavaScript call: settles every op completed so far; their promise reactions run
+  // when the calling JavaScript returns, as for any promise settled during it.
+  void Reap();
 
  private:
   bool Setup(napi_env env);
   void Drain();
+  void ReapReady();
   void Complete(RingOp* op, int res);
   void Finish(RingOp* op, int err);
   static void OnReadable(uv_poll_t* handle, int status, int events);
@@ -81,6 +96,7 @@ class Ring {
   io_uring_cqe* cqes_ = nullptr;
   uv_poll_t poll_;
   bool polling_ = false;
+  bool reaping_ = false;
   unsigned inflight_ = 0;
   napi_ref resource_ = nullptr;
   napi_async_context context_ = nullptr;
@@ -201,7 +217,9 @@ bool Ring::Submit(RingOp* op) {
   sq_array_[index] = index;
   sq_tail_->store(tail + 1, std::memory_order_release);
   for (;;) {
-    long n = syscall(__NR_io_uring_enter, ring_fd_, 1, 0, 0, nullptr, 0);
+    // GETEVENTS with min_complete 0 waits for nothing: it has the kernel post the completions
+    // whose work is pending for this thread, so the Reap after this finds them.
+    long n = syscall(__NR_io_uring_enter, ring_fd_, 1, 0, IORING_ENTER_GETEVENTS, nullptr, 0);
     if (n == 1) return true;
     if (n < 0 && errno == EINTR) continue;
     // Not taken: withdraw the entry so the next submission does not send it.
@@ -225,6 +243,24 @@ void Ring::Drain() {
   // Promise reactions of every completion below run when this scope closes.
   napi_callback_scope scope;
   napi_open_callback_scope(env_, resource, context_, &scope);
+  ReapReady();
+  napi_close_callback_scope(env_, scope);
+  napi_close_handle_scope(env_, handles);
+}
+
+void Ring::Reap() {
+  if (inflight_ == 0) return;
+  napi_handle_scope handles;
+  napi_open_handle_scope(env_, &handles);
+  ReapReady();
+  napi_close_handle_scope(env_, handles);
+}
+
+void Ring::ReapReady() {
+  // Complete may Submit a follow-up step, which never reaps; a nested reap cannot happen, but
+  // the guard keeps it that way.
+  if (reaping_) return;
+  reaping_ = true;
   for (;;) {
     unsigned head = cq_head_->load(std::memory_order_relaxed);
     unsigned tail = cq_tail_->load(std::memory_order_acquire);
@@ -245,8 +281,7 @@ void Ring::Drain() {
       Complete(op, res);
     }
   }
-  napi_close_callback_scope(env_, scope);
-  napi_close_handle_scope(env_, handles);
+  reaping_ = false;
 }
 
 void Ring::Complete(RingOp* op, int res) {
@@ -287,7 +322,7 @@ void Ring::Finish(RingOp* op, int err) {
   }
   for (napi_ref ref : op->refs) napi_delete_reference(env_, ref);
   delete op;
-  if (--inflight_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+  Withdrawn();
 }
 
 }  // namespace
@@ -372,12 +407,14 @@ napi_value RingIo(napi_env env, napi_callback_info info) {
     }
     PutStat(st, op->out);
   }
+  ring->Started();
   if (!ring->Submit(op)) {
     // The deferred is never settled; the promise is collected with it.
+    ring->Withdrawn();
     drop();
     return undefined;
   }
-  ring->Started();
+  ring->Reap();
   return promise;
 }
 

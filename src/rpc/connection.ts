@@ -183,15 +183,18 @@ export class RpcConnection<S = unknown> {
   private send(out: OutgoingRecord): void {
     // Calls that finish after the client left are answered to nobody.
     if (!this.writable) return;
-    // Replies finished in the same event-loop turn (several IO completions, or calls that
-    // arrived in one chunk) leave in one writev: one syscall and one wakeup of the peer.
+    // Replies finished in the same callback (several IO completions, or calls that arrived
+    // in one chunk) leave in one writev: one syscall and one wakeup of the peer. The flush
+    // runs once the callback's promise reactions are done (a tick queued from them runs after
+    // the microtasks), not at the end of the loop turn: a turn that reads a burst of large
+    // requests lasts milliseconds, and replies held that long leave the client's window shut.
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      setImmediate(this.flush);
+      process.nextTick(this.flush);
     }
     writeRecord(this.socket, out.head, out.payload);
-    // Large replies, and bursts that add up, do not wait for the end of the turn.
+    // Large replies, and bursts that add up, do not wait for the end of the callback.
     if (this.socket.writableLength >= CORK_BYTES) this.flush();
   }
 
