@@ -1,9 +1,16 @@
 // Block-aligned memory for O_DIRECT. Node allocates Buffers with malloc-grade alignment,
 // which O_DIRECT on ext4/xfs rejects with EINVAL; these come from posix_memalign and are
 // freed by the Buffer's finalizer.
+//
+// Blocks of the slab size the JavaScript side carves IO buffers from go back to a small
+// cache instead: a fresh 1 MiB posix_memalign is an mmap whose 256 pages fault in on the
+// memset and are unmapped again on free, which cost a sequential 128 KiB WRITE more of the
+// event loop's time than its own IO submission.
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "sys.h"
 
@@ -13,10 +20,35 @@ namespace {
 
 constexpr int64_t kMaxAlignment = int64_t{1} << 30;
 
+// The size of the slabs src/sys/memory.ts carves from, aligned to at most a page; 32 of
+// them (32 MiB) are kept for reuse. Finalizers of several threads' envs may run at once.
+constexpr size_t kCachedBytes = 1024 * 1024;
+constexpr size_t kCachedAlignment = 4096;
+constexpr size_t kCacheLimit = 32;
+std::mutex cache_mutex;
+std::vector<void*> cache;
+
+void* TakeCached() {
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  if (cache.empty()) return nullptr;
+  void* memory = cache.back();
+  cache.pop_back();
+  return memory;
+}
+
 void FreeAligned(napi_env env, void* data, void* hint) {
-  std::free(data);
+  size_t bytes = reinterpret_cast<uintptr_t>(hint);
+  bool kept = false;
+  if (bytes == kCachedBytes) {
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    if (cache.size() < kCacheLimit) {
+      cache.push_back(data);
+      kept = true;
+    }
+  }
+  if (!kept) std::free(data);
   int64_t change;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(reinterpret_cast<uintptr_t>(hint)), &change);
+  napi_adjust_external_memory(env, -static_cast<int64_t>(bytes), &change);
 }
 
 }  // namespace
@@ -38,8 +70,15 @@ napi_value AllocAligned(napi_env env, napi_callback_info info) {
   size_t align = static_cast<size_t>(alignment) < sizeof(void*) ? sizeof(void*) : static_cast<size_t>(alignment);
   size_t bytes = static_cast<size_t>(size);
   void* memory = nullptr;
+  int rc = 0;
+  // Cached blocks are kCachedAlignment-aligned, which covers every smaller power of two.
+  bool cacheable = bytes == kCachedBytes && align <= kCachedAlignment;
+  if (cacheable) {
+    memory = TakeCached();
+    align = kCachedAlignment;
+  }
   // One byte at least: posix_memalign(…, 0) may hand back NULL, which is not a usable buffer.
-  int rc = posix_memalign(&memory, align, bytes == 0 ? 1 : bytes);
+  if (memory == nullptr) rc = posix_memalign(&memory, align, bytes == 0 ? 1 : bytes);
   if (rc != 0) {
     napi_throw_range_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "posix_memalign failed: out of memory");
     return nullptr;

@@ -26,6 +26,7 @@ export type Dispatch<S> = (
 export interface ConnectionOptions<S> {
   id: number;
   maxRecordSize: number;
+  allocateRecord?: (length: number) => Buffer;
   maxInFlight: number;
   idleTimeoutMs: number;
   dispatch: Dispatch<S>;
@@ -60,7 +61,10 @@ export class RpcConnection<S = unknown> {
   ) {
     this.id = options.id;
     this.options = options;
-    this.decoder = new RecordDecoder({ maxRecordSize: options.maxRecordSize });
+    this.decoder = new RecordDecoder({
+      maxRecordSize: options.maxRecordSize,
+      allocate: options.allocateRecord,
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.writeBlocked = false;

@@ -43,12 +43,19 @@ export interface RecordDecoderOptions {
   maxFragments?: number;
   /** Direct mode for single-fragment records of at least this many bytes (0: off). */
   directMin?: number;
+  /**
+   * Memory for a record that has to be joined from several chunks (the brick passes one that
+   * suits O_DIRECT); `Buffer.allocUnsafe` when absent. Records that sit in one chunk are
+   * never copied.
+   */
+  allocate?: (length: number) => Buffer;
 }
 
 export class RecordDecoder {
   readonly maxRecordSize: number;
   readonly maxFragments: number;
   readonly directMin: number;
+  private readonly allocate: ((length: number) => Buffer) | undefined;
 
   /** Received bytes not yet consumed; `chunks[0]` is consumed up to `headOffset`. */
   private readonly chunks: Buffer[] = [];
@@ -72,6 +79,7 @@ export class RecordDecoder {
     this.maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.directMin = options.directMin ?? 0;
+    this.allocate = options.allocate;
   }
 
   push(chunk: Buffer): void {
@@ -216,7 +224,11 @@ export class RecordDecoder {
     }
     if (pieces.length === 1) return pieces[0]!;
     if (pieces.length === 0) return Buffer.alloc(0);
-    return Buffer.concat(pieces, recordLength);
+    if (!this.allocate) return Buffer.concat(pieces, recordLength);
+    const record = this.allocate(recordLength);
+    let at = 0;
+    for (const p of pieces) at += p.copy(record, at);
+    return record;
   }
 }
 

@@ -72,6 +72,8 @@ export interface RpcServerOptions {
   idleTimeoutMs?: number;
   /** Handler failures answered with SYSTEM_ERR, and failing close hooks. */
   onError?: (error: unknown, conn: RpcConnection<any>) => void;
+  /** Memory for records joined from several chunks (RecordDecoderOptions.allocate). */
+  allocateRecord?: (length: number) => Buffer;
 }
 
 export interface RpcServerEvents<S> {
@@ -87,7 +89,8 @@ interface Registered<S> {
 const AUTH_BADCRED = 1;
 
 export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
-  private readonly options: Required<RpcServerOptions>;
+  private readonly options: Required<Omit<RpcServerOptions, 'allocateRecord'>> &
+    Pick<RpcServerOptions, 'allocateRecord'>;
   /** prog → vers → program. */
   private readonly table = new Map<number, Map<number, Registered<S>>>();
   private readonly registered: RpcProgram<S>[] = [];
@@ -103,6 +106,7 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
       maxInFlight: options.maxInFlight ?? 64,
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
       onError: options.onError ?? ((err) => console.error('glusterts rpc: call failed:', err)),
+      allocateRecord: options.allocateRecord,
     };
   }
 
@@ -154,6 +158,7 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
     const conn = new RpcConnection<S>(socket, {
       id: ++this.lastConnId,
       maxRecordSize: this.options.maxRecordSize,
+      allocateRecord: this.options.allocateRecord,
       maxInFlight: this.options.maxInFlight,
       idleTimeoutMs: this.options.idleTimeoutMs,
       dispatch: (c, record) => this.dispatch(c, record),

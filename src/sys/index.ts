@@ -35,5 +35,5 @@ export {
   writeWithStat,
   type RawStat,
 } from './io.js';
-export { allocAligned, carveAligned, DIRECT_ALIGNMENT } from './memory.js';
+export { allocAligned, carveAligned, carveEndAligned, DIRECT_ALIGNMENT, isDirectAligned } from './memory.js';
 export { futimens, makedev, mknod, mknodat, openBeneath, openDirectory, utimensat } from './files.js';

@@ -20,7 +20,17 @@ export function allocAligned(size: number, alignment: number = DIRECT_ALIGNMENT)
     (error as NodeJS.ErrnoException).code = 'ERR_OUT_OF_RANGE';
     throw error;
   }
-  return native().allocAligned(size, alignment);
+  const buf = native().allocAligned(size, alignment);
+  if (alignment >= DIRECT_ALIGNMENT) directMemory.add(buf.buffer);
+  return buf;
+}
+
+/** The memory allocAligned handed out with at least DIRECT_ALIGNMENT: isDirectAligned's proof. */
+const directMemory = new WeakSet<ArrayBufferLike>();
+
+/** True if `b` starts at a multiple of DIRECT_ALIGNMENT (O_DIRECT takes it without a copy). */
+export function isDirectAligned(b: Buffer): boolean {
+  return directMemory.has(b.buffer) && b.byteOffset % DIRECT_ALIGNMENT === 0;
 }
 
 /** Aligned memory is taken from slabs of this size; larger requests get their own. */
@@ -36,13 +46,28 @@ let slabUsed = 0;
  * last view into it is collected), so no caller sees another's bytes.
  */
 export function carveAligned(size: number): Buffer {
-  const span = Math.max(DIRECT_ALIGNMENT, Math.ceil(size / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT);
-  if (!(span <= MAX_CARVED)) return allocAligned(size);
+  return carve(size, 0);
+}
+
+/**
+ * Like carveAligned, but the Buffer *ends* at a multiple of DIRECT_ALIGNMENT: whatever tail of
+ * it is a multiple of DIRECT_ALIGNMENT long starts aligned. The brick assembles large RPC
+ * records in these, so a WRITE's payload (the record's tail, 4 KiB multiples from every
+ * O_DIRECT client) goes to the disk without being copied again.
+ */
+export function carveEndAligned(size: number): Buffer {
+  return carve(size, (DIRECT_ALIGNMENT - (size % DIRECT_ALIGNMENT)) % DIRECT_ALIGNMENT);
+}
+
+/** `size` bytes at `pad` bytes into an aligned region of their own. */
+function carve(size: number, pad: number): Buffer {
+  const span = Math.max(DIRECT_ALIGNMENT, Math.ceil((pad + size) / DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT);
+  if (!(span <= MAX_CARVED)) return allocAligned(pad + size).subarray(pad);
   if (!slab || slabUsed + span > SLAB_BYTES) {
     slab = allocAligned(SLAB_BYTES);
     slabUsed = 0;
   }
-  const region = slab.subarray(slabUsed, slabUsed + size);
+  const region = slab.subarray(slabUsed + pad, slabUsed + pad + size);
   slabUsed += span;
   return region;
 }

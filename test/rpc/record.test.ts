@@ -43,6 +43,28 @@ test('reassembles a record from several fragments', () => {
   );
 });
 
+test('a record joined from several chunks goes into the memory `allocate` gives', () => {
+  const asked: number[] = [];
+  const d = new RecordDecoder({
+    allocate: (n) => {
+      asked.push(n);
+      return Buffer.alloc(n + 3).subarray(3);
+    },
+  });
+  const whole = fragment(Buffer.from('split across chunks'), true);
+  d.push(whole.subarray(0, 9));
+  d.push(whole.subarray(9));
+  const [record] = drain(d);
+  assert.equal(record!.toString(), 'split across chunks');
+  assert.equal(record!.byteOffset, 3);
+  assert.deepEqual(asked, [19]);
+  // A record inside one chunk is still a view, never allocated.
+  const one = fragment(Buffer.from('one chunk'), true);
+  d.push(one);
+  assert.equal(drain(d)[0]!.buffer, one.buffer);
+  assert.deepEqual(asked, [19]);
+});
+
 test('returns null until the record is complete, byte by byte', () => {
   const wire = Buffer.concat([fragment(Buffer.from('hello'), false), fragment(Buffer.from(' world'), true)]);
   const d = new RecordDecoder();

@@ -6,7 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { allocAligned, carveAligned, preadv, pwritev } from '../../src/sys/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  allocAligned,
+  carveAligned,
+  carveEndAligned,
+  isDirectAligned,
+  preadv,
+  pwritev,
+} from '../../src/sys/index.js';
 import { directIoParent, tempDir } from './helpers.js';
 
 const parent = directIoParent();
@@ -87,4 +96,43 @@ test('carveAligned: zeroed, disjoint, aligned regions that O_DIRECT accepts', { 
   many.forEach((r, i) => r.writeUInt32BE(i));
   assert.ok(many.every((r, i) => r.readUInt32BE(0) === i));
   assert.equal(await pwritev(fd, [many[599]!], 4096), 4096);
+});
+
+test(
+  'carveEndAligned: the block-multiple tail starts aligned; isDirectAligned tells',
+  { skip },
+  async (t) => {
+    const dir = tempDir(parent);
+    const fd = openSync(join(dir, 'tail'), constants.O_CREAT | constants.O_RDWR | constants.O_DIRECT, 0o600);
+    t.after(() => closeSync(fd));
+    // A WRITE record: a header of odd length, then the payload (small, and past the slab limit).
+    for (const payload of [4096, 131_072, 512 * 1024]) {
+      const record = carveEndAligned(172 + payload);
+      assert.equal(record.length, 172 + payload);
+      assert.ok(record.every((b) => b === 0));
+      const tail = record.subarray(172).fill(0x42);
+      assert.ok(isDirectAligned(tail));
+      assert.ok(!isDirectAligned(record));
+      assert.equal(await pwritev(fd, [tail], 0), payload);
+    }
+    assert.ok(isDirectAligned(carveAligned(100)));
+    assert.ok(isDirectAligned(allocAligned(8192).subarray(4096)));
+    assert.ok(!isDirectAligned(allocAligned(8192).subarray(512)));
+    assert.ok(!isDirectAligned(allocAligned(8192, 512)));
+    // Node's own memory is never taken for aligned, whatever its address.
+    assert.ok(!isDirectAligned(Buffer.alloc(8192)));
+  },
+);
+
+test('slab memory comes back zeroed after its Buffers are collected and it is reused', { skip }, async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let round = 0; round < 3; round++) {
+    // Dirty a few slabs' worth, drop them, and let the collector hand their blocks back.
+    for (let i = 0; i < 40; i++) carveAligned(256 * 1024).fill(0xee);
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    const fresh = Array.from({ length: 40 }, () => carveAligned(256 * 1024));
+    assert.ok(fresh.every((r) => r.every((b) => b === 0)));
+  }
 });

@@ -20,6 +20,7 @@ import {
   allocAligned,
   carveAligned,
   fallocate,
+  isDirectAligned,
   lseek,
   preadv,
   readWithStat,
@@ -159,7 +160,8 @@ export function dataOps(p: Posix): FopTable {
         // Anonymous fds had no OPEN that dropped stock's time xattr.
         if (req.fd.anonymous) await brick.dropMdata(fd);
         let chunks = payloadChunks(req.payload);
-        if (s.direct && len > 0) {
+        // The brick assembles large records so that a block-multiple payload is aligned already.
+        if (s.direct && len > 0 && !(chunks.length === 1 && isDirectAligned(chunks[0]!))) {
           const aligned = carveAligned(len);
           let at = 0;
           for (const c of chunks) at += c.copy(aligned, at);
