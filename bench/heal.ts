@@ -88,6 +88,8 @@ interface Side {
   startForce(): Promise<void>;
   /** The data heal itself, from the shd's log: its start and end (ms) after `since`, if found. */
   healSpan(since: number): { from: number; to: number } | undefined;
+  /** When the returned brick's process was started (ms), if the side logs it. */
+  brickSpawnedAt(): number | undefined;
   /** `heal info` as each CLI prints it. */
   healInfo(): Promise<string>;
   stop(): Promise<void>;
@@ -140,6 +142,15 @@ async function glustertsSide(): Promise<Side> {
         (t) => t.split('listening on').length > 2,
       ),
     startForce: async () => void (await cli('start', volume, 'force')),
+    brickSpawnedAt: () => {
+      // The supervisor's "--- <iso> starting …" line before each start of the brick.
+      const log = readFileSync(
+        join(data, 'logs', 'bricks', `${brickDirs[2]!.slice(1).replaceAll('/', '-')}.log`),
+        'utf8',
+      );
+      const last = [...log.matchAll(/^--- (\S+) starting /gm)].pop();
+      return last ? Date.parse(last[1]!) : undefined;
+    },
     healInfo: () => cli('heal', volume, 'info', '--server', `${OURS_HOST}:24007`),
     healSpan: (since) => {
       // "<iso> hv-replicate-0: index heal (why)" … "<iso> hv-replicate-0: healed 1, …": the
@@ -195,6 +206,7 @@ async function stockSide(algorithm: 'full' | 'diff'): Promise<Side> {
         (t) => new Set([...t.matchAll(/sv-client-(\d): Connected, attached/g)].map((m) => m[1])).size === 3,
       ),
     brickBack: async () => undefined, // startForce waited for it
+    brickSpawnedAt: () => undefined,
     startForce: () => g.startForce(),
     healInfo: () => g.cli('volume', 'heal', 'sv', 'info'),
     healSpan: (since) => {
@@ -317,6 +329,10 @@ interface Result {
   healSeconds: number;
   /** From the returned brick serving to the end of the heal. */
   afterBackSeconds: number;
+  /** From `volume start force` to the brick's process being started (NaN: not logged). */
+  spawnSeconds: number;
+  /** From `volume start force` to the returned brick serving. */
+  backSeconds: number;
   /** The shd's own data heal of the image, from its log (NaN when not found). */
   dataHealSeconds: number;
   shdReceived: number;
@@ -400,6 +416,8 @@ async function measure(side: Side, seed: number): Promise<Result> {
     side: side.name,
     healSeconds,
     afterBackSeconds,
+    spawnSeconds: ((side.brickSpawnedAt() ?? NaN) - startedAt) / 1000,
+    backSeconds: (back - t0) / 1000,
     dataHealSeconds: span ? (span.to - span.from) / 1000 : NaN,
     shdReceived,
     shdSent,

@@ -48,8 +48,10 @@ export function fopProgram(opts: FopProgramOptions): RpcProgram<BrickConnectionS
 function fopHandler<N extends FopName>(name: N, opts: FopProgramOptions): RpcHandler<BrickConnectionState> {
   const def = fopDef(name);
   const withPayload = hasPayload(def.results);
-  // The failure reply: the procedure's zero value, computed once, copied per use.
-  const failureTemplate = zeroValue(def.results);
+  // The failure reply: the procedure's zero value, computed at the first failure (finding
+  // it decodes many zero runs: done for every procedure at start, it slowed the brick's
+  // boot by a tenth of a second or more), then copied per use.
+  let failureTemplate: FopResults<N> | undefined;
   return async (rpc: RpcContext<BrickConnectionState>) => {
     const session = rpc.conn.state?.session;
     // Stock bricks answer any FOP before a successful SETVOLUME with GARBAGE_ARGS.
@@ -64,6 +66,7 @@ function fopHandler<N extends FopName>(name: N, opts: FopProgramOptions): RpcHan
       const fopErr = FopError.from(err);
       if (!(err instanceof FopError)) opts.onError?.(err, name);
       const failed = { opRet: -1, opErrno: fopErr.errno, xdata: fopErr.xdata };
+      failureTemplate ??= zeroValue(def.results);
       results = { ...failureTemplate, ...failed, ...(withPayload ? { payload: EMPTY } : {}) };
     }
     const written = results;

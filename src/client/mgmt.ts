@@ -7,7 +7,14 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { HandshakeProcs, Program, callProcedure, legacyDict, CallbackProc } from '../protocol/index.js';
+import {
+  HandshakeProcs,
+  Program,
+  callProcedure,
+  legacyDict,
+  CallbackProc,
+  readBrickSignin,
+} from '../protocol/index.js';
 import { errnoName } from '../protocol/errno.js';
 import { RpcClient, encodeCredential, glusterV2, type RpcCallback } from '../rpc/index.js';
 import { GlusterError, abortError } from './errors.js';
@@ -30,6 +37,8 @@ export interface MgmtEvents {
   disconnected: [server: string];
   /** The management connection is back (after a drop). */
   reconnected: [server: string];
+  /** glusterts's daemon: a brick of the volume signed in to portmap (sent to self-heal daemons). */
+  brickSignedIn: [brick: string, port: number];
 }
 
 export interface FetchOptions {
@@ -113,8 +122,16 @@ export class MgmtConnection extends EventEmitter<MgmtEvents> {
   }
 
   private onCallback(cb: RpcCallback): void {
-    if (cb.header.prog !== Program.CALLBACK.prog || cb.header.proc !== CallbackProc.FETCHSPEC) return;
-    void this.refetch().catch(() => undefined);
+    if (cb.header.prog !== Program.CALLBACK.prog) return;
+    if (cb.header.proc === CallbackProc.FETCHSPEC) void this.refetch().catch(() => undefined);
+    if (cb.header.proc !== CallbackProc.EVENT_NOTIFY) return;
+    let signin: { brick: string; port: number } | undefined;
+    try {
+      signin = readBrickSignin(cb.args);
+    } catch {
+      return; // not ours to understand: ignored, as stock's client does
+    }
+    if (signin && !this.closed) this.emit('brickSignedIn', signin.brick, signin.port);
   }
 
   /** GETSPEC again; emits volfileChanged when the text differs. */

@@ -28,11 +28,18 @@ export interface DaemonOptions {
   concurrency?: number;
   /** cluster.favorite-child-policy as a policy. */
   policy?: SplitBrainPolicy;
-  /** How often brick liveness is looked at (default 500 ms). */
+  /** How often brick liveness is looked at besides protocol/client's state events (default 500 ms). */
   pollMs?: number;
   /** How often the up bricks' xattrop index count is looked at (default 2000 ms; 0: never). */
   indexWatchMs?: number;
   log?: (line: string) => void;
+}
+
+/** What the daemon uses of a protocol/client child, when the child is one. */
+interface BrickClient {
+  remoteSubvolume?: string;
+  retryNow?(): void;
+  onStateChange?(listener: () => void): () => void;
 }
 
 export interface FileProgress {
@@ -67,6 +74,7 @@ export class SelfHealDaemon {
   private readonly again = new Set<Replica>();
   private readonly lastUp = new Map<Replica, boolean[]>();
   private poller: NodeJS.Timeout | undefined;
+  private readonly unwatch: (() => void)[] = [];
   private periodic: NodeJS.Timeout | undefined;
   private watcher: NodeJS.Timeout | undefined;
   /** Pending (xattrop) entries of each set's up bricks when its last crawl ended. */
@@ -93,6 +101,7 @@ export class SelfHealDaemon {
       this.lastUp.set(r, r.upVector());
       void this.trigger(r, 'start');
     }
+    this.watchChildren();
     this.poller = setInterval(() => this.poll(), this.o.pollMs ?? 500);
     this.poller.unref();
     this.schedulePeriodic();
@@ -157,6 +166,30 @@ export class SelfHealDaemon {
       this.healTimeoutMs,
     );
     this.periodic.unref();
+  }
+
+  /**
+   * The management daemon says `brick` signed in (it serves now): the children connected to
+   * it retry at once instead of at their next reconnect-interval, and their coming up starts
+   * a crawl (state-change events, below).
+   */
+  brickSignedIn(brick: string): void {
+    for (const r of this.replicas)
+      r.cfg.children.forEach((layer, i) => {
+        const t = layer.translator as BrickClient;
+        if (t.remoteSubvolume !== brick || typeof t.retryNow !== 'function') return;
+        if (!r.isUp(i)) this.o.log?.(`${r.domain}: brick ${i} (${brick}) signed in: connecting`);
+        t.retryNow();
+      });
+  }
+
+  /** Children that report connection state changes: each change is looked at at once. */
+  private watchChildren(): void {
+    for (const r of this.replicas)
+      for (const layer of r.cfg.children) {
+        const t = layer.translator as BrickClient;
+        if (typeof t.onStateChange === 'function') this.unwatch.push(t.onStateChange(() => this.poll()));
+      }
   }
 
   /** A brick that came up since the last look starts a crawl of its set at once. */
@@ -253,6 +286,7 @@ export class SelfHealDaemon {
   }
 
   async stop(): Promise<void> {
+    for (const stopWatching of this.unwatch.splice(0)) stopWatching();
     clearInterval(this.poller);
     clearInterval(this.periodic);
     clearInterval(this.watcher);

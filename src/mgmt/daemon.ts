@@ -29,6 +29,7 @@ import {
   legacyString,
   pingResult,
   procedureHandler,
+  writeBrickSignin,
 } from '../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, parseCliRequest, type CliReply, type CliRequest } from './cli-program.js';
 import { VolumeManager } from './manager.js';
@@ -128,12 +129,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // The manager and supervisor need the bound port, known only after listen.
     const late = {} as { manager: VolumeManager; daemon?: Daemon };
     const fetchers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
+    /** Connections that fetched a volume's self-heal daemon volfile (`shd/NAME`): its shds. */
+    const healers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
     const notify = (volume: string) => {
-      const conns = fetchers.get(volume);
-      if (!conns) return;
-      for (const conn of conns)
+      for (const conn of new Set([...(fetchers.get(volume) ?? []), ...(healers.get(volume) ?? [])]))
         conn.sendCallback(Program.CALLBACK.prog, Program.CALLBACK.vers, CallbackProcs.FETCHSPEC.proc);
-      if (!late.manager.get(volume)) fetchers.delete(volume);
+      if (!late.manager.get(volume)) {
+        fetchers.delete(volume);
+        healers.delete(volume);
+      }
     };
     registerGlusterdPrograms(rpc, {
       volfileFor: (key) => {
@@ -150,20 +154,37 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       signin: (brick, port, pid) => {
         if (!late.manager.acceptsSignin(brick) || port < 1 || port > 65535) return false;
         portmap.signin(brick, { port, pid });
+        // The volume's self-heal daemons connect to the brick now, not at their next retry.
+        const volume = late.manager.volumeOfBrick(brick)?.name;
+        for (const conn of (volume && healers.get(volume)) || [])
+          conn.sendCallback(
+            Program.CALLBACK.prog,
+            Program.CALLBACK.vers,
+            CallbackProcs.EVENT_NOTIFY.proc,
+            (w) => writeBrickSignin(w, brick, port),
+          );
         return true;
       },
       signout: (brick) => portmap.signout(brick),
-      fetched: (conn, volume) => {
+      fetched: (conn, volume, key) => {
         const state = (conn.state ??= { fetched: new Set() });
-        if (state.fetched.has(volume) || state.fetched.size >= MAX_FETCHED_PER_CONN) return;
+        // A self-heal daemon's fetch is remembered apart: it also hears of brick sign-ins.
+        const shd = key.replace(/^\/+/, '').startsWith('shd/');
+        const tag = shd ? `shd/${volume}` : volume;
+        if (state.fetched.has(tag) || state.fetched.size >= MAX_FETCHED_PER_CONN) return;
         if (state.fetched.size === 0)
           conn.onClose(() => {
-            for (const v of state.fetched) fetchers.get(v)?.delete(conn);
+            for (const t of state.fetched)
+              if (t.startsWith('shd/')) healers.get(t.slice(4))?.delete(conn);
+              else fetchers.get(t)?.delete(conn);
           });
-        state.fetched.add(volume);
-        let set = fetchers.get(volume);
-        if (!set) fetchers.set(volume, (set = new Set()));
-        set.add(conn);
+        state.fetched.add(tag);
+        const add = (map: Map<string, Set<RpcConnection<MgmtConnState>>>) => {
+          let set = map.get(volume);
+          if (!set) map.set(volume, (set = new Set()));
+          set.add(conn);
+        };
+        add(shd ? healers : fetchers);
       },
     });
 
@@ -250,7 +271,8 @@ interface GlusterdHooks {
   portOf(brick: string): number | undefined;
   signin(brick: string, port: number, pid: number): boolean;
   signout(brick: string): void;
-  fetched(conn: RpcConnection<MgmtConnState>, volume: string): void;
+  /** A GETSPEC of `key` answered with `volume`'s volfile on `conn`. */
+  fetched(conn: RpcConnection<MgmtConnState>, volume: string, key: string): void;
 }
 
 /** GF-DUMP, Portmap and Handshake, registered in the order DUMP lists them. */
@@ -284,7 +306,7 @@ function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: Glusterd
       [HandshakeProcs.GETSPEC.proc]: procedureHandler(HandshakeProcs.GETSPEC, ({ key }, ctx) => {
         const found = hooks.volfileFor(key);
         if (!found) return { opRet: -1, opErrno: Errno.ENOENT, spec: '', xdata: new Map() };
-        hooks.fetched(ctx.conn, found.volume);
+        hooks.fetched(ctx.conn, found.volume, key);
         return { opRet: Buffer.byteLength(found.spec), opErrno: 0, spec: found.spec, xdata: new Map() };
       }),
       [HandshakeProcs.PING.proc]: procedureHandler(HandshakeProcs.PING, pingResult),

@@ -2,8 +2,8 @@
  * Callback program (52743234 v1): calls a server makes to its clients on their own
  * connection. Clients never answer them, so every result codec is empty.
  */
-import { x } from '../xdr/index.js';
-import { opaqueXdata } from './dict.js';
+import { x, type XdrReader, type XdrWriter } from '../xdr/index.js';
+import { decodeLegacyDict, encodeLegacyDict, legacyDict, legacyString, opaqueXdata } from './dict.js';
 import { legacyIatt } from './iatt.js';
 import { Limits } from './limits.js';
 import { defineProgram } from './procedure.js';
@@ -61,3 +61,29 @@ export const CallbackProcs = {
 } as const;
 
 export const CALLBACK_PROGRAM = defineProgram('GlusterFS Callback', Program.CALLBACK, CallbackProcs);
+
+/**
+ * glusterts's own EVENT_NOTIFY callback from the management daemon to its self-heal daemons:
+ * a brick of their volume signed in to portmap (it serves now), so they connect to it at
+ * once instead of at their next reconnect-interval retry. The dict (legacy-serialized, as
+ * stock's gf_event_notify_req) carries `brick` (the path) and `port`. Stock's management
+ * callback program takes EVENT_NOTIFY and ignores it; the daemon sends it only to
+ * connections that fetched a self-heal daemon volfile anyway.
+ */
+export const EVENT_BRICK_SIGNIN = 0x67747301;
+
+export function writeBrickSignin(w: XdrWriter, brick: string, port: number): void {
+  CallbackProcs.EVENT_NOTIFY.args.write(w, {
+    op: EVENT_BRICK_SIGNIN,
+    dict: encodeLegacyDict(legacyDict({ brick, port: String(port) })),
+  });
+}
+
+/** The brick and port of a brick-signin EVENT_NOTIFY; undefined for any other event. */
+export function readBrickSignin(r: XdrReader): { brick: string; port: number } | undefined {
+  const { op, dict } = CallbackProcs.EVENT_NOTIFY.args.read(r);
+  if (op !== EVENT_BRICK_SIGNIN) return undefined;
+  const d = decodeLegacyDict(Buffer.from(dict));
+  const brick = legacyString(d, 'brick');
+  return brick === undefined ? undefined : { brick, port: Number(legacyString(d, 'port') ?? 0) };
+}

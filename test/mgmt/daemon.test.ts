@@ -16,6 +16,7 @@ import {
   Program,
   legacyDict,
   legacyString,
+  readBrickSignin,
 } from '../../src/protocol/index.js';
 import { Daemon } from '../../src/mgmt/daemon.js';
 import { clientVolfile, brickVolfile } from '../../src/mgmt/volfiles.js';
@@ -234,6 +235,46 @@ test('PORTBYBRICK is -1,0,0,0 until a brick of a started volume signs in, and ag
     assert.deepEqual(await ask(), unknown);
   } finally {
     c.close();
+    await t.cleanup();
+  }
+});
+
+test("a brick's SIGNIN is announced (EVENT_NOTIFY) to its volume's self-heal daemons only", async () => {
+  // Stub bricks that never sign in themselves: the test does it.
+  const t = await startTestDaemon(HOST, {
+    brickCommand: [process.execPath, STUB_BRICK, '--no-signin'],
+    signinTimeoutMs: 200,
+  });
+  const healer = await connect(t.daemon);
+  const client = await connect(t.daemon);
+  const heard: RpcCallback[] = [];
+  const bystander: RpcCallback[] = [];
+  healer.on('callback', (cb) => heard.push(cb));
+  client.on('callback', (cb) => bystander.push(cb));
+  try {
+    const dirs = [0, 1, 2].map((i) => t.brickDir(`r${i}`));
+    await t.daemon.volumes.create('rv', dirs, true, { replica: 3 });
+    await t.daemon.volumes.set('rv', 'cluster.self-heal-daemon', 'off');
+    await t.daemon.volumes.start('rv');
+    await call(healer, Program.HANDSHAKE, HandshakeProcs.GETSPEC, getspec('/shd/rv'));
+    await call(client, Program.HANDSHAKE, HandshakeProcs.GETSPEC, getspec('rv'));
+    const signin = { brick: dirs[1]!, port: 40002, pid: 4243 };
+    assert.deepEqual(await call(client, Program.PORTMAP, PortmapProcs.SIGNIN, signin), {
+      opRet: 0,
+      opErrno: 0,
+    });
+    await waitFor('EVENT_NOTIFY', () => (heard.length === 1 ? true : undefined));
+    const cb = heard[0]!;
+    assert.deepEqual(
+      [cb.header.prog, cb.header.vers, cb.header.proc],
+      [Program.CALLBACK.prog, Program.CALLBACK.vers, CallbackProcs.EVENT_NOTIFY.proc],
+    );
+    assert.deepEqual(readBrickSignin(cb.args), { brick: dirs[1], port: 40002 });
+    await sleep(50);
+    assert.equal(bystander.length, 0, 'a client of the volume hears nothing');
+  } finally {
+    healer.close();
+    client.close();
     await t.cleanup();
   }
 });

@@ -316,6 +316,7 @@ async function healVolume(
   const settings = shdSettings(shdSpec?.volfile ?? volume.volfile);
   const daemon = new SelfHealDaemon(replicasOf(volume.graph), healContext(), { ...settings, log });
   log(`heal-timeout ${settings.healTimeoutMs / 1000} s`);
+  shdSpec?.on('brickSignedIn', (brick) => daemon.brickSignedIn(brick));
   shdSpec?.on('volfileChanged', (text) => {
     const next = shdSettings(text);
     if (next.healTimeoutMs !== daemon.healTimeout) log(`heal-timeout now ${next.healTimeoutMs / 1000} s`);

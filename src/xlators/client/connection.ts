@@ -72,6 +72,10 @@ export class BrickConnection {
   private readonly abort = new AbortController();
   private readonly waiters = new Set<() => void>();
   private loop: Promise<void> | undefined;
+  private readonly listeners = new Set<(state: ClientState) => void>();
+  /** retryNow() was called: the next pause is skipped. */
+  private nudged = false;
+  private pauseAbort: AbortController | undefined;
 
   private pingTimer: NodeJS.Timeout | undefined;
   private pingSentAt: number | undefined;
@@ -213,6 +217,7 @@ export class BrickConnection {
       }
       if (!session.rpc.closed && !signal.aborted) {
         this.everUp = true;
+        this.nudged = false;
         this.setState('up');
         log('%s: up on port %d (session %d)', this.where, session.port, session.generation);
       }
@@ -226,14 +231,39 @@ export class BrickConnection {
     }
   }
 
-  /** Waits reconnect-interval; false when stopped meanwhile. */
+  /**
+   * The brick is known to serve now (glusterts's daemon told a self-heal daemon it signed
+   * in): the next attempt goes out at once instead of after reconnect-interval. An attempt
+   * in progress is not cut short; if it fails, the retry follows without a pause.
+   */
+  retryNow(): void {
+    if (this.stateValue !== 'connecting' && this.stateValue !== 'failed') return;
+    this.nudged = true;
+    this.pauseAbort?.abort();
+  }
+
+  /** Waits reconnect-interval (less after retryNow); false when stopped meanwhile. */
   private async pause(signal: AbortSignal): Promise<boolean> {
-    try {
-      await sleep(this.cfg.reconnectIntervalMs, undefined, { signal });
-      return true;
-    } catch {
-      return false;
+    if (this.nudged) {
+      this.nudged = false;
+      return !signal.aborted;
     }
+    const cut = (this.pauseAbort = new AbortController());
+    try {
+      await sleep(this.cfg.reconnectIntervalMs, undefined, { signal: AbortSignal.any([signal, cut.signal]) });
+    } catch {
+      /* stopped, or nudged */
+    } finally {
+      this.pauseAbort = undefined;
+    }
+    this.nudged = false;
+    return !signal.aborted;
+  }
+
+  /** Calls `listener` on every state change; returns how to stop. */
+  onStateChange(listener: (state: ClientState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Listens to a new session; resolves when its connection is gone. */
@@ -310,6 +340,7 @@ export class BrickConnection {
   private setState(state: ClientState): void {
     this.stateValue = state;
     for (const wake of [...this.waiters]) wake();
+    for (const listener of [...this.listeners]) listener(state);
   }
 
   /** Resolves when `done()` holds, after `timeoutMs` (0 = no limit), or rejects on abort. */

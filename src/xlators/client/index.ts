@@ -101,6 +101,12 @@ export interface ClientTranslator extends Translator {
   readonly lastError: Error | undefined;
   /** OpenFds this translator tracks (for re-open). */
   readonly openFds: number;
+  /** The brick path it connects to (remote-subvolume). */
+  readonly remoteSubvolume: string;
+  /** The brick serves now (its sign-in was announced): connect without waiting for the retry. */
+  retryNow(): void;
+  /** Calls `listener` on every connection state change; returns how to stop. */
+  onStateChange(listener: (state: ClientState) => void): () => void;
 }
 
 type ClientOptions = OptionsOf<ClientOptionSchema>;
@@ -187,6 +193,18 @@ class ProtocolClient implements ClientTranslator {
 
   get openFds(): number {
     return this.open.size;
+  }
+
+  get remoteSubvolume(): string {
+    return this.o['remote-subvolume'];
+  }
+
+  retryNow(): void {
+    this.conn.retryNow();
+  }
+
+  onStateChange(listener: (state: ClientState) => void): () => void {
+    return this.conn.onStateChange(listener);
   }
 
   async init(): Promise<void> {
