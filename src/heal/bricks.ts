@@ -12,6 +12,14 @@ import type { Dirent } from '../protocol/structs.js';
 import type { Success } from '../xlator/fanout.js';
 import { OpenFd } from '../xlator/fd.js';
 import type { FopName } from '../protocol/fops.js';
+import {
+  decodeReadCounts,
+  encodeIoRanges,
+  READ_VECTOR_KEY,
+  vectorValue,
+  WRITE_VECTOR_KEY,
+  type IoRange,
+} from '../protocol/vector-io.js';
 import type { FopContext, FopReply, FopRequest } from '../xlator/translator.js';
 import {
   CHANGELOG_PREFIX,
@@ -59,6 +67,16 @@ export class HealIo {
     ctx: FopContext,
   ) {
     this.ctx = { ...ctx, caller: { ...ctx.caller, uid: 0, gid: 0, groups: [], lkOwner: Replica.newOwner() } };
+  }
+
+  /**
+   * The same bricks, session and fds under a lock owner of its own. Concurrent batches of a
+   * data heal each lock as a different owner: features/locks lets an owner that already holds
+   * a lock in the domain pass a waiting writer (so nested locks cannot deadlock), and one owner
+   * for all would keep a guest's whole-file lock waiting for the entire heal.
+   */
+  withNewOwner(): HealIo {
+    return new HealIo(this.r, this.ctx);
   }
 
   get n(): number {
@@ -202,6 +220,83 @@ export class HealIo {
       xdata: new Map([[INTERNAL_FOP, intValue(1)]]),
       payload: data,
     });
+  }
+
+  /**
+   * The bytes of several ranges of brick i's file (short at EOF), in one vectored READ where
+   * the brick serves them (src/protocol/vector-io.ts); `vectored` false: it does not, and the
+   * ranges were read one by one.
+   */
+  async readRanges(
+    i: number,
+    fd: OpenFd,
+    ranges: readonly IoRange[],
+  ): Promise<{ data: Buffer[]; vectored: boolean }> {
+    const first = ranges[0]!;
+    const reply = await this.reply(i, 'READ', {
+      gfid: fd.gfid,
+      fd,
+      offset: first.offset,
+      size: first.length,
+      flag: 0,
+      xdata: new Map([[READ_VECTOR_KEY, ptrValue(encodeIoRanges(ranges))]]),
+    });
+    const payload = Buffer.isBuffer(reply.payload)
+      ? reply.payload
+      : Buffer.concat(reply.payload as readonly Buffer[]);
+    const counts = vectorValue(reply.xdata, READ_VECTOR_KEY);
+    if (!counts) {
+      // Not served: the reply is a plain READ of the first range.
+      const rest = await Promise.all(
+        ranges.slice(1).map((r) => this.read(i, fd, BigInt(r.offset), r.length)),
+      );
+      return { data: [payload, ...rest], vectored: false };
+    }
+    const lengths = decodeReadCounts(counts, ranges.length);
+    if (!lengths || lengths.reduce((a, b) => a + b, 0) !== payload.length)
+      throw new FopError(Errno.EIO, `${READ_VECTOR_KEY}: a reply that does not add up`);
+    let at = 0;
+    return { data: lengths.map((n) => payload.subarray(at, (at += n))), vectored: true };
+  }
+
+  /** Whether brick i serves vectored READ and WRITE (a READ of no ranges says). */
+  async servesVectors(i: number, fd: OpenFd): Promise<boolean> {
+    const reply = await this.reply(i, 'READ', {
+      gfid: fd.gfid,
+      fd,
+      offset: 0,
+      size: 0,
+      flag: 0,
+      xdata: new Map([[READ_VECTOR_KEY, ptrValue(encodeIoRanges([]))]]),
+    });
+    return vectorValue(reply.xdata, READ_VECTOR_KEY) !== undefined;
+  }
+
+  /** Writes several ranges in one vectored WRITE: only to a brick that `servesVectors`. */
+  async writeRanges(
+    i: number,
+    fd: OpenFd,
+    pieces: readonly { offset: number; data: Buffer }[],
+  ): Promise<void> {
+    const size = pieces.reduce((n, p) => n + p.data.length, 0);
+    const ranges = pieces.map((p) => ({ offset: p.offset, length: p.data.length }));
+    await this.reply(i, 'WRITE', {
+      gfid: fd.gfid,
+      fd,
+      offset: pieces[0]!.offset,
+      size,
+      flag: 0,
+      xdata: new Map([
+        [INTERNAL_FOP, intValue(1)],
+        [WRITE_VECTOR_KEY, ptrValue(encodeIoRanges(ranges))],
+      ]),
+      payload: pieces.map((p) => p.data),
+    });
+  }
+
+  /** FSYNC (data and metadata) of brick i's file. */
+  async fsync(i: number, fd: OpenFd): Promise<void> {
+    await this.reply(i, 'FSYNC', { gfid: fd.gfid, fd, data: 0, xdata: null });
   }
 
   async truncate(i: number, fd: OpenFd, size: bigint): Promise<void> {

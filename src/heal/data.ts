@@ -3,13 +3,15 @@
  * 1. INODELK `<afr>:self-heal` 0/0 for the whole heal (one healer per file);
  * 2. INODELK `<afr>` 0/0 only long enough to read every brick's changelog and decide;
  * 3. truncate the sinks to the source's size;
- * 4. in batches, each under INODELK `<afr>` on its own span so guest IO on the rest of the
- *    image keeps flowing, up to IN_FLIGHT batches at once: with the source's changed-ranges
+ * 4. in batches, each under INODELK `<afr>` on its own span (and as its own lock owner) so
+ *    guest IO keeps flowing, up to IN_FLIGHT batches at once: with the source's changed-ranges
  *    record, exactly the recorded ranges (ranges.ts `piecesToCopy`), nearby small ones
- *    batched (≤ 128 KiB, ≤ 32 ranges within 4 MiB: one lock for many scattered 4 KiB
- *    writes); without a usable record, one 128 KiB chunk per batch, copied where RCHECKSUM
- *    differs between source and sink;
- * 5. under `<afr>` 0/0 again: sizes made equal, the source's mtime and pre-heal atime set
+ *    batched (≤ 128 KiB, ≤ 32 ranges within 64 MiB: one lock, one vectored READ and one
+ *    vectored WRITE per sink for many scattered 4 KiB writes, src/protocol/vector-io.ts);
+ *    without a usable record, one 128 KiB chunk per batch, copied where RCHECKSUM differs
+ *    between source and sink;
+ * 5. FSYNC of the sinks (stock's ensure-durability);
+ * 6. under `<afr>` 0/0 again: sizes made equal, the source's mtime and pre-heal atime set
  *    on every brick (as stock's shd restores the sinks' times), then the observed counters
  *    are undone.
  */
@@ -32,10 +34,10 @@ import {
 /** The largest piece copied or compared under one lock: a guest write waits at most one piece. */
 export const CHUNK = 128 * 1024;
 /** Batches in flight at once (each: lock, its reads, its writes to every sink, unlock). */
-export const IN_FLIGHT = 8;
+export const IN_FLIGHT = 32;
 /** A batch: at most CHUNK bytes in at most this many ranges, within MAX_SPAN. */
 const BATCH_PIECES = 32;
-const MAX_SPAN = 4 << 20;
+const MAX_SPAN = 64 << 20;
 /** Gaps between recorded ranges up to this size may be copied with them (within 2× changed). */
 const MAX_GAP = 16 * 1024;
 const whole = (gfid: Buffer) => ({ kind: 'inode' as const, gfid, start: 0n, len: 0n });
@@ -84,8 +86,12 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       );
       ranged = ranges !== undefined;
       const size = BigInt(states[source]!.stat!.size);
+      let truncated = false;
       for (const i of dataSinks)
-        if (BigInt(states[i]!.stat!.size) !== size) await io.truncate(i, fds.get(i)!, size);
+        if (BigInt(states[i]!.stat!.size) !== size) {
+          await io.truncate(i, fds.get(i)!, size);
+          truncated = true;
+        }
       const pieces = ranges
         ? piecesToCopy(ranges, size, { maxPiece: CHUNK, maxGap: MAX_GAP })
         : wholeFilePieces(size, CHUNK);
@@ -109,17 +115,56 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
         await Promise.all(targets.map((i) => io.write(i, fds.get(i)!, offset, bytes)));
         copied += bytes.length * targets.length;
       };
+      // Several ranges per batch: one vectored READ and one vectored WRITE per sink where the
+      // bricks serve them (glusterts bricks; the source's answer says, sinks are asked first).
+      let vectorSource = true;
+      const vectorSinks = new Set<number>();
+      const copyRanges = async (batch: ByteRange[]) => {
+        const ranges = batch.map((p) => ({ offset: Number(p.offset), length: Number(p.length) }));
+        let data: Buffer[];
+        if (vectorSource) {
+          const got = await io.readRanges(source, fds.get(source)!, ranges);
+          vectorSource = got.vectored;
+          data = got.data;
+        } else
+          data = await Promise.all(
+            ranges.map((p) => io.read(source, fds.get(source)!, BigInt(p.offset), p.length)),
+          );
+        const pieces = ranges.flatMap((p, k) =>
+          data[k]!.length ? [{ offset: p.offset, data: data[k]! }] : [],
+        );
+        read += pieces.reduce((n, p) => n + p.data.length, 0);
+        if (!pieces.length) return;
+        await Promise.all(
+          dataSinks.map((i) =>
+            vectorSinks.has(i)
+              ? io.writeRanges(i, fds.get(i)!, pieces)
+              : Promise.all(pieces.map((p) => io.write(i, fds.get(i)!, BigInt(p.offset), p.data))),
+          ),
+        );
+        copied += pieces.reduce((n, p) => n + p.data.length, 0) * dataSinks.length;
+      };
       const healBatch = async (batch: ByteRange[]) => {
         if (opts.signal?.aborted) throw opts.signal.reason;
         const start = batch[0]!.offset;
         const last = batch[batch.length - 1]!;
         const span = { kind: 'inode' as const, gfid, start, len: last.offset + last.length - start };
-        await io.withLock(r.domain, span, [source, ...dataSinks], () => Promise.all(batch.map(copyPiece)));
+        // An owner of its own per batch: see HealIo.withNewOwner (guest writes are not starved).
+        await io
+          .withNewOwner()
+          .withLock(r.domain, span, [source, ...dataSinks], () =>
+            batch.length > 1 ? copyRanges(batch) : copyPiece(batch[0]!),
+          );
         done += batch.reduce((n, p) => n + Number(p.length), 0);
         opts.onProgress?.({ gfid, done, total });
       };
       const batches = batchPieces(pieces, { maxBytes: CHUNK, maxPieces: BATCH_PIECES, maxSpan: MAX_SPAN });
+      if (batches.length < pieces.length)
+        for (const i of dataSinks)
+          if (await io.servesVectors(i, fds.get(i)!).catch(() => false)) vectorSinks.add(i);
       await pool(batches, IN_FLIGHT, healBatch);
+      // On disk before the accusations go (stock's shd fsyncs its sinks here too).
+      if (copied > 0 || truncated) await Promise.all(dataSinks.map((i) => io.fsync(i, fds.get(i)!)));
       await io.withLock(r.domain, whole(gfid), locked, async () => {
         // Writers may have truncated or extended the file meanwhile; end with equal sizes.
         const end = await io.fstat(source, fds.get(source)!);

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { indexHealPass, SelfHealDaemon } from '../../src/heal/index.js';
+import { healInode, indexHealPass, SelfHealDaemon } from '../../src/heal/index.js';
+import { parseGfid } from '../../src/protocol/gfid.js';
 import { runFsx } from '../support/fsx.js';
 import { healFixture } from '../support/replica-set.js';
 
@@ -43,10 +44,11 @@ test('a file kept open and written throughout is healed by the daemon while fsx 
 test('a daemon stopped in the middle of a heal leaves nothing a new daemon cannot finish', async () => {
   const fx = await healFixture();
   try {
+    // 16 MiB: more 128 KiB chunks to compare than the heal has batches in flight.
     const f = await fx.volume.create('/big.img', 'w+', 0o644);
-    await f.pwrite(Buffer.alloc(4 << 20, 1), 0);
+    for (let off = 0; off < 16 << 20; off += 4 << 20) await f.pwrite(Buffer.alloc(4 << 20, 1), off);
     fx.switches[1]!.state = 'down';
-    for (let off = 0; off < 4 << 20; off += 256 * 1024) await f.pwrite(Buffer.alloc(4096, 2), off);
+    for (let off = 0; off < 16 << 20; off += 1 << 20) await f.pwrite(Buffer.alloc(4096, 2), off);
     await f.close();
     fx.switches[1]!.state = 'up';
     const first = new SelfHealDaemon([fx.replica], undefined, { pollMs: 50 });
@@ -118,6 +120,53 @@ test('a crawl whose heal failed (a brick went away mid-heal) is retried without 
     assert.ok(readFileSync(join(fx.dirs[1]!, 'retry.img')).equals(want), 'brick 1 healed');
   } finally {
     await shd.stop();
+    await fx.close();
+  }
+});
+
+test('a guest write during a data heal waits for the batches in flight, not for the whole heal', async () => {
+  const fx = await healFixture({ healRanges: true, postOpDelaySecs: 0 });
+  try {
+    // 4096 scattered 4 KiB changes, 20 KiB apart (too far to be bridged): 128 batches of 32,
+    // several times what is in flight at once.
+    const f = await fx.volume.create('/guest.img', 'w+', 0o644);
+    await f.ftruncate(4096 * 6 * 4096);
+    fx.switches[1]!.state = 'down';
+    const blocks = Array.from({ length: 4096 }, (_, k) => k * 6);
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let b = blocks.pop(); b !== undefined; b = blocks.pop())
+          await f.pwrite(Buffer.alloc(4096, 2), b * 4096);
+      }),
+    );
+    await f.close();
+    fx.switches[1]!.state = 'up';
+    // Each batch's source read made slow, so the heal lasts many batch times.
+    const { readRanges } = fx.io;
+    fx.io.readRanges = async (...args) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return readRanges.apply(fx.io, args);
+    };
+    let done = 0;
+    let total = 0;
+    const gfid = parseGfid((await fx.volume.stat('/guest.img')).gfid);
+    const g = await fx.volume.open('/guest.img', 'r+');
+    const heal = healInode(fx.io, gfid, { onProgress: (p) => ([done, total] = [p.done, p.total]) });
+    while (done === 0) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    await g.pwrite(Buffer.alloc(4096, 3), 5 * 4096);
+    const waited = Date.now() - t0;
+    const doneAtWrite = done;
+    await g.close();
+    const h = await heal;
+    assert.equal(h.outcomes.find((o) => o.kind === 'data')?.result, 'healed');
+    assert.ok(
+      doneAtWrite < total,
+      `the write (${waited} ms) ended before the heal: ${doneAtWrite} of ${total}`,
+    );
+    const want = readFileSync(join(fx.dirs[0]!, 'guest.img'));
+    assert.ok(readFileSync(join(fx.dirs[1]!, 'guest.img')).equals(want), 'brick 1 healed');
+  } finally {
     await fx.close();
   }
 });
