@@ -17,6 +17,12 @@ import {
   type HealRanges,
 } from '../../../src/xlators/heal-ranges/contract.js';
 import { decodeRecord } from '../../../src/xlators/heal-ranges/store.js';
+import {
+  decodeReadCounts,
+  encodeIoRanges,
+  READ_VECTOR_KEY,
+  WRITE_VECTOR_KEY,
+} from '../../../src/protocol/vector-io.js';
 import { context, fails } from '../posix/helpers.js';
 
 const i32 = (...v: number[]) => {
@@ -372,6 +378,80 @@ test('hostile: the key cannot be set or removed, is never listed, and is refused
       })
       .catch(() => undefined);
     assert.equal((await b.ranges(gfid)).complete, true);
+  } finally {
+    await b.close();
+  }
+});
+
+test('vectored READ and WRITE: ranges read and written in one call, each recorded; the probe; malformed vectors refused', async () => {
+  const b = await rangesBrick();
+  const vec = (key: string, ranges: { offset: number; length: number }[]) =>
+    new Map([[key, ptrValue(encodeIoRanges(ranges))]]);
+  try {
+    const { gfid, fd } = await b.create('v1');
+    await b.write(fd, 0, 64 * 1024);
+    await b.preOp(fd);
+    await b.postOp(fd, [2]); // brick 2 charged: the record keeps what is written now
+    const ranges = R([4096, 4096], [20480, 100], [40960, 4096]);
+    const payload = Buffer.concat([Buffer.alloc(4096, 1), Buffer.alloc(100, 2), Buffer.alloc(4096, 3)]);
+    const w = await b.call('WRITE', {
+      gfid,
+      fd,
+      offset: 4096,
+      size: payload.length,
+      flag: 0,
+      xdata: vec(WRITE_VECTOR_KEY, ranges),
+      payload: [payload.subarray(0, 5000), payload.subarray(5000)],
+    });
+    assert.equal(w.opRet, payload.length);
+    assert.ok(w.xdata.has(WRITE_VECTOR_KEY), 'the reply says the vector was served');
+    assert.deepEqual(await b.ranges(gfid), { complete: true, ranges: ranges });
+    const file = await readFile(join(b.dir, 'v1'));
+    assert.ok(file.subarray(4096, 8192).equals(Buffer.alloc(4096, 1)));
+    assert.ok(file.subarray(8192, 20480).equals(Buffer.alloc(12288, 0x61)), 'between the ranges untouched');
+    assert.ok(file.subarray(20480, 20580).equals(Buffer.alloc(100, 2)));
+    assert.ok(file.subarray(40960, 45056).equals(Buffer.alloc(4096, 3)));
+
+    // Read back, the last range running past EOF (64 KiB): short there, counts say so.
+    const read = (xdata: GfxDict, offset = 4096, size = 4096) =>
+      b.call('READ', { gfid, fd, offset, size, flag: 0, xdata });
+    const r = await read(vec(READ_VECTOR_KEY, R([4096, 4096], [20480, 100], [63 * 1024, 4096])));
+    const counts = decodeReadCounts((r.xdata.get(READ_VECTOR_KEY) as { value: Buffer }).value, 3);
+    assert.deepEqual(counts, [4096, 100, 1024]);
+    const got = Buffer.concat(Array.isArray(r.payload) ? r.payload : [r.payload]);
+    assert.equal(r.opRet, got.length);
+    assert.ok(
+      got.equals(
+        Buffer.concat([file.subarray(4096, 8192), file.subarray(20480, 20580), file.subarray(64512)]),
+      ),
+    );
+    // The probe: no ranges, no data, the reply key.
+    const probe = await read(vec(READ_VECTOR_KEY, []), 0, 0);
+    assert.equal(probe.opRet, 0);
+    assert.ok(probe.xdata.has(READ_VECTOR_KEY));
+    // A plain READ has no reply key.
+    assert.equal((await read(null)).xdata?.has(READ_VECTOR_KEY) ?? false, false);
+
+    // Malformed: truncated, too many ranges, an empty range, payload and ranges disagreeing.
+    const raw = (key: string, v: Buffer) => new Map([[key, ptrValue(v)]]);
+    await fails(read(raw(READ_VECTOR_KEY, Buffer.alloc(2))), 'EINVAL');
+    const many = R(...Array.from({ length: 257 }, (_, k) => [k * 8192, 1] as [number, number]));
+    await fails(read(vec(READ_VECTOR_KEY, many)), 'EINVAL');
+    await fails(read(vec(READ_VECTOR_KEY, R([0, 0]))), 'EINVAL');
+    await fails(
+      b.call('WRITE', {
+        gfid,
+        fd,
+        offset: 0,
+        size: 10,
+        flag: 0,
+        xdata: vec(WRITE_VECTOR_KEY, R([0, 5], [100, 6])),
+        payload: Buffer.alloc(10),
+      }),
+      'EINVAL',
+    );
+    const after = await readFile(join(b.dir, 'v1'));
+    assert.ok(after.equals(file), 'refused vectors changed nothing');
   } finally {
     await b.close();
   }
