@@ -115,8 +115,19 @@ export function dirOps(p: Posix): FopTable {
   ) {
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw FopError.of('EINVAL', 'bad directory offset');
     return fds.use(fd, async (s) => {
-      if (!s.isDir || !s.cursor) throw FopError.of('ENOTDIR');
-      const cursor = s.cursor;
+      if (!s.isDir) throw FopError.of('ENOTDIR');
+      // An anonymous fd (stock shard READDIRPs /.shard/.remove_me by gfid, without OPENDIR)
+      // lists through a cursor of its own for this call.
+      const own = s.cursor ? null : new DirCursor(`/proc/self/fd/${s.fd}`, brick.isRoot(fd.gfid));
+      const cursor = s.cursor ?? own!;
+      try {
+        return await listBatch(s, cursor);
+      } finally {
+        await own?.close();
+      }
+    });
+
+    function listBatch(s: FdState, cursor: DirCursor) {
       return cursor.serial(async () => {
         await cursor.seek(Number(offset));
         let used = 0;
@@ -143,7 +154,7 @@ export function dirOps(p: Posix): FopTable {
         }
         return eof;
       });
-    });
+    }
   }
 
   /** stat and gfid of a listed entry; null if it vanished meanwhile. */

@@ -41,6 +41,31 @@ function sameInode(a: BigIntStats, b: BigIntStats): boolean {
 export function entryOps(p: Posix): FopTable {
   const { brick } = p;
 
+  /**
+   * Names being created, by `<parent gfid>/<name>`: settled once the new entry carries its
+   * gfid. A new name is visible before its gfid xattr is set; a LOOKUP racing the creation
+   * (stock shard's concurrent writes to one missing piece look it up while another MKNODs
+   * it) waits here instead of answering a null gfid, which stock clients crash on.
+   */
+  const creating = new Map<string, Promise<void>>();
+  function whileCreating<T>(parent: Buffer, name: string, make: () => Promise<T>): Promise<T> {
+    const key = `${parent.toString('hex')}/${name}`;
+    const run = make();
+    // Racing creators of one name (all but one get EEXIST): wait for every one of them.
+    const settled = Promise.all([
+      creating.get(key),
+      run.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]).then(() => undefined);
+    creating.set(key, settled);
+    void settled.then(() => {
+      if (creating.get(key) === settled) creating.delete(key);
+    });
+    return run;
+  }
+
   /** Removes what a failed creation left behind. */
   const undo = (path: string, dir = false) =>
     (dir ? fsp.rmdir(path) : fsp.unlink(path)).catch(() => undefined);
@@ -80,7 +105,12 @@ export function entryOps(p: Posix): FopTable {
           }
         }
         const path = brick.entryPath(dir, req.bname);
-        const entry = await brick.statEntry(path);
+        let entry = await brick.statEntry(path);
+        const pending = entry.gfid ? undefined : creating.get(`${dir.gfid.toString('hex')}/${req.bname}`);
+        if (pending) {
+          await pending;
+          entry = await brick.statEntry(path);
+        }
         let gfid = entry.gfid;
         const heal = gfid ? null : gfidReq(req.xdata, false);
         if (heal) {
@@ -113,76 +143,80 @@ export function entryOps(p: Posix): FopTable {
     async CREATE(req, ctx) {
       checkName(req.bname, true, brick.isRoot(req.pargfid));
       const gfid = gfidReq(req.xdata)!;
-      return brick.withDir(req.pargfid, async (dir) => {
-        const preparent = brick.iatt(dir);
-        await brick.dropMdata(dir);
-        const path = brick.entryPath(dir, req.bname);
-        const { flags, direct } = openFlags(req.flags, p.oDirect);
-        // DHT's parent-layout precondition is checked only when the name is new (as stock).
-        const isNew = !hasPrecondition(req.xdata) || (await lstat(path).catch(() => null)) === null;
-        const xdata = await checkParentPrecondition(nodeXattrs(dir), req.xdata, isNew);
-        let created = true;
-        let fd: number;
-        try {
-          fd = await open(path, flags | constants.O_CREAT | constants.O_EXCL, 0o600);
-        } catch (e) {
-          if (errCode(e) !== 'EEXIST' || req.flags & constants.O_EXCL) throw e;
-          created = false;
-          checkDataFile(await lstat(path));
-          fd = await open(path, flags);
-        }
-        let used = gfid;
-        try {
-          if (created) {
-            await fchmod(fd, req.mode & ~req.umask & PERMS);
-            const o = owner(ctx.caller, dir);
-            await fchown(fd, o.uid, o.gid);
+      return brick.withDir(req.pargfid, (dir) =>
+        whileCreating(dir.gfid, req.bname, async () => {
+          const preparent = brick.iatt(dir);
+          await brick.dropMdata(dir);
+          const path = brick.entryPath(dir, req.bname);
+          const { flags, direct } = openFlags(req.flags, p.oDirect);
+          // DHT's parent-layout precondition is checked only when the name is new (as stock).
+          const isNew = !hasPrecondition(req.xdata) || (await lstat(path).catch(() => null)) === null;
+          const xdata = await checkParentPrecondition(nodeXattrs(dir), req.xdata, isNew);
+          let created = true;
+          let fd: number;
+          try {
+            fd = await open(path, flags | constants.O_CREAT | constants.O_EXCL, 0o600);
+          } catch (e) {
+            if (errCode(e) !== 'EEXIST' || req.flags & constants.O_EXCL) throw e;
+            created = false;
+            checkDataFile(await lstat(path));
+            fd = await open(path, flags);
           }
-          used = (await brick.pathGfid(path)) ?? (await brick.adoptFile(path, gfid, dir.gfid, req.bname));
-          if (created) await setCreateXattrs(fdXattrs(fd), xdata);
-          p.fds.attach(req.fd, fd, false, direct);
-        } catch (e) {
-          await closeQuietly(fd);
-          if (created) await undo(path);
-          throw e;
-        }
-        const stat = iattFromStat(await lstat(path), used);
-        return {
-          stat,
-          preparent,
-          postparent: await brick.restat(dir),
-          xdata: new Map([['gfid-req', gfuuidValue(gfid)]]),
-        };
-      });
+          let used = gfid;
+          try {
+            if (created) {
+              await fchmod(fd, req.mode & ~req.umask & PERMS);
+              const o = owner(ctx.caller, dir);
+              await fchown(fd, o.uid, o.gid);
+            }
+            used = (await brick.pathGfid(path)) ?? (await brick.adoptFile(path, gfid, dir.gfid, req.bname));
+            if (created) await setCreateXattrs(fdXattrs(fd), xdata);
+            p.fds.attach(req.fd, fd, false, direct);
+          } catch (e) {
+            await closeQuietly(fd);
+            if (created) await undo(path);
+            throw e;
+          }
+          const stat = iattFromStat(await lstat(path), used);
+          return {
+            stat,
+            preparent,
+            postparent: await brick.restat(dir),
+            xdata: new Map([['gfid-req', gfuuidValue(gfid)]]),
+          };
+        }),
+      );
     },
 
     async MKDIR(req, ctx) {
       checkName(req.bname, true, brick.isRoot(req.pargfid));
       const gfid = gfidReq(req.xdata)!;
-      return brick.withDir(req.pargfid, async (dir) => {
-        const preparent = brick.iatt(dir);
-        const xdata = await checkParentPrecondition(nodeXattrs(dir), req.xdata);
-        await brick.dropMdata(dir);
-        const path = brick.entryPath(dir, req.bname);
-        await fsp.mkdir(path, 0o700);
-        let sub: Node | undefined;
-        try {
-          sub = await brick.openSubdir(dir, req.bname, gfid);
-          const setgid = Number(dir.stat.mode) & S_ISGID;
-          await fchmod(sub.fd, (req.mode & ~req.umask & PERMS) | setgid);
-          const o = owner(ctx.caller, dir);
-          await fchown(sub.fd, o.uid, o.gid);
-          await brick.adoptDir(sub, gfid, dir.gfid, req.bname);
-          await setCreateXattrs(fdXattrs(sub.fd), xdata);
-          const stat = await brick.restat(sub);
-          return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
-        } catch (e) {
-          await undo(path, true);
-          throw e;
-        } finally {
-          if (sub) await brick.release(sub);
-        }
-      });
+      return brick.withDir(req.pargfid, (dir) =>
+        whileCreating(dir.gfid, req.bname, async () => {
+          const preparent = brick.iatt(dir);
+          const xdata = await checkParentPrecondition(nodeXattrs(dir), req.xdata);
+          await brick.dropMdata(dir);
+          const path = brick.entryPath(dir, req.bname);
+          await fsp.mkdir(path, 0o700);
+          let sub: Node | undefined;
+          try {
+            sub = await brick.openSubdir(dir, req.bname, gfid);
+            const setgid = Number(dir.stat.mode) & S_ISGID;
+            await fchmod(sub.fd, (req.mode & ~req.umask & PERMS) | setgid);
+            const o = owner(ctx.caller, dir);
+            await fchown(sub.fd, o.uid, o.gid);
+            await brick.adoptDir(sub, gfid, dir.gfid, req.bname);
+            await setCreateXattrs(fdXattrs(sub.fd), xdata);
+            const stat = await brick.restat(sub);
+            return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
+          } catch (e) {
+            await undo(path, true);
+            throw e;
+          } finally {
+            if (sub) await brick.release(sub);
+          }
+        }),
+      );
     },
 
     async MKNOD(req, ctx) {
@@ -191,54 +225,58 @@ export function entryOps(p: Posix): FopTable {
       const type = req.mode & constants.S_IFMT || constants.S_IFREG;
       if (type === constants.S_IFDIR || type === constants.S_IFLNK)
         throw FopError.of('EINVAL', 'MKNOD of a directory or symlink');
-      return brick.withDir(req.pargfid, async (dir) => {
-        const preparent = brick.iatt(dir);
-        await brick.dropMdata(dir);
-        const path = brick.entryPath(dir, req.bname);
-        await mknodat(dir.fd, req.bname, type | (req.mode & ~req.umask & PERMS), req.dev);
-        try {
-          // chmod through an O_PATH fd: exact permissions (the process umask applied), and
-          // never through a name someone could swap for a symlink meanwhile.
-          const pathFd = await openBeneath(dir.fd, req.bname, O_PATH | constants.O_NOFOLLOW);
+      return brick.withDir(req.pargfid, (dir) =>
+        whileCreating(dir.gfid, req.bname, async () => {
+          const preparent = brick.iatt(dir);
+          await brick.dropMdata(dir);
+          const path = brick.entryPath(dir, req.bname);
+          await mknodat(dir.fd, req.bname, type | (req.mode & ~req.umask & PERMS), req.dev);
           try {
-            await fsp.chmod(`/proc/self/fd/${pathFd}`, req.mode & ~req.umask & PERMS);
-          } finally {
-            await closeQuietly(pathFd);
+            // chmod through an O_PATH fd: exact permissions (the process umask applied), and
+            // never through a name someone could swap for a symlink meanwhile.
+            const pathFd = await openBeneath(dir.fd, req.bname, O_PATH | constants.O_NOFOLLOW);
+            try {
+              await fsp.chmod(`/proc/self/fd/${pathFd}`, req.mode & ~req.umask & PERMS);
+            } finally {
+              await closeQuietly(pathFd);
+            }
+            const o = owner(ctx.caller, dir);
+            await fsp.lchown(path, o.uid, o.gid);
+            await brick.adoptFile(path, gfid, dir.gfid, req.bname);
+            await setCreateXattrs(pathXattrs(path), req.xdata);
+          } catch (e) {
+            await undo(path);
+            throw e;
           }
-          const o = owner(ctx.caller, dir);
-          await fsp.lchown(path, o.uid, o.gid);
-          await brick.adoptFile(path, gfid, dir.gfid, req.bname);
-          await setCreateXattrs(pathXattrs(path), req.xdata);
-        } catch (e) {
-          await undo(path);
-          throw e;
-        }
-        const stat = iattFromStat(await lstat(path), gfid);
-        return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
-      });
+          const stat = iattFromStat(await lstat(path), gfid);
+          return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
+        }),
+      );
     },
 
     async SYMLINK(req, ctx) {
       checkName(req.bname, true, brick.isRoot(req.pargfid));
       const gfid = gfidReq(req.xdata)!;
       if (req.linkname.includes('\0')) throw FopError.of('EINVAL', 'NUL in symlink target');
-      return brick.withDir(req.pargfid, async (dir) => {
-        const preparent = brick.iatt(dir);
-        await brick.dropMdata(dir);
-        const path = brick.entryPath(dir, req.bname);
-        // The target is stored, never followed by the brick.
-        await fsp.symlink(req.linkname, path);
-        try {
-          const o = owner(ctx.caller, dir);
-          await fsp.lchown(path, o.uid, o.gid);
-          await brick.adoptFile(path, gfid, dir.gfid, req.bname);
-        } catch (e) {
-          await undo(path);
-          throw e;
-        }
-        const stat = iattFromStat(await lstat(path), gfid);
-        return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
-      });
+      return brick.withDir(req.pargfid, (dir) =>
+        whileCreating(dir.gfid, req.bname, async () => {
+          const preparent = brick.iatt(dir);
+          await brick.dropMdata(dir);
+          const path = brick.entryPath(dir, req.bname);
+          // The target is stored, never followed by the brick.
+          await fsp.symlink(req.linkname, path);
+          try {
+            const o = owner(ctx.caller, dir);
+            await fsp.lchown(path, o.uid, o.gid);
+            await brick.adoptFile(path, gfid, dir.gfid, req.bname);
+          } catch (e) {
+            await undo(path);
+            throw e;
+          }
+          const stat = iattFromStat(await lstat(path), gfid);
+          return { stat, preparent, postparent: await brick.restat(dir), xdata: null };
+        }),
+      );
     },
 
     async LINK(req) {

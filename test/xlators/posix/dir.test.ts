@@ -91,3 +91,35 @@ test('READDIR lists names and types; ".." of a subdirectory is its parent; OPEND
     await b.close();
   }
 });
+
+test('READDIRP on an anonymous fd lists a directory by gfid without OPENDIR (stock shard reads /.shard/.remove_me so), pages by cookie', async () => {
+  const b = await makeBrick();
+  try {
+    const d = await mkdir(b, 'remove_me');
+    const names = new Set<string>();
+    for (let i = 0; i < 30; i++) await create(b, `marker-${i}`, d.gfid);
+    let offset = 0n;
+    for (;;) {
+      const fd = OpenFd.anonymous(d.gfid);
+      const r = await b.call('READDIRP', { gfid: d.gfid, fd, offset, size: 1024, xdata: null });
+      if (r.entries.length === 0) break;
+      for (const e of r.entries) names.add(e.name);
+      offset = r.entries.at(-1)!.off;
+    }
+    assert.equal(names.size, 32, 'every marker, ".", ".." once each');
+    assert.ok(names.has('marker-29') && names.has('.'));
+    const file = await create(b, 'plain', d.gfid);
+    await fails(
+      b.call('READDIRP', {
+        gfid: file.gfid,
+        fd: OpenFd.anonymous(file.gfid),
+        offset: 0n,
+        size: 1024,
+        xdata: null,
+      }),
+      'ENOTDIR',
+    );
+  } finally {
+    await b.close();
+  }
+});

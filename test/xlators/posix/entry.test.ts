@@ -364,3 +364,36 @@ test("directories deeper than the kernel's 40-symlink limit still resolve (handl
     await b.close();
   }
 });
+
+test('a LOOKUP racing MKNODs of the same name never answers a null gfid (stock shard looks up a piece while MKNODing it)', async () => {
+  const b = await makeBrick();
+  try {
+    const zero = Buffer.alloc(16);
+    for (let round = 0; round < 20; round++) {
+      const name = `piece.${round}`;
+      const makers = Array.from({ length: 4 }, () =>
+        b
+          .call('MKNOD', { pargfid: ROOT_GFID, dev: 0n, mode: 0o100644, umask: 0, bname: name, xdata: req() })
+          .then(
+            (r) => r.stat.gfid,
+            () => null,
+          ),
+      );
+      const lookups = Array.from({ length: 8 }, () =>
+        lookup(b, ROOT_GFID, name).then(
+          (r) => r.prestat.gfid,
+          () => null,
+        ),
+      );
+      const made = (await Promise.all(makers)).filter((g): g is Buffer => g !== null);
+      assert.equal(made.length, 1, 'one MKNOD wins, the others get EEXIST');
+      for (const g of await Promise.all(lookups))
+        if (g !== null) {
+          assert.ok(!g.equals(zero), `round ${round}: a LOOKUP answered a null gfid`);
+          assert.deepEqual(g, made[0], 'the winner’s gfid');
+        }
+    }
+  } finally {
+    await b.close();
+  }
+});
