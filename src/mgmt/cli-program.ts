@@ -31,6 +31,8 @@ export type CliRequest =
   | { op: 'stop'; name: string }
   | { op: 'delete'; name: string }
   | { op: 'set'; name: string; key: string; value: string }
+  | { op: 'get'; name: string; key: string }
+  | { op: 'reset'; name: string; key?: string }
   | { op: 'info'; name?: string }
   | { op: 'status'; name?: string };
 
@@ -71,6 +73,10 @@ export function parseCliRequest(text: string): CliRequest {
       return { op: v.op, name: str('name') };
     case 'set':
       return { op: 'set', name: str('name'), key: str('key'), value: str('value') };
+    case 'get':
+      return { op: 'get', name: str('name'), key: str('key') };
+    case 'reset':
+      return { op: 'reset', name: str('name'), ...(v.key === undefined ? {} : { key: str('key') }) };
     case 'info':
     case 'status':
       return { op: v.op, ...optName() };

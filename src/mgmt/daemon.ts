@@ -354,6 +354,12 @@ async function handleCli(manager: VolumeManager, json: string): Promise<CliReply
         const r = await manager.set(req.name, req.key, req.value);
         return { ok: true, result: r.volume, warnings: r.warnings };
       }
+      case 'get':
+        return { ok: true, result: manager.getOptions(req.name, req.key) };
+      case 'reset': {
+        const r = await manager.reset(req.name, req.key);
+        return { ok: true, result: r.volume, warnings: r.warnings };
+      }
       case 'info':
         if (req.name !== undefined && !manager.get(req.name))
           return { ok: false, error: `Volume ${req.name} does not exist` };

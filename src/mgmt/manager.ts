@@ -1,6 +1,6 @@
 /**
  * VolumeManager: the volume operations behind the CLI (create, start, stop, delete, set,
- * info, status), the volume table GETSPEC reads, and brick life cycles. Operations run
+ * get, reset, info, status), the volume table GETSPEC reads, and brick life cycles. Operations run
  * one at a time; each persists the record before it acts, so a restart finds the state
  * the last operation asked for.
  */
@@ -21,7 +21,16 @@ import { networkInterfaces, hostname } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Errno, GlusterTsError } from '../errors/index.js';
-import { REPLICATED_VOLUME_DEFAULTS, validateVolumeOption } from './options.js';
+import { loadGroup } from './groups.js';
+import {
+  BRICK_SIDE_OPTIONS,
+  KEPT_BY_RESET_ALL,
+  REPLICATED_VOLUME_DEFAULTS,
+  canonicalKey,
+  validateVolumeOption,
+  volumeGetRows,
+  type VolumeOptionKey,
+} from './options.js';
 import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
 import type { BrickSupervisor } from './supervisor.js';
@@ -76,6 +85,11 @@ export class VolumeOpError extends GlusterTsError {
 }
 
 const MAX_BRICKS = 64;
+
+/** glusterd's refusal to change cluster.granular-entry-heal on a started volume. */
+const GRANULAR_WHILE_STARTED =
+  " 'gluster volume set <VOLNAME> cluster.granular-entry-heal {enable, disable}' is not supported. " +
+  "Use 'gluster volume heal <VOLNAME> granular-entry-heal {enable, disable}' instead.";
 const MAX_BRICK_PATH = 1024;
 
 export class VolumeManager {
@@ -279,34 +293,94 @@ export class VolumeManager {
     });
   }
 
+  /**
+   * `volume set NAME KEY VALUE`, or `volume set NAME group GROUP` (every key of the group,
+   * validated first: a refused key leaves the volume unchanged, as glusterd).
+   */
   set(name: string, key: string, value: string): Promise<OpResult> {
     return this.serial(() => {
       const vol = this.require(name);
-      let checked;
+      let pairs: [string, string][];
       try {
-        checked = validateVolumeOption(key, value, vol);
+        pairs = key === 'group' ? loadGroup(value, join(this.store.dataDir, 'groups')) : [[key, value]];
       } catch (err) {
         throw new VolumeOpError((err as Error).message);
       }
-      // glusterd's refusals for the AFR keys that depend on the volume.
-      if (checked.key === 'cluster.self-heal-daemon' && !isReplicated(vol))
-        throw new VolumeOpError(`Volume ${name} is not of replicate type`);
-      if (checked.key === 'cluster.granular-entry-heal' && vol.status === 'started')
-        throw new VolumeOpError(
-          " 'gluster volume set <VOLNAME> cluster.granular-entry-heal {enable, disable}' is not supported. " +
-            "Use 'gluster volume heal <VOLNAME> granular-entry-heal {enable, disable}' instead.",
-        );
-      vol.options = { ...vol.options, [checked.key]: checked.value };
-      this.store.save(vol);
-      this.writeVolfiles(vol);
-      if (checked.key === 'cluster.self-heal-daemon') this.syncShd(vol);
-      this.o.onVolfileChange(name);
-      const warnings =
-        checked.key === 'auth.allow' && vol.status === 'started'
-          ? ['brick-side option: takes effect when the bricks next start (volume stop + start)']
-          : [];
-      return { volume: vol, warnings };
+      const checked = pairs.map(([k, v]) => this.checkSet(vol, k, v));
+      const options = { ...vol.options };
+      for (const c of checked) options[c.key] = c.value;
+      return this.applyOptions(
+        vol,
+        options,
+        checked.map((c) => c.key),
+      );
     });
+  }
+
+  /** One key of `volume set`, validated against the volume as glusterd does. */
+  private checkSet(vol: VolumeRecord, key: string, value: string): { key: VolumeOptionKey; value: string } {
+    let checked;
+    try {
+      checked = validateVolumeOption(key, value, vol);
+    } catch (err) {
+      throw new VolumeOpError((err as Error).message);
+    }
+    // glusterd's refusals for the AFR keys that depend on the volume.
+    if (checked.key === 'cluster.self-heal-daemon' && !isReplicated(vol))
+      throw new VolumeOpError(`Volume ${vol.name} is not of replicate type`);
+    if (checked.key === 'cluster.granular-entry-heal' && vol.status === 'started')
+      throw new VolumeOpError(GRANULAR_WHILE_STARTED);
+    return checked;
+  }
+
+  /**
+   * `volume reset NAME [KEY|all]`: KEY back to its default, or (no key, `all`) every key but
+   * those glusterd keeps (cluster.granular-entry-heal). Resetting a key that is not set
+   * succeeds, as on stock.
+   */
+  reset(name: string, key?: string): Promise<OpResult> {
+    return this.serial(() => {
+      const vol = this.require(name);
+      let keys: string[];
+      if (key === undefined || key === 'all') {
+        keys = Object.keys(vol.options).filter((k) => !KEPT_BY_RESET_ALL.has(k));
+      } else {
+        try {
+          keys = [canonicalKey(key)];
+        } catch {
+          throw new VolumeOpError(`Option ${key} does not exist`);
+        }
+        if (keys[0] === 'cluster.granular-entry-heal' && vol.status === 'started')
+          throw new VolumeOpError(GRANULAR_WHILE_STARTED);
+      }
+      const options = { ...vol.options };
+      for (const k of keys) delete options[k];
+      return this.applyOptions(vol, options, keys);
+    });
+  }
+
+  /** `volume get NAME KEY|all`: [key, value as shown] rows. */
+  getOptions(name: string, key: string): [string, string][] {
+    const vol = this.require(name);
+    try {
+      return volumeGetRows(vol, key);
+    } catch (err) {
+      throw new VolumeOpError((err as Error).message);
+    }
+  }
+
+  /** Stores a volume's new options, rewrites its volfiles and tells the clients. */
+  private applyOptions(vol: VolumeRecord, options: Record<string, string>, changed: string[]): OpResult {
+    vol.options = options;
+    this.store.save(vol);
+    this.writeVolfiles(vol);
+    if (changed.includes('cluster.self-heal-daemon')) this.syncShd(vol);
+    this.o.onVolfileChange(vol.name);
+    const warnings =
+      changed.some((k) => BRICK_SIDE_OPTIONS.has(k as VolumeOptionKey)) && vol.status === 'started'
+        ? ['brick-side option: takes effect when the bricks next start (volume stop + start)']
+        : [];
+    return { volume: vol, warnings };
   }
 
   status(name?: string): VolumeStatusReport[] {

@@ -10,8 +10,11 @@
  *     <vol>-replicate-K  cluster/replicate over replica set K (replicated volumes only)
  *     <vol>-dht       cluster/distribute over the replica sets, or over the clients
  *                     (present even for one brick, as glusterd does)
- *     <vol>-utime, -write-behind, -open-behind, -quick-read, -md-cache, -io-threads
- *                     each removable with its volume option; all gone with client.trimmed
+ *     <vol>-shard     features/shard with features.shard (kept under client.trimmed)
+ *     <vol>-utime, -write-behind, -read-ahead, -readdir-ahead, -io-cache, -open-behind,
+ *     -quick-read, -nl-cache, -md-cache, -io-threads
+ *                     each with its volume option (read-ahead, readdir-ahead, io-cache and
+ *                     nl-cache off by default); all gone with client.trimmed
  *     <vol>           debug/io-stats, the top
  *
  * self-heal daemon (GETSPEC key `shd/<vol>`, replicated volumes only)
@@ -54,6 +57,14 @@ function decl(
 
 const onOff = (b: boolean) => (b ? 'on' : 'off');
 
+/** `[option, value]` for each key the volume has set, as typed, in the order given (glusterd's). */
+function setOptions(
+  vol: VolumeRecord,
+  keys: readonly (readonly [VolumeOptionKey, string])[],
+): [string, string][] {
+  return keys.filter(([k]) => Object.hasOwn(vol.options, k)).map(([k, name]) => [name, vol.options[k]!]);
+}
+
 /** Where clients find the management daemon, when it is not the default. */
 export interface ClientVolfileOptions {
   /** The daemon's TCP port; other than 24007 it is written as remote-port. */
@@ -81,6 +92,10 @@ function clientDecl(
     ['transport.socket.keepalive-interval', '2'],
     ['transport.socket.keepalive-time', '20'],
     ['transport.tcp-user-timeout', '0'],
+    ...setOptions(vol, [
+      ['client.event-threads', 'event-threads'],
+      ['network.remote-dio', 'filter-O_DIRECT'],
+    ]),
     ['transport.socket.ssl-enabled', 'off'],
     ['transport.address-family', 'inet'],
     ['transport-type', 'tcp'],
@@ -105,10 +120,12 @@ function replicateDecl(vol: VolumeRecord, set: readonly number[], k: number, for
     ['use-anonymous-inode', 'yes'],
     ['use-compound-fops', 'off'],
   ];
-  const keys: (readonly [VolumeOptionKey, string])[] = [...REPLICATE_VOLFILE_OPTIONS];
-  if (forShd) keys.push(...SHD_VOLFILE_OPTIONS);
-  for (const [key, name] of keys)
-    if (Object.hasOwn(vol.options, key)) options.push([name, vol.options[key]!]);
+  options.push(
+    ...setOptions(
+      vol,
+      forShd ? [...REPLICATE_VOLFILE_OPTIONS, ...SHD_VOLFILE_OPTIONS] : REPLICATE_VOLFILE_OPTIONS,
+    ),
+  );
   if (forShd) options.push(...shdForcedOptions(vol));
   if (arbiter > 0) options.push(['arbiter-count', String(arbiter)]);
   options.push(['volume-id', vol.id], ['afr-pending-xattr', clients.join(',')]);
@@ -141,6 +158,7 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
       [
         ['force-migration', 'off'],
         ['lock-migration', 'off'],
+        ...setOptions(vol, [['cluster.lookup-optimize', 'lookup-optimize']]),
       ],
       (replicas.length ? replicas : clients).map((c) => c.name),
     ),
@@ -150,17 +168,62 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
     volumes.push(decl(name, type, options, [below]));
     below = name;
   };
+  // The data layout, so it stays under client.trimmed too.
+  if (opts['features.shard'])
+    push('shard', 'features/shard', setOptions(vol, [['features.shard-block-size', 'shard-block-size']]));
   if (!opts['client.trimmed']) {
     if (opts['features.ctime']) push('utime', 'features/utime', [['noatime', onOff(opts['ctime.noatime'])]]);
-    if (opts['performance.write-behind']) {
-      const size = opts['performance.write-behind-window-size'];
-      const set = Object.hasOwn(vol.options, 'performance.write-behind-window-size');
-      push('write-behind', 'performance/write-behind', set ? [['cache-size', String(size)]] : []);
-    }
-    if (opts['performance.open-behind']) push('open-behind', 'performance/open-behind');
+    if (opts['performance.write-behind'])
+      push(
+        'write-behind',
+        'performance/write-behind',
+        setOptions(vol, [
+          ['performance.strict-o-direct', 'strict-O_DIRECT'],
+          ['performance.write-behind-window-size', 'cache-size'],
+        ]),
+      );
+    if (opts['performance.read-ahead']) push('read-ahead', 'performance/read-ahead');
+    if (opts['performance.readdir-ahead'])
+      push('readdir-ahead', 'performance/readdir-ahead', [
+        ['rda-cache-limit', '10MB'],
+        ['rda-request-size', '131072'],
+        ['parallel-readdir', 'off'],
+      ]);
+    if (opts['performance.io-cache']) push('io-cache', 'performance/io-cache');
+    if (opts['performance.open-behind'])
+      push(
+        'open-behind',
+        'performance/open-behind',
+        setOptions(vol, [['performance.read-after-open', 'read-after-open']]),
+      );
     if (opts['performance.quick-read']) push('quick-read', 'performance/quick-read');
-    if (opts['performance.stat-prefetch']) push('md-cache', 'performance/md-cache');
-    if (opts['performance.client-io-threads']) push('io-threads', 'performance/io-threads');
+    if (opts['performance.nl-cache'])
+      push('nl-cache', 'performance/nl-cache', [
+        ...setOptions(vol, [['performance.nl-cache-timeout', 'nl-cache-timeout']]),
+        ['nl-cache-limit', '10MB'],
+      ]);
+    if (opts['performance.stat-prefetch'])
+      push(
+        'md-cache',
+        'performance/md-cache',
+        setOptions(vol, [
+          ['performance.cache-invalidation', 'cache-invalidation'],
+          ['performance.cache-samba-metadata', 'cache-samba-metadata'],
+          ['performance.md-cache-timeout', 'md-cache-timeout'],
+        ]),
+      );
+    if (opts['performance.client-io-threads'])
+      push(
+        'io-threads',
+        'performance/io-threads',
+        setOptions(vol, [
+          ['performance.least-prio-threads', 'least-prio-threads'],
+          ['performance.low-prio-threads', 'low-prio-threads'],
+          ['performance.normal-prio-threads', 'normal-prio-threads'],
+          ['performance.high-prio-threads', 'high-prio-threads'],
+          ['performance.io-thread-count', 'thread-count'],
+        ]),
+      );
   }
   volumes.push(
     decl(

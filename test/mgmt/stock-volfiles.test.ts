@@ -12,6 +12,7 @@ import { requirePeer, startStockGluster } from '../../src/peers/index.js';
 import {
   CASES,
   assertBrickLikeStock,
+  assertGetLikeStock,
   assertInfoLikeStock,
   assertSameClientGraph,
   recordFromStock,
@@ -125,6 +126,42 @@ test('live: stock glusterd 10.3 writes the same volfiles for the same definition
           ['cluster.quorum-type', 'auto'],
         ],
       ],
+      // The virt profile (issue 12): option groups, sharding, every performance translator.
+      ['replica3 group virt', { name: 'lvirt', replica: 3 }, 3, [['group', 'virt']]],
+      ['replica3 group gluster-block', { name: 'lgb', replica: 3 }, 3, [['group', 'gluster-block']]],
+      [
+        'distribute group distributed-virt, 16MB shards',
+        { name: 'ldvirt' },
+        3,
+        [
+          ['group', 'distributed-virt'],
+          ['features.shard-block-size', '16MB'],
+        ],
+      ],
+      [
+        'distribute with every performance translator and its options',
+        { name: 'lperf' },
+        3,
+        [
+          ['performance.write-behind-window-size', '4MB'],
+          ['performance.strict-o-direct', 'on'],
+          ['performance.read-ahead', 'on'],
+          ['performance.readdir-ahead', 'on'],
+          ['performance.io-cache', 'on'],
+          ['performance.nl-cache', 'on'],
+          ['performance.nl-cache-timeout', '30'],
+          ['performance.md-cache-timeout', '10'],
+          ['performance.cache-invalidation', 'on'],
+          ['performance.cache-samba-metadata', 'on'],
+          ['performance.read-after-open', 'no'],
+          ['performance.io-thread-count', '8'],
+          ['performance.high-prio-threads', '8'],
+          ['client.event-threads', '3'],
+          ['network.remote-dio', 'enable'],
+          ['cluster.lookup-optimize', 'off'],
+          ['features.shard', 'on'],
+        ],
+      ],
     ];
     for (const [label, def, n, sets] of live) {
       const layout = def.replica ? ['replica', String(def.replica)] : [];
@@ -142,6 +179,7 @@ test('live: stock glusterd 10.3 writes the same volfiles for the same definition
       const cliInfo = await stock.cli('volume', 'info', def.name);
       const shd = def.replica ? readFileSync(join(dir, `${def.name}-shd.vol`), 'utf8') : undefined;
       compare(`live ${label}`, def, { client, bricks, info, cliInfo, shd });
+      assertGetLikeStock(vol, await stock.cli('volume', 'get', def.name, 'all'), `live ${label}`);
     }
   } finally {
     await stock.stop();

@@ -3,7 +3,7 @@
 // (test/fixtures/volfiles) and with a live stock glusterd.
 import assert from 'node:assert/strict';
 import { parseVolfile, type VolumeDecl } from '../../src/xlator/index.js';
-import { VOLUME_OPTIONS } from '../../src/mgmt/options.js';
+import { VOLUME_OPTIONS, volumeGetRows } from '../../src/mgmt/options.js';
 import type { VolumeRecord } from '../../src/mgmt/volume.js';
 
 /** A volume as `gluster volume create` was given it. */
@@ -23,6 +23,14 @@ export const CASES: Record<string, VolumeDefinition> = {
   'dist-arbiter': { name: 'da', replica: 3, arbiter: 1 },
   'replica3-options': { name: 'r3', replica: 3 },
   'replica3-heal-options': { name: 'rh', replica: 3, arbiter: 1 },
+  // Option groups (`volume set NAME group GROUP`) and sharding.
+  'replica3-virt': { name: 'vr', replica: 3 },
+  'replica3-gluster-block': { name: 'rglusterblock', replica: 3 },
+  'distribute-virt': { name: 'gdistributedvirt' },
+  'distribute-shard': { name: 'vbs' },
+  'distribute-metadata-cache': { name: 'gmetadatacache' },
+  'distribute-nl-cache': { name: 'gnlcache' },
+  'distribute-db-workload': { name: 'gdbworkload' },
 };
 
 /** glusterd's `info` record: key=value lines. */
@@ -140,4 +148,24 @@ export function assertInfoLikeStock(ours: string, stock: string, label: string):
   const s = split(stock);
   assert.deepEqual(o.head, s.head, `${label}: volume info`);
   for (const line of o.opts) assert.ok(s.opts.includes(line), `${label}: option line ${line} not in stock's`);
+}
+
+/**
+ * `volume get NAME all`: every key glusterts knows shows stock's value (its first row for
+ * the key), the `(no-op)` mark aside. user.cifs is not among stock's rows.
+ */
+export function assertGetLikeStock(vol: VolumeRecord, stockGet: string, label: string): void {
+  const stock = new Map<string, string>();
+  for (const line of stockGet.split('\n').slice(2)) {
+    const m = /^(\S+)\s+(.*?)\s*$/.exec(line);
+    if (m && !stock.has(m[1]!)) stock.set(m[1]!, m[2]!);
+  }
+  const ours = volumeGetRows(vol, 'all')
+    .filter(([k]) => stock.has(k))
+    .map(([k, shown]) => `${k} ${shown.replace(/ \(no-op\)$/, '')}`);
+  assert.deepEqual(
+    ours,
+    ours.map((line) => `${line.split(' ')[0]!} ${stock.get(line.split(' ')[0]!)!}`),
+    `${label}: volume get`,
+  );
 }

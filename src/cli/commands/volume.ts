@@ -20,6 +20,9 @@ export const VOLUME_USAGE = `  volume create NAME [replica COUNT [arbiter 1]] [H
   volume info [NAME]
   volume status [NAME]
   volume set NAME KEY VALUE
+  volume set NAME group GROUP   (virt, distributed-virt, gluster-block, db-workload, ...)
+  volume get NAME KEY|all
+  volume reset NAME [KEY|all]
             --data DIR      the daemon's state directory (default ./glusterts-data)`;
 
 /** The command line is wrong: exit status 2 and the usage text. */
@@ -134,8 +137,20 @@ export function parseVolumeArgs(args: readonly string[]): CliRequest {
       need(1, `${sub} NAME`);
       return { op: sub, name: plain[0]! };
     case 'set':
+      if (plain[1] === 'group' && plain.length !== 3)
+        throw new UsageError('usage: glusterts volume set NAME group GROUP');
       need(3, 'set NAME KEY VALUE');
       return { op: 'set', name: plain[0]!, key: plain[1]!, value: plain[2]! };
+    case 'get':
+      need(2, 'get NAME KEY|all');
+      return { op: 'get', name: plain[0]!, key: plain[1]! };
+    case 'reset': {
+      // As the gluster CLI: `reset NAME [KEY|all] [force]`; force changes nothing here.
+      const words = plain.at(-1) === 'force' ? plain.slice(0, -1) : plain;
+      if (words.length < 1 || words.length > 2)
+        throw new UsageError('usage: glusterts volume reset NAME [KEY|all] [force]');
+      return { op: 'reset', name: words[0]!, ...(words[1] === undefined ? {} : { key: words[1] }) };
+    }
     case 'info':
     case 'status':
       if (plain.length > 1) throw new UsageError(`usage: glusterts volume ${sub} [NAME]`);
@@ -160,9 +175,10 @@ export async function volume(
     }
   }
   const reply = await cliRequest(data, req);
-  const label = `volume ${req.op}`;
+  const label = req.op === 'get' ? 'volume get option' : `volume ${req.op}`;
   // As the gluster CLI: "volume set: failed: …" but "volume create: NAME: failed: …".
-  const named = 'name' in req && req.name !== undefined && req.op !== 'set' ? `${label}: ${req.name}` : label;
+  const unnamed = req.op === 'set' || req.op === 'get' || req.op === 'reset';
+  const named = 'name' in req && req.name !== undefined && !unnamed ? `${label}: ${req.name}` : label;
   if (!reply.ok) {
     console.error(`${named}: failed: ${reply.error}`);
     return 1;
@@ -179,6 +195,12 @@ export async function volume(
       break;
     case 'set':
       console.log(`${label}: success`);
+      break;
+    case 'reset':
+      console.log(`${label}: success: reset volume successful`);
+      break;
+    case 'get':
+      process.stdout.write(formatGet(reply.result as [string, string][]));
       break;
     case 'info':
       process.stdout.write(formatInfo(reply.result as VolumeRecord[]));
@@ -219,6 +241,12 @@ export function formatInfo(vols: readonly VolumeRecord[]): string {
       return lines.join('\n') + '\n';
     })
     .join('');
+}
+
+/** `gluster volume get`'s table: lines of 80 characters, the value from column 42. */
+export function formatGet(rows: readonly (readonly [string, string])[]): string {
+  const line = (a: string, b: string) => `${a.padEnd(40)} ${b.padEnd(39)}\n`;
+  return line('Option', 'Value') + line('------', '-----') + rows.map(([k, v]) => line(k, v)).join('');
 }
 
 const RULE = '-'.repeat(78);
