@@ -7,6 +7,7 @@
 // bricks, the base file's block-size and file-size xattrs kept by ADD_ARRAY64 xattrops,
 // and the pieces freed after a truncate and an unlink. (A LOOKUP racing the MKNOD of a
 // piece once answered a null gfid here, and stock's shard crashed on it: test/xlators/posix.)
+// The same on a replica 3 volume after `group virt`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,7 @@ import {
   readdirSync,
   statSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -151,6 +153,52 @@ test('stock FUSE shard on glusterts bricks: .shard, gfid-named pieces, size xatt
     await waitFor('the pieces of the deleted image to go', () => left().length === 0);
     await waitFor('the deletion marker to go', () => removeMe.every((p) => readdirSync(p).length === 0));
     assert.ok(!dirs.some((d) => existsSync(join(d, 'image.raw'))), 'the base file is gone');
+  } finally {
+    await unmount?.();
+    await td.cleanup();
+  }
+});
+
+test('stock FUSE shard on a glusterts replica 3 group virt volume: every piece and the size xattrs identical on the three bricks; unlink frees them', async (t) => {
+  if (!requirePeer('stock-gluster', t)) return;
+  const td = await startTestDaemon('127.0.0.28', {
+    brickCommand: [process.execPath, REAL_BRICK],
+    signinTimeoutMs: 15_000,
+  });
+  let unmount: (() => Promise<void>) | undefined;
+  try {
+    const dirs = ['r0', 'r1', 'r2'].map((n) => td.brickDir(n));
+    const v = td.daemon.volumes;
+    await v.create('rv', dirs, true, { replica: 3, arbiter: 0 });
+    await v.set('rv', 'group', 'virt');
+    await v.set('rv', 'features.shard-block-size', '4MB');
+    assert.deepEqual((await v.start('rv')).warnings, [], 'every brick signed in');
+    const mnt = join(td.data, 'mnt');
+    unmount = await mountFuse('127.0.0.28', 'rv', mnt, {
+      port: td.daemon.address.port,
+      extraArgs: ['--attribute-timeout=0', '--entry-timeout=0'],
+    });
+    const data = randomBytes(2 * BS + MiB);
+    writeFileSync(join(mnt, 'image.raw'), data);
+    assert.ok(readFileSync(join(mnt, 'image.raw')).equals(data), 'read back through stock shard + AFR');
+    const gfid = await lgetxattr(join(dirs[0]!, 'image.raw'), 'trusted.gfid');
+    const sizes = await Promise.all(
+      dirs.map((d) => lgetxattr(join(d, 'image.raw'), 'trusted.glusterfs.shard.file-size')),
+    );
+    assert.equal(Number(sizes[0]!.readBigUInt64BE(0)), data.length, 'logical size');
+    for (const s of sizes) assert.ok(s.equals(sizes[0]!), 'file-size identical on every brick');
+    for (const n of [1, 2])
+      for (const d of dirs)
+        assert.ok(
+          readFileSync(join(d, '.shard', `${gfidText(gfid)}.${n}`)).equals(
+            data.subarray(n * BS, Math.min(data.length, (n + 1) * BS)),
+          ),
+          `piece ${n} on ${d}`,
+        );
+    unlinkSync(join(mnt, 'image.raw'));
+    const left = () =>
+      dirs.flatMap((d) => readdirSync(join(d, '.shard')).filter((n) => n.startsWith(gfidText(gfid))));
+    await waitFor('the pieces of the deleted image to go from every brick', () => left().length === 0);
   } finally {
     await unmount?.();
     await td.cleanup();

@@ -25,7 +25,8 @@ import {
 } from '../../src/mgmt/options.js';
 import { clientVolfile } from '../../src/mgmt/volfiles.js';
 import type { VolumeRecord } from '../../src/mgmt/volume.js';
-import { parseVolfile } from '../../src/xlator/index.js';
+import { parseOptions, parseVolfile, type OptionSchema } from '../../src/xlator/index.js';
+import { CLIENT_TRANSLATORS } from '../../src/xlators/client-registry.js';
 
 const DEBIAN_GROUPS = '/var/lib/glusterd/groups';
 
@@ -229,4 +230,18 @@ test('features.shard puts features/shard right above distribute, kept by client.
     'features/shard',
     'debug/io-stats',
   ]);
+});
+
+test('the TS client loads every group’s client volfile: each type registered, every option value parses', () => {
+  for (const [name, pairs] of Object.entries(BUILTIN_GROUPS)) {
+    const replicated = name !== 'distributed-virt';
+    const vol = record(Object.fromEntries(pairs), replicated ? 3 : undefined);
+    for (const decl of parseVolfile(clientVolfile(vol)).volumes) {
+      const type = CLIENT_TRANSLATORS.get(decl.type);
+      assert.ok(type, `${name}: ${decl.type} is registered`);
+      const { unknown } = parseOptions(type.options as OptionSchema, decl.options);
+      if (decl.type === 'features/shard' || decl.type === 'protocol/client')
+        assert.deepEqual(unknown, [], `${name}: ${decl.type} knows every option`);
+    }
+  }
 });
