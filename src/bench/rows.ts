@@ -15,7 +15,7 @@ import {
   track,
   type FioSpec,
 } from '../peers/index.js';
-import { DATA_PATH_NODE_FLAGS } from '../peers/node-flags.js';
+import { DATA_PATH_NODE_FLAGS } from '../mgmt/node-flags.js';
 import { IO_DONE, IO_START, type ClientLoad, type ClientLoadResult } from './client-load.js';
 import { CpuWindow, NO_SERVER, windowFigures, type CpuSources } from './cpu.js';
 import type { BenchEnv, Target } from './env.js';

@@ -35,6 +35,7 @@ import { CLI_PROGRAM_ID, CliProcs, parseCliRequest, type CliReply, type CliReque
 import { VolumeManager } from './manager.js';
 import { PortmapTable } from './portmap.js';
 import { VolumeStore } from './store.js';
+import { DATA_PATH_NODE_FLAGS } from './node-flags.js';
 import { BrickSupervisor } from './supervisor.js';
 
 export interface DaemonOptions {
@@ -69,7 +70,7 @@ const MAX_FETCHED_PER_CONN = 256;
 export function defaultBrickCommand(): string[] {
   const override = process.env.GLUSTERTS_BRICK_PROGRAM;
   const script = override ? resolve(override) : fileURLToPath(new URL('../brick/main.js', import.meta.url));
-  return [process.execPath, script];
+  return [process.execPath, ...DATA_PATH_NODE_FLAGS, script];
 }
 
 export interface DaemonEvents {

@@ -34,6 +34,7 @@ import {
 import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
 import type { BrickSupervisor } from './supervisor.js';
+import { DATA_PATH_NODE_FLAGS } from './node-flags.js';
 import { brickVolfile, clientVolfile, shdVolfile } from './volfiles.js';
 import {
   brickLabel,
@@ -472,6 +473,7 @@ export class VolumeManager {
       logFile: join(this.store.logsDir, `shd-${vol.name}.log`),
       command: [
         process.execPath,
+        ...DATA_PATH_NODE_FLAGS,
         cli,
         'shd',
         '--volume',

@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DATA_PATH_NODE_FLAGS } from './node-flags.js';
+import { DATA_PATH_NODE_FLAGS } from '../mgmt/node-flags.js';
 import { GLUSTERD_PORT } from './portmap.js';
 import { run, startService } from './process.js';
 

@@ -11,4 +11,3 @@ export * from './fuse.js';
 export * from './fio.js';
 export * from './qemu.js';
 export * from './stats.js';
-export * from './node-flags.js';
