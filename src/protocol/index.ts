@@ -17,3 +17,4 @@ export * from './call.js';
 export * from './serve.js';
 export * from './errno.js';
 export * from './zero.js';
+export * from './locks.js';

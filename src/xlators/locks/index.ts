@@ -13,6 +13,7 @@
  * - GETLK_FD is answered as GETLK; reservation locks (RESLK_*) are not implemented: EINVAL.
  */
 import { FopError } from '../../protocol/errno.js';
+import { EntrylkCmd, LockCmd } from '../../protocol/locks.js';
 import type { Flock } from '../../protocol/structs.js';
 import { OptionError } from '../../xlator/options.js';
 import type { OpenFd } from '../../xlator/fd.js';
@@ -35,11 +36,6 @@ export { LockManager } from './manager.js';
 
 /** The translator features/locks creates; `manager` is its state (tests, dumps). */
 export type LocksTranslator = Translator & { readonly manager: LockManager };
-
-/** LK/INODELK cmd values (GF_LK_*). */
-const Cmd = { GETLK: 0, SETLK: 1, SETLKW: 2, RESLK_LCK: 3, RESLK_LCKW: 4, RESLK_UNLCK: 5, GETLK_FD: 6 };
-/** ENTRYLK cmd values. */
-const EntryCmd = { LOCK: 0, UNLOCK: 1, LOCK_NB: 2 };
 
 function lockType(type: number): LockType {
   if (type !== 0 && type !== 1 && type !== 2) throw FopError.of('EINVAL', `lock type ${type}`);
@@ -117,9 +113,9 @@ export const locks = defineTranslator({
       req: { cmd: number; type: number; flock: Flock; volume: string },
       ctx: FopContext,
     ) {
-      if (req.cmd !== Cmd.SETLK && req.cmd !== Cmd.SETLKW) {
+      if (req.cmd !== LockCmd.SETLK && req.cmd !== LockCmd.SETLKW) {
         // Stock answers the other known commands (GETLK, ...) with ENOTSUP.
-        throw req.cmd <= Cmd.GETLK_FD
+        throw req.cmd <= LockCmd.GETLK_FD
           ? FopError.of('EOPNOTSUPP', `inodelk cmd ${req.cmd}`)
           : FopError.of('EINVAL', `inodelk cmd ${req.cmd}`);
       }
@@ -130,7 +126,7 @@ export const locks = defineTranslator({
       await manager.inode.with(LockManager.domainKey(gfid, domain), (t) =>
         type === UNLCK
           ? t.unlock({ ...range, type: RDLCK, owner })
-          : t.lock({ ...range, type, owner }, req.cmd === Cmd.SETLKW, ctx.signal),
+          : t.lock({ ...range, type, owner }, req.cmd === LockCmd.SETLKW, ctx.signal),
       );
       return { xdata: null };
     }
@@ -140,14 +136,16 @@ export const locks = defineTranslator({
       req: { cmd: number; type: number; namelen: number; name: string; volume: string },
       ctx: FopContext,
     ) {
-      if (req.cmd !== EntryCmd.LOCK && req.cmd !== EntryCmd.UNLOCK && req.cmd !== EntryCmd.LOCK_NB) {
+      if (req.cmd !== EntrylkCmd.LOCK && req.cmd !== EntrylkCmd.UNLOCK && req.cmd !== EntrylkCmd.LOCK_NB) {
         throw FopError.of('EINVAL', `entrylk cmd ${req.cmd}`);
       }
       const type = req.type === 0 ? 0 : req.type === 1 ? 1 : undefined;
       if (type === undefined) throw FopError.of('EINVAL', `entrylk type ${req.type}`);
       const lock: EntryLock = { name: req.namelen ? req.name : null, type, owner: ownerOf(ctx) };
       await manager.entry.with(LockManager.domainKey(gfid, req.volume), (t) =>
-        req.cmd === EntryCmd.UNLOCK ? t.unlock(lock) : t.lock(lock, req.cmd === EntryCmd.LOCK, ctx.signal),
+        req.cmd === EntrylkCmd.UNLOCK
+          ? t.unlock(lock)
+          : t.lock(lock, req.cmd === EntrylkCmd.LOCK, ctx.signal),
       );
       return { xdata: null };
     }
@@ -197,8 +195,8 @@ export const locks = defineTranslator({
         ...countingFops,
         async LK(req, ctx) {
           const { cmd, flock } = req;
-          const getlk = cmd === Cmd.GETLK || cmd === Cmd.GETLK_FD;
-          if (!getlk && cmd !== Cmd.SETLK && cmd !== Cmd.SETLKW) {
+          const getlk = cmd === LockCmd.GETLK || cmd === LockCmd.GETLK_FD;
+          if (!getlk && cmd !== LockCmd.SETLK && cmd !== LockCmd.SETLKW) {
             throw FopError.of('EINVAL', `lk cmd ${cmd} is not supported`);
           }
           const type = lockType(req.type);
@@ -225,7 +223,7 @@ export const locks = defineTranslator({
             return { xdata: null, flock: reply };
           }
           return manager.posix.with(key, async (t) => {
-            await t.set(lock, cmd === Cmd.SETLKW, ctx.signal);
+            await t.set(lock, cmd === LockCmd.SETLKW, ctx.signal);
             // Stock tells an unlocker whether its fd still holds locks (for NLM).
             if (type === UNLCK) asked.type = t.hasLocksOf(req.fd) ? RDLCK : UNLCK;
             return { xdata: null, flock: asked };

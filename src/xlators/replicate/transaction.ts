@@ -20,20 +20,13 @@
  */
 import { ptrValue, strValue, type Dict, DictType, type GfxDict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
+import { EntrylkCmd, EntrylkType, LockCmd, LockType } from '../../protocol/locks.js';
 import type { Success } from '../../xlator/fanout.js';
 import type { FopContext } from '../../xlator/translator.js';
 import { delta, encodeCounters, TxnType, ZERO, type Counters } from './changelog.js';
 import { readableState } from './reads.js';
 import { Replica, type ChildResult, type InodeState } from './replica.js';
 
-const F_SETLK = 1;
-const F_SETLKW = 2;
-const F_WRLCK = 1;
-const F_UNLCK = 2;
-const ENTRYLK_LOCK = 0;
-const ENTRYLK_UNLOCK = 1;
-const ENTRYLK_LOCK_NB = 2;
-const ENTRYLK_WRLCK = 1;
 const ADD_ARRAY = 0;
 /** Metadata locks start at LLONG_MAX − 1, as stock's, so they only meet data locks at EOF. */
 const METADATA_LOCK_START = 0x7ffffffffffffffen;
@@ -68,7 +61,7 @@ export function lockCall(
   domain = r.domain,
 ): Promise<ChildResult<unknown>[]> {
   if (target.kind === 'inode') {
-    const type = action === 'release' ? F_UNLCK : F_WRLCK;
+    const type = action === 'release' ? LockType.UNLCK : LockType.WRLCK;
     const flock = {
       type,
       whence: 0,
@@ -77,7 +70,7 @@ export function lockCall(
       pid: ctx.caller.pid,
       lkOwner: ctx.caller.lkOwner,
     };
-    const cmd = action === 'wait' ? F_SETLKW : F_SETLK;
+    const cmd = action === 'wait' ? LockCmd.SETLKW : LockCmd.SETLK;
     return r.fanOut(
       which,
       'INODELK',
@@ -85,11 +78,12 @@ export function lockCall(
       ctx,
     );
   }
-  const cmd = action === 'release' ? ENTRYLK_UNLOCK : action === 'wait' ? ENTRYLK_LOCK : ENTRYLK_LOCK_NB;
+  const cmd =
+    action === 'release' ? EntrylkCmd.UNLOCK : action === 'wait' ? EntrylkCmd.LOCK : EntrylkCmd.LOCK_NB;
   const entry = {
     gfid: target.parent,
     cmd,
-    type: ENTRYLK_WRLCK,
+    type: EntrylkType.WRLCK,
     namelen: target.name ? 1 : 0,
     name: target.name,
   };

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { gfuuidValue, intValue, ptrValue, type Dict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
 import { gfidToString, NULL_GFID, parseGfid, randomGfid } from '../../protocol/gfid.js';
+import { EntrylkCmd, EntrylkType, LockCmd, LockType } from '../../protocol/locks.js';
 import type { Iatt } from '../../protocol/iatt.js';
 import { OpenFd } from '../../xlator/fd.js';
 import type { FopContext, FopTable } from '../../xlator/translator.js';
@@ -34,15 +35,6 @@ import { lastBlock } from './geometry.js';
 import { BLOCK_SIZE_XATTR, encodeBlockSize, encodeFileSize, FILE_SIZE_XATTR } from './size-xattr.js';
 import { unlinkShards } from './truncate.js';
 
-const F_SETLK = 1;
-const F_SETLKW = 2;
-const F_WRLCK = 1;
-const F_UNLCK = 2;
-const ENTRYLK_LOCK = 0;
-const ENTRYLK_UNLOCK = 1;
-const ENTRYLK_LOCK_NB = 2;
-const ENTRYLK_WRLCK = 1;
-
 /** A context with its own lock owner (locks taken and released by one removal). */
 function owning(shard: Shard, ctx: FopContext): FopContext {
   const root = shard.asRoot(ctx);
@@ -50,16 +42,16 @@ function owning(shard: Shard, ctx: FopContext): FopContext {
 }
 
 function inodelk(shard: Shard, gfid: Buffer, unlock: boolean, ctx: FopContext) {
-  const type = unlock ? F_UNLCK : F_WRLCK;
+  const type = unlock ? LockType.UNLCK : LockType.WRLCK;
   const flock = { type, whence: 0, start: 0n, len: 0n, pid: ctx.caller.pid, lkOwner: ctx.caller.lkOwner };
-  const cmd = unlock ? F_SETLK : F_SETLKW;
+  const cmd = unlock ? LockCmd.SETLK : LockCmd.SETLKW;
   return shard.call('INODELK', { gfid, cmd, type, flock, volume: shard.name, xdata: null }, ctx);
 }
 
 function entrylk(shard: Shard, name: string, cmd: number, ctx: FopContext) {
   return shard.call(
     'ENTRYLK',
-    { gfid: REMOVE_ME_GFID, cmd, type: ENTRYLK_WRLCK, namelen: 1, name, volume: shard.name, xdata: null },
+    { gfid: REMOVE_ME_GFID, cmd, type: EntrylkType.WRLCK, namelen: 1, name, volume: shard.name, xdata: null },
     ctx,
   );
 }
@@ -101,7 +93,7 @@ export function removeOps(shard: Shard): FopTable {
     await inodelk(shard, base, false, locked);
     try {
       await shard.ensureDir('remove_me', ctx);
-      await entrylk(shard, name, ENTRYLK_LOCK, locked);
+      await entrylk(shard, name, EntrylkCmd.LOCK, locked);
       try {
         const marker: Dict = new Map([
           [BLOCK_SIZE_XATTR, ptrValue(encodeBlockSize(target.blockSize))],
@@ -130,7 +122,7 @@ export function removeOps(shard: Shard): FopTable {
         }
         return await op();
       } finally {
-        await entrylk(shard, name, ENTRYLK_UNLOCK, locked).catch(() => undefined);
+        await entrylk(shard, name, EntrylkCmd.UNLOCK, locked).catch(() => undefined);
       }
     } finally {
       await inodelk(shard, base, true, locked).catch(() => undefined);
@@ -204,7 +196,7 @@ export async function deleteMarked(shard: Shard, ctx: FopContext): Promise<numbe
     }
     const locked = owning(shard, ctx);
     try {
-      await entrylk(shard, m.name, ENTRYLK_LOCK_NB, locked);
+      await entrylk(shard, m.name, EntrylkCmd.LOCK_NB, locked);
     } catch (err) {
       if (err instanceof FopError && err.errno === Errno.EAGAIN) continue;
       throw err;
@@ -218,7 +210,7 @@ export async function deleteMarked(shard: Shard, ctx: FopContext): Promise<numbe
         });
       deleted++;
     } finally {
-      await entrylk(shard, m.name, ENTRYLK_UNLOCK, locked).catch(() => undefined);
+      await entrylk(shard, m.name, EntrylkCmd.UNLOCK, locked).catch(() => undefined);
     }
   }
   return deleted;
