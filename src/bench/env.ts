@@ -17,7 +17,7 @@ import {
   waitForBrick,
 } from '../peers/index.js';
 import { descendants, processes } from './cpu.js';
-import { FILES, type SystemId } from './model.js';
+import { FILES, parseSize, type SystemId } from './model.js';
 
 function pidFromFile(file: string): number {
   try {
@@ -48,6 +48,22 @@ export const STOCK_TRIMMED_OPTIONS: Readonly<Record<string, string>> = {
   'performance.nl-cache': 'off',
   'features.ctime': 'off',
 };
+
+const MiB = 1024 ** 2;
+
+/**
+ * The options that shard the default volume as `group virt` does (features.shard on), with
+ * `blockSize` pieces; stock accepts 4MB to 4TB. Both systems get the same options, so the
+ * rows compare the same client-side stack (stock's shard in FUSE and gfapi, ours in the
+ * client and the NBD export) on the same layout.
+ */
+export function shardVolumeOptions(blockSize: string): Readonly<Record<string, string>> {
+  const bytes = parseSize(blockSize);
+  if (bytes < 4 * MiB || bytes > 4 * 1024 ** 4)
+    throw new Error(`--shard: the block size must be 4MB to 4TB (stock's range): ${blockSize}`);
+  if (bytes % MiB) throw new Error(`--shard: the block size must be a whole number of MB: ${blockSize}`);
+  return { 'features.shard': 'on', 'features.shard-block-size': `${bytes / MiB}MB` };
+}
 
 export interface Target {
   system: Exclude<SystemId, 'local'>;
@@ -88,6 +104,8 @@ export interface EnvOptions {
   needNbd: boolean;
   stockHost: string;
   glustertsHost: string;
+  /** Options set on the default volume before its files are laid out (e.g. shardVolumeOptions). */
+  volumeOptions?: Readonly<Record<string, string>>;
   log: (msg: string) => void;
 }
 
@@ -121,7 +139,12 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
       let found: number[] | undefined;
       if (system === 'stock') {
         log(`starting stock GlusterFS on ${opts.stockHost}`);
-        const g = await startStockGluster({ host: opts.stockHost, volume: VOLUME, dir });
+        const g = await startStockGluster({
+          host: opts.stockHost,
+          volume: VOLUME,
+          dir,
+          ...(opts.volumeOptions ? { volumeOptions: { ...opts.volumeOptions } } : {}),
+        });
         stops.push(() => g.stop());
         host = g.host;
         createTrimmed = () => g.addVolume(TRIMMED_VOLUME, STOCK_TRIMMED_OPTIONS);
@@ -138,6 +161,8 @@ export async function setupEnv(opts: EnvOptions): Promise<BenchEnv> {
         const g = await startGlusterts({ host: opts.glustertsHost, volume: VOLUME, data: dir });
         stops.push(() => g.stop());
         host = g.host;
+        for (const [k, v] of Object.entries(opts.volumeOptions ?? {}))
+          await glustertsVolume(dir, 'set', VOLUME, k, v);
         createTrimmed = async () => {
           const trimBrick = join(dir, 'bricks', TRIMMED_VOLUME);
           mkdirSync(trimBrick, { recursive: true });

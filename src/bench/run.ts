@@ -6,7 +6,14 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setupEnv, STOCK_TRIMMED_OPTIONS, type BenchEnv } from './env.js';
+import {
+  setupEnv,
+  shardVolumeOptions,
+  STOCK_TRIMMED_OPTIONS,
+  TRIMMED_VOLUME,
+  VOLUME,
+  type BenchEnv,
+} from './env.js';
 import { machineInfo, type MachineInfo } from './machine.js';
 import {
   FILES,
@@ -51,6 +58,8 @@ export interface BenchOptions {
   glustertsHost: string;
   quick: boolean;
   keep: boolean;
+  /** Shard the default volume of both systems with this block size (`--shard`). */
+  shard?: string;
   /** Run the guest variant instead of the host matrix. */
   guest?: { accel: 'kvm' | 'tcg'; cache: string };
   log: (msg: string) => void;
@@ -87,6 +96,8 @@ export interface BenchResult {
     randomBs: string;
     stockHost: string;
     glustertsHost: string;
+    /** The default volume's shard block size, when sharded. */
+    shard?: string;
   };
   machine: MachineInfo;
   loadavgAfter: number[];
@@ -123,6 +134,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const work = mkdtempSync(join(opts.dir, 'glusterts-bench-'));
   const machine = machineInfo(work);
   const samples: Sample[] = [];
+  const volumeOptions = opts.shard === undefined ? undefined : shardVolumeOptions(opts.shard);
+  if (volumeOptions)
+    notes.push(
+      `volume ${VOLUME} of both systems sharded: ${Object.entries(volumeOptions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} (${TRIMMED_VOLUME} is not)`,
+    );
   let env: BenchEnv | undefined;
   let aborted: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -142,6 +160,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       needNbd: rows.some((r) => r.uses.nbd),
       stockHost: opts.stockHost,
       glustertsHost: opts.glustertsHost,
+      ...(volumeOptions ? { volumeOptions } : {}),
       log: opts.log,
     });
     const scratch = join(work, 'scratch');
@@ -410,6 +429,7 @@ function resultRecord(r: {
       randomBs: RANDOM_BS,
       stockHost: opts.stockHost,
       glustertsHost: opts.glustertsHost,
+      ...(opts.shard === undefined ? {} : { shard: opts.shard }),
     },
     machine: r.machine,
     loadavgAfter: machineInfo(opts.dir).loadavg,

@@ -5,6 +5,8 @@ import { percentiles } from '../../src/bench/client-load.js';
 import { parseSize } from '../../src/bench/model.js';
 import { parseGuestConsole } from '../../src/bench/guest.js';
 import { parseQemuBench, qemuBenchArgs, qemuBenchDone } from '../../src/peers/qemu.js';
+import { parseBenchArgs } from '../../src/cli/commands/bench.js';
+import { shardVolumeOptions } from '../../src/bench/env.js';
 
 /** Trimmed fio 3.33 JSON (no group_reporting): 4 jobs of a 128k seq read. */
 const FIO_JSON = `note: both iodepth >= 1 and synchronous I/O engine are selected, queue depth will be capped at 1
@@ -223,4 +225,38 @@ test('client-load percentiles: nearest rank over the samples', () => {
   assert.deepEqual(percentiles(xs, [50, 99, 99.9]), { '50': 500, '99': 990, '99.9': 999 });
   assert.deepEqual(percentiles(Float64Array.of(7), [50, 99.9]), { '50': 7, '99.9': 7 });
   assert.equal(xs[0], 1000); // the samples are left in place
+});
+
+test("bench arguments: --quick presets, --shard SIZE shards volume bench with stock's range", () => {
+  const plain = parseBenchArgs(['--quick']);
+  assert.equal(plain.options.shard, undefined, 'no shard unless asked');
+  assert.deepEqual([plain.options.repeat, plain.options.size, plain.options.runtime], [1, '32M', 2]);
+  const sharded = parseBenchArgs([
+    '--quick',
+    '--shard',
+    '64MB',
+    '--size',
+    '256M',
+    '--rows',
+    'native-gfapi,fuse',
+    '--workloads',
+    'seq-read,rand-write',
+    '--json',
+    'out.json',
+  ]);
+  assert.equal(sharded.options.shard, '64MB');
+  assert.equal(sharded.options.size, '256M');
+  assert.deepEqual(sharded.options.rows, ['native-gfapi', 'fuse']);
+  assert.deepEqual(sharded.options.workloads, ['seq-read', 'rand-write']);
+  assert.equal(sharded.json, 'out.json');
+  assert.deepEqual(shardVolumeOptions('64MB'), {
+    'features.shard': 'on',
+    'features.shard-block-size': '64MB',
+  });
+  assert.deepEqual(shardVolumeOptions('4m'), { 'features.shard': 'on', 'features.shard-block-size': '4MB' });
+  assert.throws(() => parseBenchArgs(['--shard', '1MB']), /4MB to 4TB/);
+  assert.throws(() => parseBenchArgs(['--shard', 'big']), /not a size/);
+  assert.throws(() => parseBenchArgs(['--shard', '64MB', '--guest']), /not with --guest/);
+  assert.throws(() => parseBenchArgs(['--rows', 'nope']), /--rows: unknown nope/);
+  assert.throws(() => parseBenchArgs(['--repeat', '0']), /--repeat/);
 });

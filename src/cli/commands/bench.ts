@@ -1,6 +1,7 @@
 /** `glusterts bench`: the 2012 talk's FIO tables on this machine (see docs/benchmarks.md). */
 import { parseArgs } from 'node:util';
-import { FULL, QUICK, renderReport, runBench, writeOutputs } from '../../bench/run.js';
+import { FULL, QUICK, renderReport, runBench, writeOutputs, type BenchOptions } from '../../bench/run.js';
+import { shardVolumeOptions } from '../../bench/env.js';
 import { ROW_IDS } from '../../bench/rows.js';
 import { DEFAULT_WORKLOADS, WORKLOADS, parseSize, type WorkloadId } from '../../bench/model.js';
 
@@ -18,6 +19,9 @@ export const BENCH_USAGE = `  bench   the talk's FIO tables on this machine: Bas
                               queue depth 1 and 16 (rows base,fuse,native-gfapi,trimmed-gfapi,
                               nbd-fio,client)
             --systems a,b     glusterts,stock
+            --shard SIZE      shard volume bench of both systems (features.shard on, SIZE pieces,
+                              4MB to 4TB; group virt's is 64MB): e.g. --shard 64MB --size 256M
+                              --rows native-gfapi,fuse,nbd-fio,client
             --json FILE       every sample, the machine, the tables
             --svg FILE        a bar chart
             --dir DIR         scratch parent, not tmpfs      (default /var/tmp)
@@ -38,7 +42,13 @@ function list(s: string, all: readonly string[], what: string): string[] {
   return xs;
 }
 
-export async function bench(args: string[]): Promise<number> {
+/** What `glusterts bench ARGS` asks for: the run's options (without its log) and the outputs. */
+export function parseBenchArgs(args: string[]): {
+  options: Omit<BenchOptions, 'log'>;
+  json?: string;
+  svg?: string;
+  verbose: boolean;
+} {
   const { values } = parseArgs({
     args,
     options: {
@@ -51,6 +61,7 @@ export async function bench(args: string[]): Promise<number> {
       workloads: { type: 'string', default: DEFAULT_WORKLOADS.join(',') },
       latency: { type: 'boolean', default: false },
       systems: { type: 'string', default: 'glusterts,stock' },
+      shard: { type: 'string' },
       json: { type: 'string' },
       svg: { type: 'string' },
       dir: { type: 'string', default: '/var/tmp' },
@@ -71,36 +82,53 @@ export async function bench(args: string[]): Promise<number> {
   const size = values.size ?? preset.size;
   parseSize(size);
   parseSize(values.bs);
+  if (values.shard !== undefined) {
+    if (values.guest) throw new Error('--shard: not with --guest');
+    shardVolumeOptions(values.shard);
+  }
+  return {
+    options: {
+      bs: values.bs,
+      repeat,
+      size,
+      runtime,
+      rows: list(values.rows, ROW_IDS, 'rows'),
+      workloads: [
+        ...new Set([
+          ...list(
+            values.workloads,
+            WORKLOADS.map((w) => w.id),
+            'workloads',
+          ),
+          ...(values.latency ? ['lat-rand-read', 'lat-rand-write'] : []),
+        ]),
+      ] as WorkloadId[],
+      systems: list(values.systems, ['glusterts', 'stock'], 'systems') as ('glusterts' | 'stock')[],
+      dir: values.dir,
+      stockHost: values['stock-host'],
+      glustertsHost: values['glusterts-host'],
+      quick: values.quick,
+      keep: values.keep,
+      ...(values.shard === undefined ? {} : { shard: values.shard }),
+      ...(values.guest
+        ? { guest: { accel: values.accel === 'kvm' ? 'kvm' : 'tcg', cache: values['guest-cache'] } }
+        : {}),
+    },
+    ...(values.json === undefined ? {} : { json: values.json }),
+    ...(values.svg === undefined ? {} : { svg: values.svg }),
+    verbose: values.verbose,
+  };
+}
+
+export async function bench(args: string[]): Promise<number> {
+  const { options, json, svg, verbose } = parseBenchArgs(args);
   const result = await runBench({
-    bs: values.bs,
-    repeat,
-    size,
-    runtime,
-    rows: list(values.rows, ROW_IDS, 'rows'),
-    workloads: [
-      ...new Set([
-        ...list(
-          values.workloads,
-          WORKLOADS.map((w) => w.id),
-          'workloads',
-        ),
-        ...(values.latency ? ['lat-rand-read', 'lat-rand-write'] : []),
-      ]),
-    ] as WorkloadId[],
-    systems: list(values.systems, ['glusterts', 'stock'], 'systems') as ('glusterts' | 'stock')[],
-    dir: values.dir,
-    stockHost: values['stock-host'],
-    glustertsHost: values['glusterts-host'],
-    quick: values.quick,
-    keep: values.keep,
-    ...(values.guest
-      ? { guest: { accel: values.accel === 'kvm' ? 'kvm' : 'tcg', cache: values['guest-cache'] } }
-      : {}),
+    ...options,
     log: (m) => {
-      if (values.verbose) console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+      if (verbose) console.error(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
     },
   });
   console.log(renderReport(result));
-  writeOutputs(result, values.json, values.svg);
+  writeOutputs(result, json, svg);
   return 0;
 }
