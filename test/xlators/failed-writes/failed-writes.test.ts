@@ -4,21 +4,12 @@
 // write never reached, then the post-op, unlock and heal that end the refusal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { DictType, ptrValue, type GfxDict } from '../../../src/protocol/dict.js';
+import { ptrValue, type GfxDict } from '../../../src/protocol/dict.js';
 import { FopError } from '../../../src/protocol/errno.js';
-import { ROOT_GFID, randomGfid } from '../../../src/protocol/gfid.js';
-import {
-  FdTable,
-  Graph,
-  OpenFd,
-  defineTranslator,
-  parseVolfile,
-  type FopContext,
-} from '../../../src/xlator/index.js';
-import { BRICK_TRANSLATORS } from '../../../src/xlators/brick-registry.js';
+import { randomGfid } from '../../../src/protocol/gfid.js';
+import { FdTable, defineTranslator, type FopContext } from '../../../src/xlator/index.js';
 import { AFR_DIRTY, FailedRanges, lowersDirty } from '../../../src/xlators/failed-writes/index.js';
+import { brickStack } from '../brick-stack.js';
 import { fails } from '../posix/helpers.js';
 
 /** What the disk does to the next data fops: fail them (ENOSPC), or store only `short` bytes. */
@@ -64,30 +55,18 @@ const counters = (data: number) => {
 };
 
 async function brick() {
-  const dir = await mkdtemp(join('/var/tmp', 'glusterts-failed-writes-'));
-  const registry = new Map(BRICK_TRANSLATORS).set(fullDisk.type, fullDisk as never);
-  const graph = await Graph.build(
-    parseVolfile(
-      `volume b-posix\n type storage/posix\n option directory ${dir}\nend-volume\n` +
-        `volume b-locks\n type features/locks\n subvolumes b-posix\nend-volume\n` +
-        `volume b-disk\n type test/full-disk\n subvolumes b-locks\nend-volume\n` +
-        `volume b-failed\n type features/failed-writes\n subvolumes b-disk\nend-volume\n`,
-    ),
-    registry,
-    { strictOptions: true },
-  );
-  const call = (fop: string, req: unknown): Promise<any> => graph.top.call(fop as never, req as never, ctx);
-  const gfid = randomGfid();
-  const fd = new OpenFd(gfid, 2, false);
-  await call('CREATE', {
-    pargfid: ROOT_GFID,
-    flags: 0o102,
-    mode: 0o644,
-    umask: 0o022,
-    bname: 'vm.img',
-    xdata: new Map([['gfid-req', { type: DictType.GFUUID, value: gfid }]]),
-    fd,
+  const b = await brickStack({
+    prefix: 'failed-writes',
+    above: () => [
+      { name: 'b-locks', type: 'features/locks' },
+      { name: 'b-disk', type: fullDisk.type },
+      { name: 'b-failed', type: 'features/failed-writes' },
+    ],
+    extra: [fullDisk],
+    ctx,
   });
+  const call = b.call;
+  const { gfid, fd } = await b.create('vm.img');
   const write = (offset: number, size: number, byte = 0xab) => {
     const payload = Buffer.alloc(size, byte);
     return call('WRITE', { gfid, fd, offset, size, flag: 0, xdata: null, payload });
@@ -117,8 +96,7 @@ async function brick() {
     finodelk,
     async close() {
       Object.assign(disk, { full: false, short: 0 });
-      await graph.fini();
-      await rm(dir, { recursive: true, force: true });
+      await b.close();
     },
   };
 }

@@ -5,12 +5,11 @@
 // the contract value; hostile requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile, open as openFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DictType, ptrValue, type DictValue, type GfxDict } from '../../../src/protocol/dict.js';
+import { ptrValue, type DictValue, type GfxDict } from '../../../src/protocol/dict.js';
 import { ROOT_GFID, gfidToString, randomGfid } from '../../../src/protocol/gfid.js';
-import { Graph, OpenFd, parseVolfile } from '../../../src/xlator/index.js';
-import { BRICK_TRANSLATORS } from '../../../src/xlators/brick-registry.js';
+import { OpenFd } from '../../../src/xlator/index.js';
 import {
   HEAL_RANGES_KEY,
   decodeHealRanges,
@@ -23,7 +22,8 @@ import {
   READ_VECTOR_KEY,
   WRITE_VECTOR_KEY,
 } from '../../../src/protocol/vector-io.js';
-import { context, fails } from '../posix/helpers.js';
+import { brickStack } from '../brick-stack.js';
+import { fails } from '../posix/helpers.js';
 
 const i32 = (...v: number[]) => {
   const out = Buffer.alloc(v.length * 4);
@@ -34,47 +34,27 @@ const Z = i32(0, 0, 0);
 const DATA = i32(1, 0, 0);
 const UNDO = i32(-1, 0, 0);
 
-function volfile(dir: string, extra: Record<string, string>) {
-  const opts = Object.entries(extra)
-    .map(([k, v]) => ` option ${k} ${v}\n`)
-    .join('');
-  const watch =
-    ` option xattrop-pending-watchlist trusted.afr.v-\n option xattrop-dirty-watchlist trusted.afr.dirty\n` +
-    ` option index-base ${dir}/.glusterfs/indices\n`;
-  return (
-    `volume b-posix\n type storage/posix\n option directory ${dir}\nend-volume\n` +
-    `volume b-locks\n type features/locks\n subvolumes b-posix\nend-volume\n` +
-    `volume b-ranges\n type features/heal-ranges\n${watch}${opts} subvolumes b-locks\nend-volume\n` +
-    `volume b-index\n type features/index\n${watch} subvolumes b-ranges\nend-volume\n`
-  );
-}
-
 async function rangesBrick(extra: Record<string, string> = {}) {
-  const dir = await mkdtemp(join('/var/tmp', 'glusterts-ranges-'));
-  const build = () =>
-    Graph.build(parseVolfile(volfile(dir, extra)), BRICK_TRANSLATORS, { strictOptions: true });
-  let graph = await build();
-  const ctx = context();
-  const call = (fop: string, req: unknown): Promise<any> => graph.top.call(fop as never, req as never, ctx);
-  const rangesDir = join(dir, '.glusterfs', 'indices', 'ranges');
-  const b = {
-    dir,
-    rangesDir,
-    call,
-    async create(name: string) {
-      const gfid = randomGfid();
-      const fd = new OpenFd(gfid, 2, false);
-      await call('CREATE', {
-        pargfid: ROOT_GFID,
-        flags: 0o102,
-        mode: 0o644,
-        umask: 0o022,
-        bname: name,
-        xdata: new Map([['gfid-req', { type: DictType.GFUUID, value: gfid }]]),
-        fd,
-      });
-      return { gfid, fd };
+  const stack = await brickStack({
+    prefix: 'ranges',
+    above: (dir) => {
+      const watch = {
+        'xattrop-pending-watchlist': 'trusted.afr.v-',
+        'xattrop-dirty-watchlist': 'trusted.afr.dirty',
+        'index-base': `${dir}/.glusterfs/indices`,
+      };
+      return [
+        { name: 'b-locks', type: 'features/locks' },
+        { name: 'b-ranges', type: 'features/heal-ranges', options: { ...watch, ...extra } },
+        { name: 'b-index', type: 'features/index', options: watch },
+      ];
     },
+  });
+  const call = stack.call;
+  const rangesDir = join(stack.dir, '.glusterfs', 'indices', 'ranges');
+  const b = {
+    ...stack,
+    rangesDir,
     /** [F]XATTROP ADD_ARRAY as AFR sends it: dirty plus the three pending keys. */
     xattrop(fd: OpenFd, dirty: Buffer | null, pending: Buffer[], flags = 0) {
       const dict = new Map<string, DictValue>(
@@ -107,23 +87,6 @@ async function rangesBrick(extra: Record<string, string> = {}) {
     onDisk: async (gfid: Buffer) => {
       const f = await readFile(join(rangesDir, gfidToString(gfid))).catch(() => null);
       return f && decodeRecord(f);
-    },
-    /** A clean stop (fini) and start. */
-    async restart() {
-      await graph.fini();
-      graph = await build();
-    },
-    stop: () => graph.fini(),
-    async start() {
-      graph = await build();
-    },
-    /** A crash: the old graph is abandoned without fini, a new one starts on the same brick. */
-    async crash() {
-      graph = await build();
-    },
-    async close() {
-      await graph.fini();
-      await rm(dir, { recursive: true, force: true });
     },
   };
   return b;

@@ -4,7 +4,7 @@
 // (gfids, OPENDIR/READDIR with get-gfid-type, counts, LOOKUP link-count), and hostile names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DictType,
@@ -16,9 +16,9 @@ import {
   type GfxDict,
 } from '../../../src/protocol/dict.js';
 import { ROOT_GFID, gfidToString } from '../../../src/protocol/gfid.js';
-import { Graph, OpenFd, parseVolfile } from '../../../src/xlator/index.js';
-import { BRICK_TRANSLATORS } from '../../../src/xlators/brick-registry.js';
-import { context, fails } from '../posix/helpers.js';
+import { OpenFd } from '../../../src/xlator/index.js';
+import { brickStack } from '../brick-stack.js';
+import { fails } from '../posix/helpers.js';
 import { randomGfid } from '../../../src/protocol/gfid.js';
 
 const i32 = (...v: number[]) => {
@@ -28,38 +28,27 @@ const i32 = (...v: number[]) => {
 };
 
 async function indexBrick() {
-  const dir = await mkdtemp(join('/var/tmp', 'glusterts-index-'));
-  const text =
-    `volume b-posix\n type storage/posix\n option directory ${dir}\nend-volume\n` +
-    `volume b-locks\n type features/locks\n subvolumes b-posix\nend-volume\n` +
-    `volume b-index\n type features/index\n option xattrop-pending-watchlist trusted.afr.v-\n` +
-    ` option xattrop-dirty-watchlist trusted.afr.dirty\n option index-base ${dir}/.glusterfs/indices\n` +
-    ` subvolumes b-locks\nend-volume\n`;
-  const graph = await Graph.build(parseVolfile(text), BRICK_TRANSLATORS);
-  const ctx = context();
-  const call = ((fop: string, req: unknown) => graph.top.call(fop as never, req as never, ctx)) as <T = any>(
-    fop: string,
-    req: unknown,
-  ) => Promise<T>;
-  const idx = join(dir, '.glusterfs', 'indices');
+  const stack = await brickStack({
+    prefix: 'index',
+    above: (dir) => [
+      { name: 'b-locks', type: 'features/locks' },
+      {
+        name: 'b-index',
+        type: 'features/index',
+        options: {
+          'xattrop-pending-watchlist': 'trusted.afr.v-',
+          'xattrop-dirty-watchlist': 'trusted.afr.dirty',
+          'index-base': `${dir}/.glusterfs/indices`,
+        },
+      },
+    ],
+  });
+  const call = stack.call as <T = any>(fop: string, req: unknown) => Promise<T>;
+  const idx = join(stack.dir, '.glusterfs', 'indices');
   return {
-    dir,
+    ...stack,
     idx,
     call,
-    async create(name: string, parent = ROOT_GFID) {
-      const gfid = randomGfid();
-      const fd = new OpenFd(gfid, 2, false);
-      await call('CREATE', {
-        pargfid: parent,
-        flags: 0o102,
-        mode: 0o644,
-        umask: 0o022,
-        bname: name,
-        xdata: new Map([['gfid-req', { type: DictType.GFUUID, value: gfid }]]),
-        fd,
-      });
-      return { gfid, fd };
-    },
     async mkdir(name: string, parent = ROOT_GFID) {
       const gfid = randomGfid();
       await call('MKDIR', {
@@ -74,10 +63,6 @@ async function indexBrick() {
     xattrop(gfid: Buffer, values: Record<string, Buffer>, xdata: GfxDict = null, flags = 0) {
       const dict = new Map(Object.entries(values).map(([k, v]) => [k, ptrValue(v)] as const));
       return call('XATTROP', { gfid, flags, dict, xdata });
-    },
-    async close() {
-      await graph.fini();
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }

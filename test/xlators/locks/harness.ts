@@ -4,14 +4,13 @@ import { Errno, FopError } from '../../../src/protocol/index.js';
 import type { Flock } from '../../../src/protocol/structs.js';
 import {
   FdTable,
-  Graph,
   OpenFd,
   defineTranslator,
-  parseVolfile,
   type FopContext,
   type Session,
 } from '../../../src/xlator/index.js';
 import { locks, type LocksTranslator } from '../../../src/xlators/locks/index.js';
+import { buildStack } from '../brick-stack.js';
 
 export const RD = 0;
 export const WR = 1;
@@ -55,18 +54,15 @@ const leaf = defineTranslator({
 });
 
 export async function lockGraph(options: Record<string, string | number> = {}) {
-  const opts = Object.entries(options)
-    .map(([k, v]) => `    option ${k} ${v}\n`)
-    .join('');
-  const graph = await Graph.build(
-    parseVolfile(
-      `volume leaf\n type test/leaf\nend-volume\nvolume locks\n type features/locks\n${opts} subvolumes leaf\nend-volume\n`,
-    ),
+  const graph = await buildStack(
+    [
+      { name: 'leaf', type: leaf.type },
+      { name: 'locks', type: locks.type, options },
+    ],
     new Map([
       [leaf.type, leaf],
       [locks.type, locks],
     ]),
-    { strictOptions: true },
   );
   const translator = graph.top.translator as LocksTranslator;
   return { graph, top: graph.top, manager: translator.manager };
