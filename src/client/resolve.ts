@@ -8,6 +8,7 @@
  */
 import { gfuuidValue, type GfxDict } from '../protocol/dict.js';
 import { NULL_GFID, ROOT_GFID, randomGfid } from '../protocol/gfid.js';
+import { Limits } from '../protocol/limits.js';
 import type { Iatt } from '../protocol/iatt.js';
 import type { Caller, Graph } from '../xlator/index.js';
 import { GlusterError } from './errors.js';
@@ -165,7 +166,9 @@ function components(path: string, where: Where, relative = false): string[] {
   const out: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part.length > 255) throw new GlusterError('ENAMETOOLONG', where.syscall, where.path);
+    // NAME_MAX counts bytes: 128 two-byte characters are already too long.
+    if (Buffer.byteLength(part) > Limits.NAME)
+      throw new GlusterError('ENAMETOOLONG', where.syscall, where.path);
     if (part === '..') {
       if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
       else if (relative && !path.startsWith('/')) out.push('..');

@@ -52,7 +52,7 @@ export const CallbackProcs = {
       gfid,
       type: x.u32,
       pid: x.u32,
-      name: x.string(Limits.NAME),
+      name: x.string(Limits.NAME_FIELD),
       domain: x.string(Limits.LOCK_DOMAIN),
       xdata: opaqueXdata,
     }),

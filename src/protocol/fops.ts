@@ -16,6 +16,7 @@ import {
   flock,
   gfid,
   lease,
+  linkTarget,
   lockList,
   name,
   path,
@@ -84,7 +85,7 @@ export const Fops = {
   /** Reply pre/post are the parent's. */
   UNLINK: fop(5, { pargfid: gfid, bname: name, xflags: x.u32, xdata }, twoIattRsp),
   RMDIR: fop(6, { pargfid: gfid, xflags: x.i32, bname: name, xdata }, twoIattRsp),
-  SYMLINK: fop(7, { pargfid: gfid, bname: name, umask: x.u32, linkname: path, xdata }, threeIattRsp),
+  SYMLINK: fop(7, { pargfid: gfid, bname: name, umask: x.u32, linkname: linkTarget, xdata }, threeIattRsp),
   /** oldgfid/newgfid are the old and new parents. */
   RENAME: fop(
     8,

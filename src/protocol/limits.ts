@@ -8,6 +8,13 @@ export const Limits = {
   NAME: 255,
   /** Paths and symlink targets (Linux PATH_MAX). */
   PATH: 4096,
+  /**
+   * Names and symlink targets as they travel in FOP calls. Wider than NAME and PATH on
+   * purpose: a name of 256 bytes must still decode so the brick can answer ENAMETOOLONG as
+   * stock's does (stock decodes any length and lets the kernel refuse it); only absurd
+   * lengths fail decoding (GARBAGE_ARGS).
+   */
+  NAME_FIELD: 16 * 1024,
   /** Dict keys, including xattr names (XATTR_NAME_MAX is 255; internal keys are longer). */
   DICT_KEY: 4096,
   /** One dict value: xattrs are ≤ 64 KiB, quick-read content up to 1 MiB. */

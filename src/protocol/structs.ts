@@ -7,8 +7,11 @@ import { Limits } from './limits.js';
 export const gfid = x.fixedOpaque(16);
 /** A remote fd: an index in the brick's per-connection table; -2 is the anonymous fd. */
 export const fd = x.i64n;
-export const name = x.string(Limits.NAME);
+/** Basenames (entry fops, ENTRYLK, dirents): NAME_MAX is the brick's to enforce, not the codec's. */
+export const name = x.string(Limits.NAME_FIELD);
 export const path = x.string(Limits.PATH);
+/** Symlink targets in SYMLINK calls: PATH_MAX is the brick's to enforce. */
+export const linkTarget = x.string(Limits.NAME_FIELD);
 
 export const statfs = x.struct({
   bsize: x.u64,

@@ -216,6 +216,51 @@ export function clientSuite(backend: Backend): void {
       assert.ok(await vol.exists(`${d}/y`), 'unlink removes the link, not the target');
     });
 
+    test('names over 255 bytes are ENAMETOOLONG, targets of PATH_MAX are too, xattr names over 255 are ERANGE', async () => {
+      const d = dir('long');
+      await vol.mkdir(d);
+      const f = await vol.create(`${d}/f`, 'w');
+      await f.close();
+      for (const long of ['a'.repeat(256), 'é'.repeat(128)]) {
+        const p = `${d}/${long}`;
+        await rejects(vol.create(p, 'w'), 'ENAMETOOLONG', 'glfs_creat');
+        await rejects(vol.mkdir(p), 'ENAMETOOLONG', 'glfs_mkdir');
+        await rejects(vol.symlink('f', p), 'ENAMETOOLONG', 'glfs_symlink');
+        await rejects(vol.link(`${d}/f`, p), 'ENAMETOOLONG', 'glfs_link');
+        await rejects(vol.rename(`${d}/f`, p), 'ENAMETOOLONG', 'glfs_rename');
+        await rejects(vol.stat(p), 'ENAMETOOLONG', 'glfs_stat');
+        await rejects(vol.unlink(p), 'ENAMETOOLONG', 'glfs_unlink');
+        await rejects(vol.rmdir(p), 'ENAMETOOLONG', 'glfs_rmdir');
+      }
+      const max = `${d}/${'é'.repeat(127)}b`; // 255 bytes
+      await vol.mkdir(max);
+      await vol.rmdir(max);
+      await rejects(vol.symlink('c'.repeat(4096), `${d}/t`), 'ENAMETOOLONG', 'glfs_symlink');
+      await vol.symlink('c'.repeat(4095), `${d}/t`);
+      assert.equal((await vol.lstat(`${d}/t`)).size, 4095);
+      await rejects(vol.setxattr(`${d}/f`, `user.${'x'.repeat(251)}`, '1'), 'ERANGE', 'glfs_setxattr');
+      await rejects(vol.getxattr(`${d}/f`, `user.${'x'.repeat(251)}`), 'ERANGE', 'glfs_getxattr');
+    });
+
+    test('link counts and ctime of the other names: rename over a linked target, unlink, link', async () => {
+      const d = dir('nlink');
+      await vol.mkdir(d);
+      for (const n of ['src', 'dst', 'a']) await (await vol.create(`${d}/${n}`, 'w')).close();
+      await vol.link(`${d}/dst`, `${d}/dst2`);
+      await vol.link(`${d}/a`, `${d}/b`);
+      const before = await vol.stat(`${d}/dst2`);
+      assert.equal(before.nlink, 2);
+      await new Promise((r) => setTimeout(r, 20));
+      await vol.rename(`${d}/src`, `${d}/dst`);
+      const after = await vol.stat(`${d}/dst2`);
+      assert.equal(after.nlink, 1, 'the replaced inode lost a name');
+      assert.ok(after.ctimeNs > before.ctimeNs, 'and its ctime moved');
+      await vol.unlink(`${d}/a`);
+      assert.equal((await vol.stat(`${d}/b`)).nlink, 1);
+      await vol.link(`${d}/b`, `${d}/c`);
+      assert.equal((await vol.stat(`${d}/b`)).nlink, 2);
+    });
+
     test("caller: calls run as the given uid/gid; permissions are the brick's (EACCES)", async () => {
       const d = dir('caller');
       await vol.mkdir(d, 0o755);

@@ -14,7 +14,7 @@ import type { Node } from './brick.js';
 import { gfidReq, type Posix } from './context.js';
 import { closeQuietly, errCode, fchmod, fchown, lstat, open } from './fsx.js';
 import { iattFromStat } from './iatt.js';
-import { checkDataFile, checkName, openFlags } from './security.js';
+import { checkDataFile, checkLinkTarget, checkName, openFlags } from './security.js';
 import {
   checkParentPrecondition,
   fdXattrs,
@@ -257,7 +257,7 @@ export function entryOps(p: Posix): FopTable {
     async SYMLINK(req, ctx) {
       checkName(req.bname, true, brick.isRoot(req.pargfid));
       const gfid = gfidReq(req.xdata)!;
-      if (req.linkname.includes('\0')) throw FopError.of('EINVAL', 'NUL in symlink target');
+      checkLinkTarget(req.linkname);
       return brick.withDir(req.pargfid, (dir) =>
         whileCreating(dir.gfid, req.bname, async () => {
           const preparent = brick.iatt(dir);

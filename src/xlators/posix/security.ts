@@ -24,6 +24,16 @@ export function checkName(name: string, isNew: boolean, atRoot: boolean): void {
     throw FopError.of(isNew ? 'EPERM' : 'ENOENT', `${HIDDEN_DIR} is internal`);
 }
 
+/**
+ * Checks a SYMLINK target: stored, never followed, but bounded as symlink(2) bounds it
+ * (PATH_MAX with its NUL), so a target from the network never outgrows what the kernel keeps.
+ */
+export function checkLinkTarget(target: string): void {
+  if (target.includes('\0')) throw FopError.of('EINVAL', 'NUL in symlink target');
+  if (target.length === 0) throw FopError.of('ENOENT', 'empty symlink target');
+  if (Buffer.byteLength(target, 'utf8') >= Limits.PATH) throw FopError.of('ENAMETOOLONG', 'symlink target');
+}
+
 /** Xattrs clients may read but never set or remove. */
 export function isInternalXattr(name: string): boolean {
   return (
