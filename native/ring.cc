@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -36,6 +37,20 @@ namespace gsys {
 namespace {
 
 constexpr unsigned kEntries = 256;
+
+// Who issues the IO. For O_DIRECT on ext4 the submission is the block IO itself (the
+// filesystem's mapping, the bio, the virtual disk's kick), done inline by io_uring_enter in the
+// caller's thread: the loop's largest single cost, and on a busy 2-vCPU machine the one thread
+// of the brick is runnable most of the time but gets a fraction of a CPU. With IOSQE_ASYNC the
+// enter only queues the entry to the kernel's io-wq workers (threads of this process, in its
+// accounting) and returns; a worker issues it on whichever CPU is free while the loop decodes
+// the next request. Completions come back as before. GLUSTERTS_RING_ASYNC=0 issues inline.
+// (IORING_SETUP_SQPOLL was measured too: its poller spins on a loaded 2-core machine and cut
+// IOPS to 0.2-0.4x; docs/benchmarks.md.)
+bool SubmitAsync() {
+  const char* value = std::getenv("GLUSTERTS_RING_ASYNC");
+  return value == nullptr || std::strcmp(value, "0") != 0;
+}
 
 struct RingOp {
   int fd;
@@ -79,6 +94,7 @@ class Ring {
   static void Cleanup(void* data);
 
   napi_env env_ = nullptr;
+  bool async_ = false;
   int ring_fd_ = -1;
   int event_fd_ = -1;
   void* rings_ = MAP_FAILED;
@@ -129,6 +145,7 @@ Ring* Ring::Get(napi_env env) {
 
 bool Ring::Setup(napi_env env) {
   env_ = env;
+  async_ = SubmitAsync();
   io_uring_params p;
   std::memset(&p, 0, sizeof p);
   ring_fd_ = static_cast<int>(syscall(__NR_io_uring_setup, kEntries, &p));
@@ -214,6 +231,7 @@ bool Ring::Submit(RingOp* op) {
     sqe->len = static_cast<unsigned>(op->iov.size() - op->next);
     sqe->off = static_cast<uint64_t>(op->position + op->done);
   }
+  if (async_) sqe->flags |= IOSQE_ASYNC;
   sq_array_[index] = index;
   sq_tail_->store(tail + 1, std::memory_order_release);
   for (;;) {

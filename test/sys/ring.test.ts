@@ -1,12 +1,16 @@
 /**
  * ringIo (io_uring) must do exactly what statIo (thread pool) does: the same bytes, the
  * same stats, the same errors. Each case runs through both and compares. Skipped where the
- * kernel offers no io_uring (ringIo answers undefined, and the brick uses statIo).
+ * kernel offers no io_uring (ringIo answers undefined, and the brick uses statIo). The ring
+ * hands entries to io-wq workers (IOSQE_ASYNC) unless GLUSTERTS_RING_ASYNC=0: the file runs
+ * once more in a child with that switch, so both ways of submitting are checked.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { allocAligned } from '../../src/sys/index.js';
 import { native, type Binding } from '../../src/sys/native.js';
 import { directIoParent, tempDir } from './helpers.js';
@@ -117,5 +121,21 @@ test(
     } finally {
       fs.closeSync(fd);
     }
+  },
+);
+
+test(
+  'the same cases with inline submission (GLUSTERTS_RING_ASYNC=0), in a child',
+  { skip: skip || (process.env.GLUSTERTS_RING_ASYNC !== undefined && 'this is that run') },
+  () => {
+    // Without the runner's NODE_TEST_CONTEXT the child reports in TAP, on its own.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const child = spawnSync(process.execPath, ['--test-reporter=tap', fileURLToPath(import.meta.url)], {
+      env: { ...env, GLUSTERTS_RING_ASYNC: '0' },
+      encoding: 'utf8',
+    });
+    assert.equal(child.status, 0, child.stdout + child.stderr);
+    assert.match(child.stdout, /# pass [1-9]/);
+    assert.match(child.stdout, /# fail 0/);
   },
 );
