@@ -362,7 +362,14 @@ export function entryOps(p: Posix): FopTable {
               xdata: null,
             };
           }
-          await Promise.all([brick.dropMdata(od), brick.dropMdata(nd), brick.dropMdata(oldPath)]);
+          // A replaced non-directory that keeps other names changes too (one link fewer, a new
+          // ctime): its stock times must not outlive the rename either.
+          await Promise.all([
+            brick.dropMdata(od),
+            brick.dropMdata(nd),
+            brick.dropMdata(oldPath),
+            ...(dst && !dst.stat.isDirectory() ? [brick.dropMdata(newPath)] : []),
+          ]);
           await fsp.rename(oldPath, newPath);
           if (src.gfid) {
             if (src.stat.isDirectory()) {

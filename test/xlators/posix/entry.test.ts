@@ -397,3 +397,62 @@ test('a LOOKUP racing MKNODs of the same name never answers a null gfid (stock s
     await b.close();
   }
 });
+
+test('the other names of an inode: RENAME over it, UNLINK and LINK change its nlink and ctime, and drop its stock times', async () => {
+  const b = await makeBrick();
+  try {
+    const mdata = Buffer.alloc(52, 1); // what a stock brick leaves behind (trusted.glusterfs.mdata)
+    const src = await create(b, 'src');
+    const dst = await create(b, 'dst');
+    const stat = async (name: string) => (await lookup(b, ROOT_GFID, name)).prestat;
+    const tick = () => new Promise((r) => setTimeout(r, 20));
+    const ctime = (i: { ctime: number; ctimeNsec: number }) =>
+      BigInt(i.ctime) * 1_000_000_000n + BigInt(i.ctimeNsec);
+
+    // LINK: the inode gains a name and a new ctime; the reply's stat says so.
+    await tick();
+    const linked = await b.call('LINK', {
+      oldgfid: dst.gfid,
+      newgfid: ROOT_GFID,
+      newbname: 'dst2',
+      xdata: null,
+    });
+    assert.equal(linked.stat.nlink, 2);
+    assert.ok(ctime(linked.stat) > ctime(dst.reply.stat), 'LINK moves the ctime of the inode');
+    assert.equal((await stat('dst')).nlink, 2);
+
+    // RENAME over a name of it: the other name sees one link and a new ctime.
+    await lsetxattr(join(b.dir, 'dst2'), 'trusted.glusterfs.mdata', mdata, 0);
+    const before = await stat('dst2');
+    await tick();
+    await b.call('RENAME', {
+      oldgfid: ROOT_GFID,
+      newgfid: ROOT_GFID,
+      oldbname: 'src',
+      newbname: 'dst',
+      xdata: null,
+    });
+    const after = await stat('dst2');
+    assert.deepEqual(after.gfid, dst.gfid);
+    assert.equal(after.nlink, 1);
+    assert.ok(ctime(after) > ctime(before), 'rename(2) moves the ctime of the replaced inode');
+    await assert.rejects(
+      lgetxattr(join(b.dir, 'dst2'), 'trusted.glusterfs.mdata'),
+      'its stale stock times are gone',
+    );
+    assert.deepEqual((await stat('dst')).gfid, src.gfid);
+
+    // UNLINK of one of two names: the same for the name that stays.
+    await b.call('LINK', { oldgfid: src.gfid, newgfid: ROOT_GFID, newbname: 'keep', xdata: null });
+    await lsetxattr(join(b.dir, 'keep'), 'trusted.glusterfs.mdata', mdata, 0);
+    const kept = await stat('keep');
+    await tick();
+    await b.call('UNLINK', { pargfid: ROOT_GFID, bname: 'dst', xflags: 0, xdata: null });
+    const left = await stat('keep');
+    assert.equal(left.nlink, 1);
+    assert.ok(ctime(left) > ctime(kept));
+    await assert.rejects(lgetxattr(join(b.dir, 'keep'), 'trusted.glusterfs.mdata'));
+  } finally {
+    await b.close();
+  }
+});
