@@ -7,7 +7,8 @@
 //   identically through the TS client and the NBD export; TS → stock: an image sharded by the
 //   TS client reads identically through stock FUSE, qemu-img convert and qemu-io;
 // - shrinking, discarding and unlinking free the shards on the bricks (counted), through the
-//   TS client and through stock FUSE;
+//   TS client, through stock FUSE, and with QEMU (qemu-img resize --shrink, qemu-io discard
+//   over gluster:// and over the NBD export);
 // - the seeded fsx through the TS client and on the stock FUSE mount: no bad bytes, zero and
 //   punch included, and each client reads what the other left.
 // Runs in a network namespace (about 2 minutes):
@@ -24,6 +25,7 @@ import {
   fsxOnFuse,
   fsxThroughTs,
   MiB,
+  qemuFreesShards,
   stockFreesShards,
   stockShardedReadsInTs,
   tsFreesShards,
@@ -80,6 +82,10 @@ test('sharded images on glusterts bricks: TS client, NBD export, stock FUSE and 
       () => tsFreesShards(rig),
     );
     await t.test('stock FUSE: ftruncate, PUNCH_HOLE and unlink free the shards', () => stockFreesShards(rig));
+    await t.test(
+      'QEMU: qemu-img resize --shrink and qemu-io discard over gluster:// and nbd:// free shards',
+      () => qemuFreesShards(rig),
+    );
     await t.test('fsx through the TS client: no bad bytes; stock FUSE reads the result', () =>
       fsxThroughTs(rig, '/fsx.img', { seed: 91, ops: 300, minOps: 300, maxSize: 18 * MiB, maxIo: 5 * MiB }),
     );

@@ -320,6 +320,50 @@ export async function stockFreesShards(rig: ShardRig): Promise<void> {
   await until('empty .remove_me', () => removeMeEmpty(brickPaths));
 }
 
+/**
+ * The same with QEMU's programs on an image: `qemu-img resize --shrink` and `qemu-io
+ * discard` over gluster:// (stock's shard in gfapi) and `qemu-io discard` over nbd:// (the
+ * NBD export's TRIM, through the TS client) free shards on the bricks (counted).
+ */
+export async function qemuFreesShards(rig: ShardRig): Promise<void> {
+  const { ts, brickPaths } = rig;
+  const data = bytes(6 * BS, 8);
+  const f = await ts.create('/qemu-free.img', 'w+', 0o644);
+  await f.pwrite(data, 0);
+  const gfid = f.gfid;
+  await f.close();
+  assert.deepEqual([...(await shardsOf(brickPaths, gfid)).keys()].sort(), [1, 2, 3, 4, 5]);
+  // Shrink to 4 blocks + 1 MiB: shard 5 goes, shard 4 is cut to 1 MiB.
+  const uri = glusterUri(rig, 'qemu-free.img');
+  await run('qemu-img', ['resize', '--shrink', '-f', 'raw', uri, String(4 * BS + MiB)], 60_000);
+  const shrunk = await shardsOf(brickPaths, gfid);
+  assert.deepEqual([...shrunk.keys()].sort(), [1, 2, 3, 4], 'qemu-img resize unlinked shard 5');
+  assert.equal(shrunk.get(4)![1], MiB, 'and cut shard 4');
+  // Discard block 1 through gfapi and block 3 through the NBD export.
+  await run('qemu-io', ['-f', 'raw', '-d', 'unmap', '-c', `discard ${BS} ${BS}`, uri], 60_000);
+  await withNbd(rig, (url) =>
+    run(
+      'qemu-io',
+      ['-f', 'raw', '-d', 'unmap', '-c', `discard ${3 * BS} ${BS}`, `${url}/${rig.volume}/qemu-free.img`],
+      60_000,
+    ),
+  );
+  const punched = await shardsOf(brickPaths, gfid);
+  for (const n of [1, 3])
+    assert.ok(
+      punched.get(n)![2] < shrunk.get(n)![2] / 100,
+      `shard ${n} discarded: ${shrunk.get(n)![2]} → ${punched.get(n)![2]} blocks`,
+    );
+  assert.ok(punched.get(2)![2] >= shrunk.get(2)![2] / 2, 'shard 2 kept its blocks');
+  const expected = Buffer.alloc(4 * BS + MiB);
+  data.copy(expected, 0, 0, BS);
+  data.copy(expected, 2 * BS, 2 * BS, 3 * BS);
+  data.copy(expected, 4 * BS, 4 * BS, 4 * BS + MiB);
+  assert.ok((await readThroughTs(ts, '/qemu-free.img')).equals(expected), 'the TS client reads the result');
+  await ts.unlink('/qemu-free.img');
+  await until('the shards to go', async () => (await shardsOf(brickPaths, gfid)).size === 0);
+}
+
 /** fsx through the TS client; the final file reads the same through stock FUSE. */
 export async function fsxThroughTs(
   rig: ShardRig,

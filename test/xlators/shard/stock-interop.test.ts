@@ -13,8 +13,9 @@
 // (f) images stock's shard wrote (QEMU's gluster driver: qemu-img create + qemu-io; stock
 //     FUSE) read identically through the TS client and the glusterts NBD export, and one
 //     the TS client wrote through stock FUSE, qemu-img convert and qemu-io over gluster://;
-// (g) stock FUSE's ftruncate, PUNCH_HOLE and unlink free the shards (counted).
-// (b), (c), (d), (f) and (g) are test/support/shard-interop.ts, which also runs them on
+// (g) stock FUSE's ftruncate, PUNCH_HOLE and unlink free the shards (counted);
+// (h) so do qemu-img resize --shrink and qemu-io discard over gluster:// and nbd://.
+// (b), (c), (d), (f), (g) and (h) are test/support/shard-interop.ts, which also runs them on
 // glusterts bricks (test/interop/shard-glusterts-bricks).
 // Runs in a network namespace (stock glusterd binds 127.0.0.2:24007):
 //   CI=true /work/tools/nsrun shard node --test dist/test/xlators/shard/stock-interop.test.js
@@ -38,6 +39,7 @@ import {
   fsxOnFuse,
   fsxThroughTs,
   MiB,
+  qemuFreesShards,
   shardsOf,
   stockFreesShards,
   stockShardedReadsInTs,
@@ -199,6 +201,10 @@ test(
       );
       await t.test('(g) stock FUSE: ftruncate, PUNCH_HOLE and unlink free the shards on the bricks', () =>
         stockFreesShards(rig),
+      );
+      await t.test(
+        '(h) qemu-img resize --shrink, qemu-io discard over gluster:// and nbd:// free the shards',
+        () => qemuFreesShards(rig),
       );
     } finally {
       await unmount?.().catch(() => undefined);
