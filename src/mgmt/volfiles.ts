@@ -277,7 +277,8 @@ export function shdVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}):
 }
 
 /**
- * The brick volfile's stack as declarations, bottom first. A replicated volume's bricks
+ * The brick volfile's stack as declarations, bottom first: posix, access-control, locks, …,
+ * io-stats, protocol/server. A replicated volume's bricks
  * also carry what AFR needs on the brick, with stock's names and options:
  * `<vol>-arbiter` (features/arbiter) right above posix on arbiter bricks only, and
  * `<vol>-index` (features/index, the xattrop/dirty/entry-changes indices) below io-stats;
@@ -297,6 +298,8 @@ export function brickGraph(vol: VolumeRecord, brick: VolumeBrick): VolumeDecl[] 
     stack.push(decl(name, type, options, [stack.at(-1)!.name]));
   const index = vol.bricks.findIndex((b) => b.host === brick.host && b.path === brick.path);
   if (isArbiterBrick(vol, index)) push(`${vol.name}-arbiter`, 'features/arbiter');
+  // Permission checks for non-root callers, where stock has them (docs/permissions.md).
+  push(`${vol.name}-access-control`, 'features/access-control');
   push(`${vol.name}-locks`, 'features/locks');
   if (isReplicated(vol)) {
     const watch: [string, string][] = [

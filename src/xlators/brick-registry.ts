@@ -4,6 +4,7 @@
  * from the client registry so clients never load storage code (or its native addon).
  */
 import type { OptionSchema, TranslatorRegistry, TranslatorType } from '../xlator/index.js';
+import { accessControl } from './access-control/index.js';
 import { arbiter } from './arbiter/index.js';
 import { failedWrites } from './failed-writes/index.js';
 import { healRanges } from './heal-ranges/index.js';
@@ -21,6 +22,7 @@ function registry(types: readonly TranslatorType<any>[]): TranslatorRegistry {
 /** Everything a brick graph may contain. */
 export const BRICK_TRANSLATORS: TranslatorRegistry = registry([
   posix,
+  accessControl,
   arbiter,
   locks,
   index,

@@ -13,6 +13,7 @@ let server: RunningGlusterts | undefined;
 
 clientSuite({
   name: 'glusterts',
+  enforcesPermissions: true,
   async start() {
     server = await startGlusterts({ host: HOST, volume: 'cv' });
   },

@@ -21,8 +21,8 @@ export interface Backend {
   /** Why the suite cannot run (missing peer, missing translator), or undefined. */
   skip?(): string | undefined;
   /**
-   * Whether the brick checks permissions on every fop (stock: features/access-control),
-   * or only on ACCESS (glusterts's storage/posix today).
+   * Whether the brick checks permissions on every fop (features/access-control, in stock's
+   * and glusterts's brick graphs), or only on ACCESS (a bare storage/posix graph).
    */
   enforcesPermissions?: boolean;
   /** Served backends: the volume name and its volfile server. */

@@ -72,6 +72,7 @@ test('replica 3 arbiter 1: stored, restored after a restart, served as stock wri
       ).volumes.map((v) => v.type);
     assert.deepEqual(brickTypes(0), [
       'storage/posix',
+      'features/access-control',
       'features/locks',
       'features/failed-writes',
       'features/rejoin-guard',
@@ -83,6 +84,7 @@ test('replica 3 arbiter 1: stored, restored after a restart, served as stock wri
     assert.deepEqual(brickTypes(5), [
       'storage/posix',
       'features/arbiter',
+      'features/access-control',
       'features/locks',
       'features/index',
       'debug/io-stats',

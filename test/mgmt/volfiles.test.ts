@@ -118,7 +118,7 @@ test('each performance/utime option removes its translator and keeps the chain l
   assert.equal(topVolume(v).options.get('latency-measurement'), 'on');
 });
 
-test('brick volfile: posix → locks → io-stats named after the brick → protocol/server', () => {
+test('brick volfile: posix → access-control → locks → io-stats named after the brick → protocol/server', () => {
   const vol = volume(['/bricks/b0']);
   const text = brickVolfile(vol, vol.bricks[0]!);
   const v = parseVolfile(text);
@@ -126,6 +126,7 @@ test('brick volfile: posix → locks → io-stats named after the brick → prot
     v.volumes.map((d) => [d.name, d.type]),
     [
       ['tv-posix', 'storage/posix'],
+      ['tv-access-control', 'features/access-control'],
       ['tv-locks', 'features/locks'],
       ['/bricks/b0', 'debug/io-stats'],
       ['tv-server', 'protocol/server'],

@@ -13,7 +13,8 @@
  *   the quota-xattr-cleanup setxattr with every feature off.
  * - features/index: keeps the AFR pending/dirty indices under .glusterfs/indices and
  *   answers virtual index gfids; self-heal depends on it.
- * - features/access-control: enforces POSIX permissions and ACLs on the brick.
+ * - features/access-control: enforces POSIX permissions and ACLs on the brick
+ *   (src/xlators/access-control).
  * - features/trash: creates and protects .trashcan even with trash off.
  * - features/changelog, features/bitrot-stub: on-disk journals and versioning xattrs;
  *   bitrot-stub also fails reads of objects marked bad.
