@@ -65,6 +65,15 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in ${MODULES.join(' ')}; do insmod /lib/modules/$m.ko; done
 for i in $(seq 50); do [ -b /dev/vda ] && break; sleep 0.1; done
 arg() { sed -n "s/.*gbench\\.$1=\\([^ ]*\\).*/\\1/p" /proc/cmdline; }
+# disk LABEL: the device whose virtio serial is LABEL.
+disk() { for d in /sys/block/vd*; do [ "$(cat $d/serial 2>/dev/null)" = "$1" ] && echo /dev/\${d##*/}; done; }
+# gbench.script=1: the disk with serial "script" holds a shell script (zero-padded) to run
+# instead of fio; it finds its disks with \`disk LABEL\`.
+if [ -n "$(arg script)" ]; then
+  for i in $(seq 100); do S=$(disk script); [ -n "$S" ] && break; sleep 0.1; done
+  tr -d '\\000' < $S > /tmp/script
+  echo GUEST-BEGIN; . /tmp/script; echo "GUEST-END rc=$?"; poweroff -f
+fi
 BS=$(arg bs); SIZE=$(arg size); RT=$(arg runtime); RWS=$(arg rw | tr , ' ')
 echo GUEST-BEGIN
 DISKS=$(arg disks | tr , ' '); n=0
@@ -186,6 +195,70 @@ export async function runGuest(
   const err = /GUEST-ERROR (.*)/.exec(e.stdout);
   if (err) throw new Error(`guest: ${err[1]}: ${e.stdout.slice(0, 2000)}`);
   return { results: parseGuestConsole(e.stdout), console: e.stdout, wallMs: e.wallMs };
+}
+
+/**
+ * Boots the guest with `disks` (labels are their virtio serials) and runs `script` (busybox
+ * sh, sourced by init: `disk LABEL` names a disk's device; it must not exit) instead of fio.
+ * Resolves the console text between GUEST-BEGIN and GUEST-END; rejects if the script's last
+ * command failed or the guest did not finish.
+ */
+export async function runGuestScript(
+  image: GuestImage,
+  disks: readonly GuestDisk[],
+  script: string,
+  opts: { accel: 'kvm' | 'tcg'; scratch: string; memoryMiB?: number; timeoutMs?: number },
+): Promise<{ console: string; wallMs: number }> {
+  const scriptDisk = join(opts.scratch, 'guest-script.raw');
+  const text = Buffer.from(script);
+  const padded = Buffer.alloc(Math.ceil((text.length + 1) / 512) * 512);
+  text.copy(padded);
+  writeFileSync(scriptDisk, padded);
+  const all = [...disks, { label: 'script', file: scriptDisk }];
+  const args = [
+    '-accel',
+    opts.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    '-smp',
+    '2',
+    '-m',
+    String(opts.memoryMiB ?? 512),
+    '-nographic',
+    '-no-reboot',
+    '-nic',
+    'none',
+    '-kernel',
+    image.kernel,
+    '-initrd',
+    image.initrd,
+    '-append',
+    'console=ttyS0 quiet panic=-1 gbench.script=1',
+  ];
+  all.forEach((d, i) => {
+    args.push('-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=none`);
+    args.push('-device', `virtio-blk-pci,drive=d${i},serial=${d.label}`);
+  });
+  let out = '';
+  const finished = (text: string) => ((out = text), /GUEST-END rc=\d+/.test(text));
+  const t = track('qemu-system-x86_64', args, { timeoutMs: opts.timeoutMs ?? 600_000, done: finished });
+  let ms = 0;
+  try {
+    ms = await t.ioDone;
+    // The script synced its disks; QEMU's exit would only add stock libgfapi's ~10 s glfs_fini
+    // per gluster:// drive, so it is killed (by PID) once the script is done.
+    try {
+      process.kill(t.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await t.exit.catch(() => undefined);
+  } finally {
+    rmSync(scriptDisk, { force: true });
+  }
+  out = out.replace(/\r/g, '');
+  const m = /GUEST-BEGIN\n([\s\S]*)GUEST-END rc=(\d+)/.exec(out);
+  if (!m) throw new Error(`guest did not finish: ${out.slice(-2000)}`);
+  if (m[2] !== '0') throw new Error(`guest script failed (rc ${m[2]}): ${m[1]!.slice(-2000)}`);
+  return { console: m[1]!, wallMs: ms };
 }
 
 /** Guest rows: table row id and label; `base` keeps the ratio-to-Base machinery. */

@@ -19,6 +19,7 @@ export const PEER_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   'qemu-nbd': 'qemu-utils',
   'qemu-storage-daemon': 'qemu-utils',
   'qemu-gluster': 'qemu-block-extra',
+  'qemu-system-x86_64': 'qemu-system-x86',
   fio: 'fio',
   nbdinfo: 'libnbd-bin',
   nbdcopy: 'libnbd-bin',
