@@ -24,8 +24,10 @@
 //
 // Runs inside a network namespace (HOST on port 24007, which fio's gfapi engine always uses):
 //   CI=true /work/tools/nsrun NAME node --test dist/test/e2e/virt-sharded.test.js
-// Time: about 3 minutes on the 2-core VM under load 5-8 (see docs/shard.md); the first run
-// also downloads the guest's kernel and busybox (apt-get download, ~15 s).
+// Time: 254-365 s on the shared 2-core VM at load 13-17 from other suites, 210 CPU-s (test,
+// bricks, daemon, NBD export, fio, QEMU; FUSE not counted), so about 2 minutes of both cores
+// on a quiet machine (docs/shard.md); the first run also downloads the guest's kernel and
+// busybox (apt-get download, ~15 s).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
