@@ -4,6 +4,7 @@
  */
 import { gfuuidValue, ptrValue, type GfxDict } from '../protocol/dict.js';
 import { randomGfid } from '../protocol/gfid.js';
+import { Limits } from '../protocol/limits.js';
 import { zeroIatt, type Iatt } from '../protocol/iatt.js';
 import { OpenFd, type Caller, type Graph } from '../xlator/index.js';
 import { GlusterError } from './errors.js';
@@ -135,6 +136,9 @@ export abstract class VolumeCalls extends PathResolver {
   symlink(target: string, path: string, opts: CallOptions = {}): Promise<void> {
     return this.at(path, 'glfs_symlink', { ...opts, follow: false }, async (r, where) => {
       if (r.inode) throw new GlusterError('EEXIST', where.syscall, path);
+      // symlink(2)'s bound (PATH_MAX with its NUL), as the brick would answer it.
+      if (Buffer.byteLength(target) >= Limits.PATH)
+        throw new GlusterError('ENAMETOOLONG', where.syscall, path);
       const reply = await this.fop(
         'SYMLINK',
         {
@@ -219,6 +223,7 @@ export abstract class VolumeCalls extends PathResolver {
   /** glfs_getxattr: the value's bytes; ENODATA when absent. */
   getxattr(path: string, name: string, opts: CallOptions = {}): Promise<Buffer> {
     return this.existing(path, 'glfs_getxattr', opts, async (inode, _r, where) => {
+      checkXattrName(name, where);
       const r = await this.fop('GETXATTR', { gfid: inode.gfid, namelen: 1, name, xdata: null }, where);
       const v = r.dict?.get(name);
       if (!v || !Buffer.isBuffer(v.value)) throw new GlusterError('ENODATA', where.syscall, path);
@@ -243,6 +248,7 @@ export abstract class VolumeCalls extends PathResolver {
     opts: CallOptions = {},
   ): Promise<void> {
     return this.existing(path, 'glfs_setxattr', opts, async (inode, _r, where) => {
+      checkXattrName(name, where);
       const bytes = typeof value === 'string' ? Buffer.from(value) : value;
       const dict = new Map([[name, ptrValue(bytes)]]);
       await this.fop('SETXATTR', { gfid: inode.gfid, flags, dict, xdata: null }, where);
@@ -252,6 +258,7 @@ export abstract class VolumeCalls extends PathResolver {
   /** glfs_removexattr. */
   removexattr(path: string, name: string, opts: CallOptions = {}): Promise<void> {
     return this.existing(path, 'glfs_removexattr', opts, async (inode, _r, where) => {
+      checkXattrName(name, where);
       await this.fop('REMOVEXATTR', { gfid: inode.gfid, name, xdata: null }, where);
     });
   }
@@ -349,4 +356,10 @@ function splitTime(t: TimeValue): [number, number] {
 
 function gfidReq(gfid: Buffer): GfxDict {
   return new Map([['gfid-req', gfuuidValue(gfid)]]);
+}
+
+/** XATTR_NAME_MAX counts bytes; longer names are ERANGE, as the *xattr(2) calls answer. */
+function checkXattrName(name: string, where: Where): void {
+  if (Buffer.byteLength(name) > Limits.XATTR_NAME)
+    throw new GlusterError('ERANGE', where.syscall, where.path);
 }

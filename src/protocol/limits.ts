@@ -15,6 +15,8 @@ export const Limits = {
    * lengths fail decoding (GARBAGE_ARGS).
    */
   NAME_FIELD: 16 * 1024,
+  /** An xattr name (Linux XATTR_NAME_MAX). */
+  XATTR_NAME: 255,
   /** Dict keys, including xattr names (XATTR_NAME_MAX is 255; internal keys are longer). */
   DICT_KEY: 4096,
   /** One dict value: xattrs are ≤ 64 KiB, quick-read content up to 1 MiB. */

@@ -240,6 +240,11 @@ export function clientSuite(backend: Backend): void {
       assert.equal((await vol.lstat(`${d}/t`)).size, 4095);
       await rejects(vol.setxattr(`${d}/f`, `user.${'x'.repeat(251)}`, '1'), 'ERANGE', 'glfs_setxattr');
       await rejects(vol.getxattr(`${d}/f`, `user.${'x'.repeat(251)}`), 'ERANGE', 'glfs_getxattr');
+      // Far past every bound (what the codec would refuse): still the same clear errors.
+      await rejects(vol.stat(`${d}/${'a'.repeat(20_000)}`), 'ENAMETOOLONG', 'glfs_stat');
+      await rejects(vol.symlink('c'.repeat(20_000), `${d}/t2`), 'ENAMETOOLONG', 'glfs_symlink');
+      await rejects(vol.setxattr(`${d}/f`, `user.${'x'.repeat(5000)}`, '1'), 'ERANGE', 'glfs_setxattr');
+      await rejects(vol.removexattr(`${d}/f`, `user.${'x'.repeat(5000)}`), 'ERANGE', 'glfs_removexattr');
     });
 
     test('link counts and ctime of the other names: rename over a linked target, unlink, link', async () => {

@@ -52,13 +52,15 @@ export function isHiddenXattr(name: string): boolean {
 /** A name the kernel could hold as an xattr (namespace prefix, no NUL, ≤ XATTR_NAME_MAX). */
 export function isXattrName(name: string): boolean {
   return (
-    /^(user|trusted|security|system)\../.test(name) && !name.includes('\0') && Buffer.byteLength(name) <= 255
+    /^(user|trusted|security|system)\../.test(name) &&
+    !name.includes('\0') &&
+    Buffer.byteLength(name) <= Limits.XATTR_NAME
   );
 }
 
 export function checkXattrName(name: string): void {
   if (name.length === 0 || name.includes('\0')) throw FopError.of('EINVAL', 'bad xattr name');
-  if (Buffer.byteLength(name) > 255) throw FopError.of('ERANGE', 'xattr name too long');
+  if (Buffer.byteLength(name) > Limits.XATTR_NAME) throw FopError.of('ERANGE', 'xattr name too long');
 }
 
 const O_ACCMODE = 3;
