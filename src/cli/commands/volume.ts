@@ -5,8 +5,10 @@
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Errno, GlusterTsError } from '../../errors/index.js';
-import { RpcClient, encodeCredential, glusterV2 } from '../../rpc/index.js';
-import { callProcedure } from '../../protocol/index.js';
+// Direct modules, not the rpc/protocol indexes: `volume start` is on the heal's critical path.
+import { encodeCredential, glusterV2 } from '../../rpc/auth.js';
+import { RpcClient } from '../../rpc/client.js';
+import { callProcedure } from '../../protocol/call.js';
 import { CLI_PROGRAM_ID, CliProcs, type CliReply, type CliRequest } from '../../mgmt/cli-program.js';
 import type { VolumeStatusReport } from '../../mgmt/manager.js';
 import { VolumeStore } from '../../mgmt/store.js';
