@@ -10,7 +10,9 @@
  *     DATA/bricks/                       where `glusterts up` puts its brick
  *
  * Every write is atomic: a temporary file in the same directory, fsync, rename, fsync of
- * the directory. A crash leaves the old file or the new one, never a mix.
+ * the directory. A crash leaves the old file or the new one, never a mix. A record or volfile
+ * whose text did not change is not written again (`volume start NAME force` rewrote seven
+ * unchanged files, fourteen fsyncs, before it started the brick a heal waits for).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -53,6 +55,17 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o64
     throw err;
   }
   fsyncDir(dir);
+}
+
+/** writeFileAtomic unless `path` already holds exactly `text` (written the same way before). */
+function writeIfChanged(path: string, text: string): void {
+  let old: string | undefined;
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    /* missing or unreadable: write it */
+  }
+  if (old !== text) writeFileAtomic(path, text);
 }
 
 function fsyncDir(dir: string): void {
@@ -114,14 +127,14 @@ export class VolumeStore {
   save(vol: VolumeRecord): void {
     const dir = this.volumeDir(vol.name);
     mkdirSync(join(dir, 'bricks'), { recursive: true });
-    writeFileAtomic(join(dir, 'info.json'), JSON.stringify(vol, null, 2) + '\n');
+    writeIfChanged(join(dir, 'info.json'), JSON.stringify(vol, null, 2) + '\n');
   }
 
   /** Writes a generated volfile next to the volume's record; returns its path. */
   saveVolfile(vol: string, relPath: string, text: string): string {
     const path = join(this.volumeDir(vol), relPath);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileAtomic(path, text);
+    writeIfChanged(path, text);
     return path;
   }
 
