@@ -249,11 +249,18 @@ export class SelfHealDaemon {
       ...(this.policy ? { policy: this.policy } : {}),
       onInode: (h) => {
         const at = Date.now() - started;
-        for (const o of h.outcomes)
+        for (const o of h.outcomes) {
+          if (o.timing && o.bytesCopied)
+            this.o.log?.(
+              `${r.domain}: ${gfidToString(h.gfid)}: data healed, ${o.bytesCopied} bytes in ${o.timing.pieces} ranges, ` +
+                `${o.timing.batches} batches; ms: locks and decision ${o.timing.decideMs}, open and record ${o.timing.setupMs}, ` +
+                `copy ${o.timing.copyMs}, fsync ${o.timing.fsyncMs}, reset ${o.timing.resetMs}`,
+            );
           if (o.result === 'failed' || o.result === 'split-brain')
             this.o.log?.(
               `${r.domain}: ${gfidToString(h.gfid)}: ${o.kind} heal ${o.result} after ${at} ms: ${o.reason ?? ''}`,
             );
+        }
       },
       onProgress: (p) => {
         const key = `${r.domain}/${gfidToString(p.gfid)}`;

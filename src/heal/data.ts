@@ -45,6 +45,13 @@ const whole = (gfid: Buffer) => ({ kind: 'inode' as const, gfid, start: 0n, len:
 export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {}): Promise<HealOutcome> {
   const r = io.r;
   const up = r.upChildren();
+  let mark = performance.now();
+  const lap = (): number => {
+    const now = performance.now();
+    const ms = Math.round(now - mark);
+    mark = now;
+    return ms;
+  };
   return io.withLock(`${r.domain}:self-heal`, whole(gfid), up, async (shLocked) => {
     const locked = flagged(shLocked);
     let states: BrickState[] = [];
@@ -66,6 +73,7 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
     }
     const { source } = decision;
     const sinks = flagged(decision.sinks);
+    const timing = { decideMs: lap(), setupMs: 0, copyMs: 0, fsyncMs: 0, resetMs: 0, batches: 0, pieces: 0 };
     if ((states[source]!.stat!.mode & 0o170000) !== 0o100000) {
       // Symlinks and devices carry no data: the entry heal made them alike already.
       await io.withLock(r.domain, whole(gfid), locked, () =>
@@ -80,18 +88,24 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
     let read = 0;
     let ranged = false;
     try {
-      for (const i of [source, ...dataSinks]) fds.set(i, await io.open(i, gfid));
-      const ranges = decodeHealRanges(
-        await io.getxattr(source, gfid, HEAL_RANGES_KEY).catch(() => undefined),
+      // Independent calls go together (one round trip each step, not one per brick): the
+      // opens; then the source's record, the sinks' truncation and the vector probe.
+      const opened = await Promise.allSettled(
+        [source, ...dataSinks].map(async (i) => fds.set(i, await io.open(i, gfid))),
       );
-      ranged = ranges !== undefined;
+      for (const o of opened) if (o.status === 'rejected') throw o.reason;
       const size = BigInt(states[source]!.stat!.size);
-      let truncated = false;
-      for (const i of dataSinks)
-        if (BigInt(states[i]!.stat!.size) !== size) {
-          await io.truncate(i, fds.get(i)!, size);
-          truncated = true;
-        }
+      const shorter = dataSinks.filter((i) => BigInt(states[i]!.stat!.size) !== size);
+      const truncated = shorter.length > 0;
+      // Sent before the record says whether batches will hold several ranges (a stock brick
+      // answers it as a READ of nothing); its answer is used only when they do.
+      const probes = dataSinks.map((i) => io.servesVectors(i, fds.get(i)!).catch(() => false));
+      const [record] = await Promise.all([
+        io.getxattr(source, gfid, HEAL_RANGES_KEY).catch(() => undefined),
+        ...shorter.map((i) => io.truncate(i, fds.get(i)!, size)),
+      ]);
+      const ranges = decodeHealRanges(record);
+      ranged = ranges !== undefined;
       const pieces = ranges
         ? piecesToCopy(ranges, size, { maxPiece: CHUNK, maxGap: MAX_GAP })
         : wholeFilePieces(size, CHUNK);
@@ -159,30 +173,36 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
         opts.onProgress?.({ gfid, done, total });
       };
       const batches = batchPieces(pieces, { maxBytes: CHUNK, maxPieces: BATCH_PIECES, maxSpan: MAX_SPAN });
-      if (batches.length < pieces.length)
-        for (const i of dataSinks)
-          if (await io.servesVectors(i, fds.get(i)!).catch(() => false)) vectorSinks.add(i);
+      const served = await Promise.all(probes);
+      if (batches.length < pieces.length) dataSinks.forEach((i, k) => served[k] && vectorSinks.add(i));
+      Object.assign(timing, { setupMs: lap(), batches: batches.length, pieces: pieces.length });
       await pool(batches, IN_FLIGHT, healBatch);
+      timing.copyMs = lap();
       // On disk before the accusations go (stock's shd fsyncs its sinks here too).
       if (copied > 0 || truncated) await Promise.all(dataSinks.map((i) => io.fsync(i, fds.get(i)!)));
+      timing.fsyncMs = lap();
       await io.withLock(r.domain, whole(gfid), locked, async () => {
         // Writers may have truncated or extended the file meanwhile; end with equal sizes.
-        const end = await io.fstat(source, fds.get(source)!);
-        for (const i of dataSinks) {
-          const fd = fds.get(i)!;
-          if ((await io.fstat(i, fd)).size !== end.size) await io.truncate(i, fd, BigInt(end.size));
-        }
+        const [end, ...sinkStats] = await Promise.all(
+          [source, ...dataSinks].map((i) => io.fstat(i, fds.get(i)!)),
+        );
+        await Promise.all(
+          dataSinks.map((i, k) =>
+            sinkStats[k]!.size !== end!.size ? io.truncate(i, fds.get(i)!, BigInt(end!.size)) : undefined,
+          ),
+        );
         // The heal's writes made the sinks' mtime "now" and its reads may have moved the
         // source's atime: every brick (other sources too: their own writes' times differ by
         // a clock tick) gets the source's mtime and its atime from before the heal (stock
         // restores the sinks'; its bricks keep client-supplied times, and reads move none).
         const before = states[source]!.stat!;
-        const healedTimes = { ...end, atime: before.atime, atimeNsec: before.atimeNsec };
+        const healedTimes = { ...end!, atime: before.atime, atimeNsec: before.atimeNsec };
         await Promise.all(locked.map((i) => io.setTimes(i, gfid, healedTimes)));
         await resetChangelog(io, gfid, [TxnType.DATA], states, locked);
       });
+      timing.resetMs = lap();
     } finally {
-      for (const [i, fd] of fds) await io.release(i, fd).catch(() => undefined);
+      await Promise.all([...fds].map(([i, fd]) => io.release(i, fd).catch(() => undefined)));
     }
     return {
       kind: 'data',
@@ -193,6 +213,7 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       bytesRead: read,
       bytesCompared: compared,
       ranges: ranged ? 'record' : 'checksum',
+      timing,
     } satisfies HealOutcome;
   });
 }

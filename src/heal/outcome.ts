@@ -14,6 +14,21 @@ export interface HealOutcome {
   bytesRead?: number;
   bytesCompared?: number;
   ranges?: 'record' | 'checksum';
+  /**
+   * Data: where the heal's time went (ms): locks and decision, opens and the ranges record,
+   * the copy (`batches` of `pieces`), the sinks' FSYNC, sizes/times/changelog reset; the
+   * self-heal daemon logs it (docs/benchmarks.md "Replication: heal" breaks heal time down
+   * with it).
+   */
+  timing?: {
+    decideMs: number;
+    setupMs: number;
+    copyMs: number;
+    fsyncMs: number;
+    resetMs: number;
+    batches: number;
+    pieces: number;
+  };
   reason?: string;
 }
 
