@@ -17,12 +17,18 @@
  * its rchar what it received; the bricks' Σ rchar minus the shd's wchar is what they read
  * from their files (checksums included), Σ wchar minus the shd's rchar what they wrote.
  *
- *   node dist/bench/heal.js [--size 1G] [--only glusterts,full,diff] [--repeat 1]
+ * `--timeline` breaks our heal time down (ms after the command): the CLI's Node start and
+ * module loading, the brick's spawn, Node start, module loading and listen, the shd hearing
+ * of its SIGNIN, the crawl, and the data heal's own phases (from the shd's log), with
+ * dist/bench/timeline-preload.js loaded into the glusterts side's Node processes.
+ *
+ *   node dist/bench/heal.js [--size 1G] [--only glusterts,full,diff] [--repeat 1] [--timeline]
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Volume } from '../src/client/index.js';
 import { Daemon } from '../src/mgmt/daemon.js';
@@ -44,6 +50,7 @@ const { values } = parseArgs({
     'timeout-s': { type: 'string', default: '900' },
     /** Keep the glusterts side's data directory (logs, bricks) for a look afterwards. */
     keep: { type: 'boolean', default: false },
+    timeline: { type: 'boolean', default: false },
   },
 });
 const SIZE = parseSize(values.size!);
@@ -92,15 +99,28 @@ interface Side {
   brickSpawnedAt(): number | undefined;
   /** `heal info` as each CLI prints it. */
   healInfo(): Promise<string>;
+  /** With --timeline: the steps of the heal started at `since` (ms after it). */
+  phases?(since: number): Phases;
   stop(): Promise<void>;
 }
 
 async function glustertsSide(): Promise<Side> {
   const data = mkdtempSync(join('/var/tmp', 'glusterts-bench-heal-'));
+  const timeline = join(data, 'timeline.txt');
+  const env = { options: process.env.NODE_OPTIONS, timeline: process.env.GLUSTERTS_TIMELINE };
+  if (values.timeline) {
+    // Inherited by the CLI runs and by the bricks and shd the daemon (in this process) spawns.
+    const preload = fileURLToPath(new URL('./timeline-preload.js', import.meta.url));
+    process.env.NODE_OPTIONS = `${env.options ?? ''} --import ${preload}`.trim();
+    process.env.GLUSTERTS_TIMELINE = timeline;
+  }
   // The daemon in this process, so that the killed brick stays down until `start force`.
   const daemon = await Daemon.start({ data, host: OURS_HOST, port: 24007, brickRestartMinMs: 3_600_000 });
   const volume = 'hv';
   const brickDirs = [0, 1, 2].map((i) => join(data, `b${i}`));
+  const brickLog = () =>
+    readFileSync(join(data, 'logs', 'bricks', `${brickDirs[2]!.slice(1).replaceAll('/', '-')}.log`), 'utf8');
+  const shdLog = () => readFileSync(join(data, 'logs', 'bricks', `shd-${volume}.log`), 'utf8');
   const cli = (...args: string[]) => glustertsVolume(data, ...args);
   await cli('create', volume, 'replica', '3', ...brickDirs.map((b) => `${OURS_HOST}:${b}`), 'force');
   await cli('start', volume);
@@ -164,8 +184,15 @@ async function glustertsSide(): Promise<Side> {
       const from = Date.parse(lines[start]!.split(' ')[0]!);
       return from >= since ? { from, to: Date.parse(lines[end]!.split(' ')[0]!) } : undefined;
     },
+    phases: (since) => readPhases(since, readFileSync(timeline, 'utf8'), brickLog(), shdLog(), brickDirs[2]!),
     async stop() {
       await daemon.close();
+      for (const [key, was] of [
+        ['NODE_OPTIONS', env.options],
+        ['GLUSTERTS_TIMELINE', env.timeline],
+      ] as const)
+        if (was === undefined) delete process.env[key];
+        else process.env[key] = was;
       if (values.keep) console.error(`kept ${data}`);
       else rmSync(data, { recursive: true, force: true });
     },
@@ -225,6 +252,74 @@ async function stockSide(algorithm: 'full' | 'diff'): Promise<Side> {
       await g.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Steps of our heal, ms after `volume start force` (NaN: not seen). */
+interface Phases {
+  /** The CLI process started, its modules loaded (main runs), it exited. */
+  cliProcess: number;
+  cliMain: number;
+  cliExit: number;
+  /** The daemon spawned the brick; its Node process started; its modules loaded; it listens. */
+  brickSpawn: number;
+  brickProcess: number;
+  brickMain: number;
+  brickListening: number;
+  /** The shd heard of the brick's SIGNIN; its crawl started; the data heal's own steps (ms each). */
+  shdNotified: number;
+  crawl: number;
+  data: { decideMs: number; setupMs: number; copyMs: number; fsyncMs: number; resetMs: number } | undefined;
+}
+
+/** Phases from the preload's timeline, the brick's supervisor log and the shd's log. */
+function readPhases(
+  since: number,
+  timeline: string,
+  brickLog: string,
+  shdLog: string,
+  brick: string,
+): Phases {
+  const stamps = timeline
+    .split('\n')
+    .map((l) => /^(\S+) (\d+) (\S+) (.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) >= since - 1000)
+    .map((m) => ({ at: Number(m[1]) - since, pid: m[2]!, event: m[3]!, argv: m[4]! }));
+  const of = (pid: string | undefined, event: string) =>
+    stamps.find((x) => x.pid === pid && x.event === event)?.at ?? NaN;
+  const cli = stamps.find((x) => x.event === 'process' && / start \S+ force/.test(x.argv))?.pid;
+  const brickPid = stamps.find(
+    (x) => x.event === 'process' && x.argv.includes(`--brick-name ${brick} `),
+  )?.pid;
+  const shdAt = (re: RegExp) => {
+    const m = shdLog.split('\n').find((l) => re.test(l) && Date.parse(l.split(' ')[0]!) >= since);
+    return m ? Date.parse(m.split(' ')[0]!) - since : NaN;
+  };
+  const spawn = [...brickLog.matchAll(/^--- (\S+) starting /gm)].pop();
+  const data = [
+    ...shdLog.matchAll(
+      /data healed.*locks and decision (\d+), open and record (\d+), copy (\d+), fsync (\d+), reset (\d+)/g,
+    ),
+  ].pop();
+  return {
+    cliProcess: of(cli, 'process'),
+    cliMain: of(cli, 'main'),
+    cliExit: of(cli, 'exit'),
+    brickSpawn: spawn ? Date.parse(spawn[1]!) - since : NaN,
+    brickProcess: of(brickPid, 'process'),
+    brickMain: of(brickPid, 'main'),
+    brickListening: of(brickPid, 'listening'),
+    shdNotified: shdAt(/signed in: connecting/),
+    crawl: shdAt(/index heal \(brick up\)/),
+    data: data
+      ? {
+          decideMs: Number(data[1]),
+          setupMs: Number(data[2]),
+          copyMs: Number(data[3]),
+          fsyncMs: Number(data[4]),
+          resetMs: Number(data[5]),
+        }
+      : undefined,
   };
 }
 
@@ -343,6 +438,7 @@ interface Result {
   load: number;
   /** 128 KiB chunks that differed between brick 0 and the returned brick before the heal. */
   chunksDiffering: number;
+  phases?: Phases;
 }
 
 /** 128 KiB chunks and 4 KiB blocks of the image that differ between bricks a and b. */
@@ -426,6 +522,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
     healInfoEntries: entries,
     load,
     chunksDiffering: diff.chunks,
+    ...(values.timeline && side.phases ? { phases: side.phases(startedAt) } : {}),
   };
 }
 
@@ -465,6 +562,22 @@ async function main() {
     console.log(
       `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${x.dataHealSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.load.toFixed(1)} |`,
     );
+  const timed = results.filter((x) => x.phases);
+  if (timed.length) {
+    console.log(
+      '\n| glusterts, ms after `start force` | CLI process | CLI main | brick spawned | brick process | brick main | brick listens | shd notified | crawl | data: locks+decide / open+record / copy / fsync / reset | done | load |',
+    );
+    console.log(`|${' --- |'.repeat(12)}`);
+    const ms = (n: number) => (Number.isNaN(n) ? '?' : n.toFixed(0));
+    for (const x of timed) {
+      const p = x.phases!;
+      const d = p.data;
+      console.log(
+        `| | ${ms(p.cliProcess)} | ${ms(p.cliMain)} | ${ms(p.brickSpawn)} | ${ms(p.brickProcess)} | ${ms(p.brickMain)} | ${ms(p.brickListening)} | ${ms(p.shdNotified)} | ${ms(p.crawl)} | ` +
+          `${d ? `${d.decideMs} / ${d.setupMs} / ${d.copyMs} / ${d.fsyncMs} / ${d.resetMs}` : '?'} | ${ms(x.healSeconds * 1000)} | ${x.load.toFixed(1)} |`,
+      );
+    }
+  }
   const ours = results.filter((x) => x.side === 'glusterts');
   for (const alg of ['full', 'diff']) {
     const stock = results.filter((x) => x.side === `stock ${alg}`);
