@@ -3,13 +3,15 @@
 // ENAMETOOLONG from every fop that takes one, and an xattr name over XATTR_NAME_MAX gets
 // ERANGE, as stock's brick answers. Regression: the codec used to refuse names over 255
 // bytes, so the brick answered GARBAGE_ARGS and stock FUSE said "Transport endpoint is not
-// connected" for `touch` of a 256-byte name.
+// connected" for `touch` of a 256-byte name. Names past Limits.NAME_FIELD still do not decode.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { RpcClient, encodeCredential, glusterV3 } from '../../src/rpc/index.js';
+import { XdrWriter } from '../../src/xdr/index.js';
+import { Limits } from '../../src/protocol/limits.js';
 import {
   Fops,
   HandshakeProcs,
@@ -17,6 +19,7 @@ import {
   ROOT_GFID,
   callProcedure,
   gfuuidValue,
+  gfxDict,
   legacyDict,
   ptrValue,
   randomGfid,
@@ -201,6 +204,27 @@ test('every fop taking a name answers ENAMETOOLONG over the wire; 255-byte names
       [ERANGE, ERANGE, ERANGE],
       'SETXATTR, GETXATTR, REMOVEXATTR of a 256-byte name',
     );
+
+    // Hostile lengths stay bounded: a name past Limits.NAME_FIELD does not decode
+    // (GARBAGE_ARGS), nothing is created, and the connection keeps serving.
+    const huge = new XdrWriter()
+      .fixedOpaque(Buffer.alloc(16))
+      .fixedOpaque(ROOT_GFID)
+      .u32(0)
+      .string('h'.repeat(Limits.NAME_FIELD + 1));
+    gfxDict.write(huge, null);
+    const body = huge.finish();
+    await assert.rejects(
+      c.call({
+        ...Program.FOP,
+        proc: Fops.LOOKUP.proc,
+        cred: opts.cred,
+        args: (w) => w.raw(body),
+        timeoutMs: 5000,
+      }),
+      (e: { code?: string }) => e.code === 'GARBAGE_ARGS',
+    );
+    assert.equal((await call(Fops.STAT, { gfid: file, xdata: null })).opRet, 0, 'still serving');
   } finally {
     c.close();
     await brick.close();
