@@ -1,8 +1,9 @@
 /**
  * What the replica fault suites (replica-thrash, replica-two-down, replica-arbiter-faults)
- * share: a brick's pid, fio with crc32c verify through the NBD export or stock libgfapi, the
- * wait for `volume heal NAME info` to show 0 entries, and the end state every fault must
- * leave on the bricks (data identical, the arbiter's names and metadata, clean changelogs).
+ * share: a brick's pid, the loads they run, fio with crc32c verify through the NBD export or
+ * stock libgfapi, the wait for `volume heal NAME info` to show 0 entries, and the end state
+ * every fault must leave on the bricks (data identical, the arbiter's names and metadata,
+ * clean changelogs).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -40,6 +41,26 @@ function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The loads a fault suite runs while it injects faults. */
+export type FaultLoad = 'gfapi' | 'nbd' | 'fsx';
+const FAULT_LOADS: readonly FaultLoad[] = ['gfapi', 'nbd', 'fsx'];
+
+/**
+ * The loads named in GLUSTERTS_THRASH_LOADS (comma-separated; all three when unset): fio
+ * through stock libgfapi, fio through the glusterts NBD export, fsx through the TS client.
+ * Turning one off (e.g. `nbd,fsx`) is for chasing a bug in another; the suites run all three.
+ */
+export function faultLoads(env = process.env.GLUSTERTS_THRASH_LOADS): ReadonlySet<FaultLoad> {
+  if (env === undefined) return new Set(FAULT_LOADS);
+  const named = env.split(',').map((s) => s.trim());
+  for (const n of named)
+    assert.ok(
+      FAULT_LOADS.includes(n as FaultLoad),
+      `GLUSTERTS_THRASH_LOADS: "${n}" is not one of ${FAULT_LOADS}`,
+    );
+  return new Set(named as FaultLoad[]);
 }
 
 /** Creates `path` on the volume, `size` bytes long (an image for fio's nbd engine). */
@@ -81,6 +102,8 @@ export interface FioVerifyOptions {
   prefix?: string;
   runtimeS: number;
   size?: string;
+  /** IOs per second at most (rate_iops): keeps fio on one fd (it reopens at each pass). */
+  rateIops?: number;
   /** Where the job file goes. */
   dir: string;
   /** For a failure: what the bricks hold at each block fio calls bad. */
@@ -100,7 +123,9 @@ export async function fioVerify(o: FioVerifyOptions): Promise<FioVerified> {
   writeFileSync(
     file,
     `[global]\n${target}direct=1\nverify_state_save=0\nrw=randwrite\nbs=4k\nsize=${o.size ?? '8M'}\n` +
-      `verify=crc32c\nverify_backlog=64\nverify_fatal=1\ntime_based\nruntime=${o.runtimeS}\n\n[${o.engine}]\n`,
+      `verify=crc32c\nverify_backlog=64\nverify_fatal=1\ntime_based\nruntime=${o.runtimeS}\n` +
+      (o.rateIops ? `rate_iops=${o.rateIops}\n` : '') +
+      `\n[${o.engine}]\n`,
   );
   const r = await runQuiet('fio', ['--output-format=json', file], (o.runtimeS + 120) * 1000);
   if (r.code !== 0)

@@ -150,6 +150,44 @@ export const locks = defineTranslator({
       return { xdata: null };
     }
 
+    /** LK: POSIX record locks. `answer.waited` is set when a SETLKW has to wait. */
+    async function posixLk(req: FopRequest<'LK'>, ctx: FopContext, answer: { waited: boolean }) {
+      const { cmd, flock } = req;
+      const getlk = cmd === LockCmd.GETLK || cmd === LockCmd.GETLK_FD;
+      if (!getlk && cmd !== LockCmd.SETLK && cmd !== LockCmd.SETLKW) {
+        throw FopError.of('EINVAL', `lk cmd ${cmd} is not supported`);
+      }
+      const type = lockType(req.type);
+      const owner = ownerOf(ctx);
+      const range = posixRange(flock.start, flock.len);
+      const lock = { ...range, type, owner, pid: flock.pid, fd: req.fd };
+      const key = LockManager.posixKey(req.fd.gfid);
+      const asked: Flock = { ...flock, type, start: range.start, len: rangeLen(range) };
+
+      if (getlk) {
+        if (type === UNLCK) throw FopError.of('EINVAL', 'GETLK of an unlock');
+        const conf = manager.posix.get(key)?.conflict(lock);
+        // As stock's posix_lock_to_flock: the conflicting lock, or the request as UNLCK.
+        return conf
+          ? {
+              ...asked,
+              type: conf.type,
+              start: conf.start,
+              len: rangeLen(conf),
+              pid: conf.pid,
+              lkOwner: conf.owner.lkOwner,
+            }
+          : { ...asked, type: UNLCK, lkOwner: owner.lkOwner };
+      }
+      return manager.posix.with(key, async (t) => {
+        answer.waited = cmd === LockCmd.SETLKW && t.conflict(lock) !== undefined;
+        await t.set(lock, cmd === LockCmd.SETLKW, ctx.signal);
+        // Stock tells an unlocker whether its fd still holds locks (for NLM).
+        if (type === UNLCK) asked.type = t.hasLocksOf(req.fd) ? RDLCK : UNLCK;
+        return asked;
+      });
+    }
+
     /** Passes a fop down, then answers the lock counts its xdata asked for (xdata.ts). */
     const counting =
       (target: (req: any, reply: any) => CountTarget) =>
@@ -194,40 +232,19 @@ export const locks = defineTranslator({
       fops: {
         ...countingFops,
         async LK(req, ctx) {
-          const { cmd, flock } = req;
-          const getlk = cmd === LockCmd.GETLK || cmd === LockCmd.GETLK_FD;
-          if (!getlk && cmd !== LockCmd.SETLK && cmd !== LockCmd.SETLKW) {
-            throw FopError.of('EINVAL', `lk cmd ${cmd} is not supported`);
+          // Stock's pl_lk answers with the request's xdata, but for a SETLKW granted after
+          // waiting. Stock AFR needs it: before reopening an fd on a brick that came back, it
+          // sends GETLK with `fd-reopen-status` to every brick, and stock protocol/client
+          // writes its verdict into the reply's dict. With no dict it cannot, AFR never
+          // reopens the fd there (afr_is_reopen_allowed_cbk) and loses quorum at the next fault.
+          const answer = { waited: false };
+          try {
+            const flock = await posixLk(req, ctx, answer);
+            return { xdata: answer.waited ? null : req.xdata, flock };
+          } catch (e) {
+            if (answer.waited || !req.xdata || !(e instanceof FopError) || e.xdata) throw e;
+            throw new FopError(e.errno, e.message, { cause: e, xdata: req.xdata });
           }
-          const type = lockType(req.type);
-          const owner = ownerOf(ctx);
-          const range = posixRange(flock.start, flock.len);
-          const lock = { ...range, type, owner, pid: flock.pid, fd: req.fd };
-          const key = LockManager.posixKey(req.fd.gfid);
-          const asked: Flock = { ...flock, type, start: range.start, len: rangeLen(range) };
-
-          if (getlk) {
-            if (type === UNLCK) throw FopError.of('EINVAL', 'GETLK of an unlock');
-            const conf = manager.posix.get(key)?.conflict(lock);
-            // As stock's posix_lock_to_flock: the conflicting lock, or the request as UNLCK.
-            const reply: Flock = conf
-              ? {
-                  ...asked,
-                  type: conf.type,
-                  start: conf.start,
-                  len: rangeLen(conf),
-                  pid: conf.pid,
-                  lkOwner: conf.owner.lkOwner,
-                }
-              : { ...asked, type: UNLCK, lkOwner: owner.lkOwner };
-            return { xdata: null, flock: reply };
-          }
-          return manager.posix.with(key, async (t) => {
-            await t.set(lock, cmd === LockCmd.SETLKW, ctx.signal);
-            // Stock tells an unlocker whether its fd still holds locks (for NLM).
-            if (type === UNLCK) asked.type = t.hasLocksOf(req.fd) ? RDLCK : UNLCK;
-            return { xdata: null, flock: asked };
-          });
         },
 
         INODELK: (req, ctx) => inodelk(req.gfid, req, ctx),

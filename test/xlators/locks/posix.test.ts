@@ -3,6 +3,9 @@
 // being woken or cancelled, and owners being (session, lk_owner), not lk_owner alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { intValue } from '../../../src/protocol/dict.js';
+import { FopError } from '../../../src/protocol/errno.js';
+import type { FopContext } from '../../../src/xlator/index.js';
 import { LockManager } from '../../../src/xlators/locks/index.js';
 import {
   GETLK,
@@ -12,6 +15,7 @@ import {
   UN,
   WR,
   caller,
+  flock,
   isErrno,
   lk,
   lockGraph,
@@ -253,4 +257,33 @@ test('the type comes from the request’s type field, not flock.type (as stock�
   const flock = { type: RD, whence: 0, start: 0n, len: 10n, pid: 1, lkOwner: Buffer.alloc(0) };
   await top.call('LK', { ...req, flock }, a);
   await assert.rejects(lk(top, caller(s, 'B'), fd, SETLK, RD, 0, 1), isErrno('EAGAIN'));
+});
+
+test('a reply carries the request’s xdata back (stock pl_lk; AFR’s fd reopen check reads it), but not a SETLKW that waited', async () => {
+  const { top } = await lockGraph();
+  const s = session('s1');
+  const fd = openFile();
+  const a = caller(s, 'A');
+  const b = caller(s, 'B');
+  // What stock AFR sends before it reopens an fd on a returned brick (afr_is_reopen_allowed).
+  const xdata = new Map([['fd-reopen-status', intValue(-1)]]);
+  const call = (c: FopContext, cmd: number, type: number, start: number) =>
+    top.call('LK', { gfid: fd.gfid, fd, cmd, type, flock: flock(type, start, 10), xdata }, c);
+  for (const [cmd, type] of [
+    [GETLK, WR],
+    [SETLK, WR],
+    [SETLK, UN],
+    [SETLKW, RD],
+  ] as const)
+    assert.deepEqual((await call(a, cmd, type, 0)).xdata, xdata, `cmd ${cmd} type ${type}, answered at once`);
+  await assert.rejects(
+    call(b, SETLK, WR, 0),
+    (e: unknown) => isErrno('EAGAIN')(e) && (e as FopError).xdata === xdata,
+    'a refusal carries it too',
+  );
+  // Stock grants a blocked lock later with no xdata.
+  const waited = call(b, SETLKW, WR, 0);
+  await settle();
+  await call(a, SETLK, UN, 0);
+  assert.equal((await waited).xdata, null);
 });
