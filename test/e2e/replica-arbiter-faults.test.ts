@@ -1,9 +1,9 @@
 // A glusterts `replica 3 arbiter 1` volume losing a data brick:
-// 1. under fio verify through the glusterts NBD export (and stock libgfapi with
-//    GLUSTERTS_THRASH_GFAPI=1, see replica-thrash), data brick 0 is SIGKILLed and restarted by
-//    the daemon; 0 verify errors, the shd heals while fio keeps writing, and afterwards the data
-//    bricks are byte-identical, the arbiter holds the same names and metadata with zero-byte
-//    files, changelogs are clean and heal info shows 0 entries;
+// 1. under fio verify through stock libgfapi and through the glusterts NBD export (either
+//    turned off with GLUSTERTS_THRASH_LOADS, see replica-thrash), data brick 0 is SIGKILLed
+//    and restarted by the daemon; 0 verify errors, the shd heals while fio keeps writing, and
+//    afterwards the data bricks are byte-identical, the arbiter holds the same names and
+//    metadata with zero-byte files, changelogs are clean and heal info shows 0 entries;
 // 2. with the shd off: data brick A down, a write (B and the arbiter take it), A back unhealed,
 //    data brick B down: a write would leave the arbiter as the only good copy, so it fails
 //    with ENOTCONN (stock's afr_txn_arbitrate_fop); when B returns the shd heals A, and only
@@ -25,6 +25,7 @@ import {
   assertConverged,
   brickPid,
   brickRestarted,
+  faultLoads,
   fioVerify,
   healInfoZero,
   indexEntries,
@@ -34,7 +35,6 @@ import {
 
 const HOST = '127.0.0.66';
 const PING_TIMEOUT_S = 4;
-const GFAPI = process.env.GLUSTERTS_THRASH_GFAPI === '1';
 const work = mkdtempSync(join('/var/tmp', 'glusterts-arbiter-faults-'));
 let daemon: RunningDaemon | undefined;
 let nbd: RunningNbd | undefined;
@@ -83,23 +83,28 @@ test('replica 3 arbiter 1: a data brick lost under fio verify, and the arbiter n
   const d = daemon;
 
   await t.test('SIGKILL of a data brick under fio verify; heal while fio writes', async () => {
+    const use = faultLoads();
+    assert.ok(use.has('nbd') || use.has('gfapi'), 'GLUSTERTS_THRASH_LOADS: a fio load (nbd, gfapi)');
     const bricks = await arbiterVolume(d, 'av', true);
-    nbd = await startGlustertsNbd(HOST, { host: HOST });
-    await makeImage(HOST, 'av', '/nbd.img', 8 << 20);
     const runtimeS = 50;
+    const loads: Promise<FioVerified>[] = [];
+    if (use.has('nbd')) {
+      nbd = await startGlustertsNbd(HOST, { host: HOST });
+      await makeImage(HOST, 'av', '/nbd.img', 8 << 20);
+      loads.push(
+        fioVerify({
+          engine: 'nbd',
+          uri: `${nbd.url}/av/nbd.img`,
+          runtimeS,
+          size: '8M',
+          dir: work,
+          prefix: 'nbd',
+          brickDirs: bricks,
+        }),
+      );
+    }
     const t0 = Date.now();
-    const loads: Promise<FioVerified>[] = [
-      fioVerify({
-        engine: 'nbd',
-        uri: `${nbd.url}/av/nbd.img`,
-        runtimeS,
-        size: '8M',
-        dir: work,
-        prefix: 'nbd',
-        brickDirs: bricks,
-      }),
-    ];
-    if (GFAPI)
+    if (use.has('gfapi'))
       loads.push(
         fioVerify({
           engine: 'gfapi',
@@ -127,12 +132,15 @@ test('replica 3 arbiter 1: a data brick lost under fio verify, and the arbiter n
     }
     const healMs = Date.now() - killedAt;
     const fios = await Promise.all(loads);
-    await nbd.stop();
+    await nbd?.stop();
     nbd = undefined;
     const finalMs = await healInfoZero(d, 'av', 3, 120_000);
     const names = await assertConverged(bricks, 2);
-    assert.ok(names.includes('nbd.img'));
-    assert.equal(statSync(join(bricks[2]!, 'nbd.img')).size, 0, 'the arbiter keeps no data');
+    const written = [...(use.has('nbd') ? ['nbd.img'] : []), ...(use.has('gfapi') ? ['gfapi.0'] : [])];
+    for (const name of written) {
+      assert.ok(names.includes(name), `${name} in ${names.join(' ')}`);
+      assert.equal(statSync(join(bricks[2]!, name)).size, 0, `the arbiter keeps no data (${name})`);
+    }
     log(
       `restart ${restartMs} ms after SIGKILL; healed ${healMs} ms after it, fio still writing; heal info 0 ${finalMs} ms after fio ended`,
     );

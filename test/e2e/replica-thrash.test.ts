@@ -1,18 +1,17 @@
 // A bounded thrash of a glusterts replica 3 volume (management daemon, self-heal daemon on):
 // one brick at a time is SIGKILLed (the daemon restarts it), SIGSTOPped past
 // network.ping-timeout then continued, or restarted (SIGTERM, the daemon starts it again), at
-// seeded random moments, while fio verifies every block it writes through the glusterts NBD
-// export and the fsx checker runs random read/write/truncate/discard/zero-fill through the
-// TypeScript client against an in-memory shadow. Before the next fault the shd must have
-// healed the last one. Afterwards: heal info 0 entries, bricks byte-identical, changelogs clean.
+// seeded random moments, while fio verifies every block it writes through stock libgfapi
+// (stock AFR on glusterts bricks) and through the glusterts NBD export, and the fsx checker
+// runs random read/write/truncate/discard/zero-fill through the TypeScript client against an
+// in-memory shadow. Before the next fault the shd must have healed the last one. Afterwards:
+// heal info 0 entries, bricks byte-identical, changelogs clean.
 //
 //   GLUSTERTS_THRASH_SEED=N      replay a run (the seed is printed at the start); `random`
 //                                for a new schedule (default: a fixed seed, see SEED_ENV)
 //   GLUSTERTS_THRASH_SECONDS=S   length of the thrash (default 60 in the suite; longer soaks:
 //                                e.g. 600)
-//   GLUSTERTS_THRASH_GFAPI=1     also fio through stock libgfapi (off by default: stock AFR
-//                                on glusterts bricks still reads stale blocks now and then,
-//                                the open bug in docs/replication.md)
+//   GLUSTERTS_THRASH_LOADS=L,..  the loads, of gfapi, nbd, fsx (default all three)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +30,7 @@ import {
   assertConverged,
   brickPid,
   brickRestarted,
+  faultLoads,
   fioVerify,
   healInfoZero,
   indexEntries,
@@ -48,7 +48,6 @@ const HEAL_BOUND_MS = 60_000;
 const SEED_ENV = process.env.GLUSTERTS_THRASH_SEED ?? '1391930463';
 const SEED = SEED_ENV === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_ENV);
 const SECONDS = Number(process.env.GLUSTERTS_THRASH_SECONDS ?? 60);
-const GFAPI = process.env.GLUSTERTS_THRASH_GFAPI === '1';
 
 const work = mkdtempSync(join('/var/tmp', 'glusterts-thrash-'));
 let daemon: RunningDaemon | undefined;
@@ -84,6 +83,42 @@ function timed(f: File, stall: { ms: number }): FsxFile {
   };
 }
 
+/**
+ * fsx through the TS client on /fsx.bin until end(); with one brick down at a time the volume
+ * keeps quorum, so any failed op fails the run (logged with when: `since` the thrash's start).
+ */
+async function startFsx(since: () => string) {
+  const v = await Volume.connect({ volume: VOL, servers: [{ host: HOST }], timeoutMs: 30_000 });
+  client = v;
+  const file = await v.create('/fsx.bin', 'w+', 0o644);
+  const stall = { ms: 0 };
+  const stop = new AbortController();
+  const run: Promise<FsxReport> = runFsx(timed(file, stall), {
+    seed: SEED,
+    ops: Number.MAX_SAFE_INTEGER,
+    maxSize: 4 << 20,
+    maxIo: 128 << 10,
+    signal: stop.signal,
+    retry: (err) => {
+      console.log(`replica-thrash: fsx op failed at ${since()}: ${String(err)}`);
+      return false;
+    },
+  });
+  run.catch(() => undefined);
+  return {
+    run,
+    stall,
+    async end(): Promise<FsxReport> {
+      stop.abort();
+      const report = await run;
+      await file.close();
+      await v.close();
+      client = undefined;
+      return report;
+    },
+  };
+}
+
 type Fault = 'kill' | 'stop' | 'restart';
 
 const shdLog = (d: RunningDaemon) => {
@@ -99,7 +134,10 @@ test(
   { timeout: (SECONDS + 360) * 1000 },
   async (t) => {
     if (!requirePeer(['fio'], t)) return;
-    console.log(`replica-thrash: seed ${SEED} (replay: GLUSTERTS_THRASH_SEED=${SEED}), ${SECONDS} s`);
+    const use = faultLoads();
+    console.log(
+      `replica-thrash: seed ${SEED} (replay: GLUSTERTS_THRASH_SEED=${SEED}), ${SECONDS} s, loads ${[...use]}`,
+    );
     mkdirSync(join(work, 'data'));
     daemon = await startGlustertsDaemon({ host: HOST, data: join(work, 'data') });
     const d = daemon;
@@ -107,55 +145,60 @@ test(
     await d.volume('create', VOL, 'replica', '3', ...bricks.map((b) => `${HOST}:${b}`), 'force');
     await d.volume('set', VOL, 'network.ping-timeout', String(PING_TIMEOUT_S));
     await d.volume('start', VOL);
-    nbd = await startGlustertsNbd(HOST, { host: HOST });
-    await makeImage(HOST, VOL, '/nbd.img', 16 << 20);
 
-    // The loads: fio through the NBD export (and stock libgfapi when asked), fsx through the TS client.
-    const fioS = SECONDS + 25;
-    const loads: Promise<FioVerified>[] = [
-      fioVerify({
-        engine: 'nbd',
-        uri: `${nbd.url}/${VOL}/nbd.img`,
-        runtimeS: fioS,
-        size: '16M',
-        dir: work,
-        prefix: 'nbd',
-        brickDirs: bricks,
-      }),
-    ];
-    if (GFAPI)
-      loads.push(
-        fioVerify({
-          engine: 'gfapi',
-          volume: VOL,
-          host: HOST,
-          prefix: 'gfapi',
-          runtimeS: fioS,
-          dir: work,
-          brickDirs: bricks,
-        }),
-      );
-    for (const p of loads) void p.catch(() => undefined);
-    client = await Volume.connect({ volume: VOL, servers: [{ host: HOST }], timeoutMs: 30_000 });
-    const fsxFile = await client.create('/fsx.bin', 'w+', 0o644);
-    const fsxStall = { ms: 0 };
-    const stopFsx = new AbortController();
+    // The loads: fio through stock libgfapi and through the NBD export, fsx through the TS client.
+    // Each runs past the thrash: one that ends or fails before fails the run, saying which, when
+    // and why (a failure at once, also while a heal is awaited).
+    assert.ok(use.size > 0, 'at least one load');
     const t0 = Date.now();
-    const fsx: Promise<FsxReport> = runFsx(timed(fsxFile, fsxStall), {
-      seed: SEED,
-      ops: Number.MAX_SAFE_INTEGER,
-      maxSize: 4 << 20,
-      maxIo: 128 << 10,
-      signal: stopFsx.signal,
-      // One brick down at a time keeps quorum: any error fails the run (said here, with when).
-      retry: (err) => {
-        console.log(
-          `replica-thrash: fsx op failed at ${((Date.now() - t0) / 1000).toFixed(1)}s: ${String(err)}`,
-        );
-        return false;
-      },
-    });
-    fsx.catch(() => undefined);
+    const since = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+    let ended: string | undefined;
+    let failed: string | undefined;
+    const watch = <T>(name: string, p: Promise<T>) => {
+      void p.then(
+        () => (ended ??= `${name} ended at ${since()}`),
+        (e: unknown) =>
+          (failed ??= `${name} failed at ${since()}: ${e instanceof Error ? e.message : String(e)}`),
+      );
+      return p;
+    };
+    const fioS = SECONDS + 25;
+    const loads: Promise<FioVerified>[] = [];
+    if (use.has('nbd')) {
+      nbd = await startGlustertsNbd(HOST, { host: HOST });
+      await makeImage(HOST, VOL, '/nbd.img', 16 << 20);
+      loads.push(
+        watch(
+          'fio nbd',
+          fioVerify({
+            engine: 'nbd',
+            uri: `${nbd.url}/${VOL}/nbd.img`,
+            runtimeS: fioS,
+            size: '16M',
+            dir: work,
+            prefix: 'nbd',
+            brickDirs: bricks,
+          }),
+        ),
+      );
+    }
+    if (use.has('gfapi'))
+      loads.push(
+        watch(
+          'fio gfapi',
+          fioVerify({
+            engine: 'gfapi',
+            volume: VOL,
+            host: HOST,
+            prefix: 'gfapi',
+            runtimeS: fioS,
+            dir: work,
+            brickDirs: bricks,
+          }),
+        ),
+      );
+    const fsx = use.has('fsx') ? await startFsx(since) : undefined;
+    if (fsx) void watch('fsx', fsx.run);
 
     // The faults, one brick at a time; each healed before the next.
     const rand = prng(SEED ^ 0x5eed);
@@ -164,23 +207,13 @@ test(
     const healMs: number[] = [];
     await sleep(3000);
     while (Date.now() - t0 < SECONDS * 1000) {
-      const load = await Promise.race(
-        [...loads, fsx]
-          .map((p) =>
-            p.then(
-              () => 'ended',
-              () => 'failed',
-            ),
-          )
-          .concat(sleep(0).then(() => 'running')),
-      );
-      assert.equal(load, 'running', 'a load ended or failed during the thrash');
+      assert.equal(failed ?? ended, undefined, 'every load runs through the thrash');
       const i = int(3);
       const fault = (['kill', 'stop', 'restart'] as const)[int(3)]! as Fault;
       const pid = brickPid(d, bricks[i]!);
       assert.ok(pid > 0, `brick ${i} runs`);
-      const at = ((Date.now() - t0) / 1000).toFixed(1);
-      console.log(`replica-thrash: ${at}s ${fault} b${i} (pid ${pid})`);
+      const at = since();
+      console.log(`replica-thrash: ${at} ${fault} b${i} (pid ${pid})`);
       if (fault === 'kill') {
         process.kill(pid, 'SIGKILL');
         await brickRestarted(d, bricks[i]!, pid);
@@ -200,39 +233,39 @@ test(
       const h0 = Date.now();
       await sleep(500);
       while (bricks.some((b) => indexEntries(b).length > 0)) {
+        assert.equal(failed, undefined, 'no load fails');
         if (Date.now() - h0 > HEAL_BOUND_MS)
           assert.fail(
-            `${at}s ${fault} b${i}: not healed in ${HEAL_BOUND_MS} ms; xattrop: ` +
+            `${at} ${fault} b${i}: not healed in ${HEAL_BOUND_MS} ms; xattrop: ` +
               bricks.map((b, k) => `b${k} [${indexEntries(b).join(' ')}]`).join(', ') +
               `\nshd log:\n${shdLog(d).slice(-3000)}`,
           );
         await sleep(250);
       }
       healMs.push(Date.now() - h0);
-      faults.push(`${at}s ${fault} b${i} (healed ${((Date.now() - h0) / 1000).toFixed(1)}s)`);
+      faults.push(`${at} ${fault} b${i} (healed ${((Date.now() - h0) / 1000).toFixed(1)}s)`);
       await sleep(1000 + int(4000));
     }
-    stopFsx.abort();
-    const fsxReport = await fsx;
-    await fsxFile.close();
-    await client.close();
-    client = undefined;
+    const fsxReport = await fsx?.end();
     const fios = await Promise.all(loads);
-    await nbd.stop();
+    await nbd?.stop();
     nbd = undefined;
 
     const finalHealMs = await healInfoZero(d, VOL, 3, 120_000);
     const names = await assertConverged(bricks);
-    assert.ok(
-      names.includes('nbd.img') && names.includes('fsx.bin'),
-      `files on the bricks: ${names.join(' ')}`,
-    );
+    const written = { nbd: 'nbd.img', gfapi: 'gfapi.0', fsx: 'fsx.bin' } as const;
+    for (const load of use)
+      assert.ok(names.includes(written[load]), `${written[load]} in ${names.join(' ')}`);
 
     assert.ok(faults.length >= 3, `at least 3 faults (${faults.length})`);
     const report = [
       `seed ${SEED}; ${faults.length} faults: ${faults.join(', ')}`,
       `heal after each fault: max ${Math.max(...healMs)} ms, mean ${Math.round(healMs.reduce((a, b) => a + b, 0) / healMs.length)} ms; final heal info 0 after ${finalHealMs} ms`,
-      `fsx: ${fsxReport.ops} ops (${JSON.stringify(fsxReport.counts)}), ${fsxReport.bytesWritten} B written, ${fsxReport.bytesRead} B verified, longest op ${fsxStall.ms.toFixed(0)} ms`,
+      ...(fsxReport && fsx
+        ? [
+            `fsx: ${fsxReport.ops} ops (${JSON.stringify(fsxReport.counts)}), ${fsxReport.bytesWritten} B written, ${fsxReport.bytesRead} B verified, longest op ${fsx.stall.ms.toFixed(0)} ms`,
+          ]
+        : []),
       ...fios.map(
         (f) =>
           `fio ${f.engine}: ${f.bytesWritten} B written, ${f.bytesVerified} B verified, longest IO ${f.stallMs.toFixed(0)} ms`,
