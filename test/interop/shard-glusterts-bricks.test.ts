@@ -89,8 +89,31 @@ test('sharded images on glusterts bricks: TS client, NBD export, stock FUSE and 
     await t.test('fsx through the TS client: no bad bytes; stock FUSE reads the result', () =>
       fsxThroughTs(rig, '/fsx.img', { seed: 91, ops: 300, minOps: 300, maxSize: 18 * MiB, maxIo: 5 * MiB }),
     );
-    await t.test('fsx on the stock FUSE mount: no bad bytes; the TS client reads the result', () =>
-      fsxOnFuse(rig, 'fsx-fuse.img', { seed: 92, ops: 200, minOps: 200, maxSize: 18 * MiB, maxIo: 5 * MiB }),
+    await t.test(
+      'fsx on the stock FUSE mount (no truncate): no bad bytes; the TS client reads the result',
+      () =>
+        fsxOnFuse(rig, 'fsx-fuse.img', {
+          seed: 92,
+          ops: 200,
+          minOps: 200,
+          maxSize: 18 * MiB,
+          maxIo: 5 * MiB,
+          weights: { truncate: 0 },
+        }),
+    );
+    // With truncates, stock's shard on FUSE loses data around a shrink on any bricks
+    // (docs/shard.md, "Stock finding"); kept running, reported as a todo.
+    await t.test(
+      'fsx on the stock FUSE mount with truncates',
+      { todo: "stock 10.3's shard loses data around ftruncate on FUSE (stock bricks too)" },
+      () =>
+        fsxOnFuse(rig, 'fsx-fuse-trunc.img', {
+          seed: 92,
+          ops: 200,
+          minOps: 200,
+          maxSize: 18 * MiB,
+          maxIo: 5 * MiB,
+        }),
     );
   } finally {
     await unmount?.().catch(() => undefined);

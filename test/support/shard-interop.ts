@@ -390,7 +390,10 @@ export async function fsxThroughTs(
 /**
  * fsx on the stock FUSE mount (stock's own shard under the checker: pread, pwrite,
  * ftruncate, fallocate PUNCH_HOLE); the TS client then reads the file identically.
- * Zero-fill writes zeros: a stock FUSE mount cannot zero a range (docs/shard.md).
+ * Zero-fill writes zeros: a stock FUSE mount cannot zero a range (docs/shard.md). Stock's
+ * shard also loses data around a shrinking ftruncate on FUSE, on stock bricks as on ours
+ * (seed 2092, 200 ops, 18 MiB, 5 MiB IOs fails at op #162 every time: docs/shard.md), so
+ * callers that must pass leave truncate out (`weights: { truncate: 0 }`).
  */
 export async function fsxOnFuse(
   rig: ShardRig,
@@ -421,7 +424,7 @@ export async function fsxOnFuse(
     const report = await runFsx(file, opts);
     assert.ok(report.ops >= opts.minOps, `fsx ran ${report.ops} ops`);
     for (const n of ['read', 'write', 'truncate', 'discard', 'zerofill'] as const)
-      assert.ok(report.counts[n] > 0, `fsx ran ${n}`);
+      if (opts.weights?.[n] !== 0) assert.ok(report.counts[n] > 0, `fsx ran ${n}`);
     rig.diagnostic(`fsx (stock FUSE, seed ${opts.seed}): ${JSON.stringify(report.counts)}`);
   } finally {
     await h.close();
