@@ -74,6 +74,8 @@ async function layOut(v: Volume, top: string): Promise<void> {
   await v.setxattr(`${top}/acl`, 'system.posix_acl_access', aclFor(4));
   await dir('/acldir', 0o700);
   await v.setxattr(`${top}/acldir`, 'system.posix_acl_access', aclFor(7));
+  await dir('/defacl', 0o777);
+  await v.setxattr(`${top}/defacl`, 'system.posix_acl_default', aclFor(5));
   await v.setxattr(`${top}/ro/file`, 'user.tag', 'x');
   await v.setxattr(`${top}/secret`, 'user.tag', 'x');
 }
@@ -190,10 +192,28 @@ async function tsCases(root: Volume, user: Volume, top: string): Promise<Record<
     ['setxattr acl ro/file', () => user.setxattr(t('/ro/file'), 'system.posix_acl_access', aclFor(6))],
     ['setxattr acl mine', () => user.setxattr(t('/mine'), 'system.posix_acl_access', aclFor(6))],
     ['getxattr acl secret', () => user.getxattr(t('/secret'), 'system.posix_acl_access')],
+    ['create under a default ACL', async () => (await user.create(t('/defacl/f'), 'w', 0o664)).close()],
+    ['mkdir under a default ACL', () => user.mkdir(t('/defacl/d'), 0o775)],
   ];
   const out: Record<string, Outcome> = {};
   for (const [name, fn] of cases) out[name] = await outcome(fn());
   for (const p of ['/mine', '/suid', '/mysuid']) out[`mode ${p}`] = await mode(p);
+  Object.assign(out, await inherited(root, top));
+  return out;
+}
+
+/** Modes and ACLs the inodes made under /defacl got (default ACL inheritance). */
+async function inherited(root: Volume, top: string): Promise<Record<string, Outcome>> {
+  const out: Record<string, Outcome> = {};
+  for (const p of ['/defacl/f', '/defacl/d']) {
+    const st = await root.stat(`${top}${p}`).catch(() => null);
+    out[`mode ${p}`] = st ? (st.mode & 0o7777).toString(8) : 'missing';
+    for (const key of ['system.posix_acl_access', 'system.posix_acl_default'])
+      out[`${key} ${p}`] = await root.getxattr(`${top}${p}`, key).then(
+        (b) => b.toString('hex'),
+        (e: unknown) => (e instanceof GlusterError ? e.code : String(e)),
+      );
+  }
   return out;
 }
 
@@ -287,6 +307,9 @@ case('setxattr security mine', lambda: os.setxattr(B + '/mine', 'security.a', b'
 case('setxattr acl ro/file', lambda: os.setxattr(B + '/ro/file', 'system.posix_acl_access', acl(6)))
 case('setxattr acl mine', lambda: os.setxattr(B + '/mine', 'system.posix_acl_access', acl(6)))
 case('getxattr acl secret', lambda: os.getxattr(B + '/secret', 'system.posix_acl_access'))
+os.umask(0o022)
+case('create under a default ACL', lambda: opn('/defacl/f', os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o664))
+case('mkdir under a default ACL', lambda: os.mkdir(B + '/defacl/d', 0o775))
 print(json.dumps(res))
 `;
 
@@ -342,7 +365,7 @@ test('uid 1000 through the TS client and stock FUSE: every permission case ends 
         volume: 'pv',
         servers: servers[which],
         timeoutMs: 20_000,
-        umask: 0,
+        umask: caller ? 0o022 : 0,
         entryTimeoutMs: 0,
         ...(caller
           ? { caller: { ...caller, pid: process.pid } }
@@ -387,6 +410,7 @@ test('uid 1000 through the TS client and stock FUSE: every permission case ends 
       const root = volumes[which === 'stock' ? 0 : 2]!;
       for (const p of ['/mine', '/suid', '/mysuid'])
         res[`mode ${p}`] = ((await root.stat(`/fuse${p}`)).mode & 0o7777).toString(8);
+      Object.assign(res, await inherited(root, '/fuse'));
       results[`fuse ${which}`] = res;
     }
     t.diagnostic(JSON.stringify(results, null, 1));

@@ -6,6 +6,11 @@
 
 export const ACL_ACCESS_XATTR = 'system.posix_acl_access';
 export const ACL_DEFAULT_XATTR = 'system.posix_acl_default';
+/** Names that set a directory's default ACL (stock also accepts its own alias). */
+export const DEFAULT_ACL_XATTRS: ReadonlySet<string> = new Set([
+  ACL_DEFAULT_XATTR,
+  'glusterfs.posix.default_acl',
+]);
 /** The names stock's access-control treats as ACLs (GlusterFS also accepts its own aliases). */
 export const ACL_XATTRS: ReadonlySet<string> = new Set([
   ACL_ACCESS_XATTR,
@@ -63,4 +68,26 @@ export function encodeAcl(entries: readonly AclEntry[]): Buffer {
 /** Whether an ACL says more than the mode bits (named users or groups, a mask). */
 export function isExtended(acl: readonly AclEntry[] | null): acl is AclEntry[] {
   return !!acl && acl.some((e) => e.tag === AclTag.USER || e.tag === AclTag.GROUP || e.tag === AclTag.MASK);
+}
+
+/**
+ * A new inode's access ACL from its parent's default ACL and the mode it was created with
+ * (acl(5) "Object creation and default ACLs"): the owner, mask (or owning group) and other
+ * entries keep only the bits the mode grants, and the mode keeps only what they grant. The
+ * umask does not apply when an ACL is inherited.
+ */
+export function inheritAcl(defaults: readonly AclEntry[], mode: number): { acl: AclEntry[]; mode: number } {
+  const acl = defaults.map((e) => ({ ...e }));
+  const classOf = (tag: number) => acl.find((e) => e.tag === tag);
+  const group = classOf(AclTag.MASK) ?? classOf(AclTag.GROUP_OBJ);
+  let perms = mode & 0o777;
+  const limit = (e: AclEntry | undefined, shift: number) => {
+    if (!e) return;
+    e.perm &= (perms >> shift) & 7;
+    perms &= ~(7 << shift) | (e.perm << shift);
+  };
+  limit(classOf(AclTag.USER_OBJ), 6);
+  limit(group, 3);
+  limit(classOf(AclTag.OTHER), 0);
+  return { acl, mode: (mode & ~0o777) | perms };
 }

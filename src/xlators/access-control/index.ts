@@ -14,7 +14,15 @@ import { NULL_GFID, type Gfid } from '../../protocol/gfid.js';
 import { zeroIatt } from '../../protocol/iatt.js';
 import type { Layer } from '../../xlator/layer.js';
 import { defineTranslator, type Caller, type FopContext, type FopTable } from '../../xlator/translator.js';
-import { ACL_ACCESS_XATTR, parseAcl } from './acl.js';
+import {
+  ACL_ACCESS_XATTR,
+  ACL_DEFAULT_XATTR,
+  DEFAULT_ACL_XATTRS,
+  encodeAcl,
+  inheritAcl,
+  parseAcl,
+  type AclEntry,
+} from './acl.js';
 import {
   R,
   Valid,
@@ -42,8 +50,17 @@ function refuse(code: ErrnoName | null, what: string): void {
   if (code) throw FopError.of(code, what);
 }
 
+/** Directories whose default ACL is remembered (FIFO beyond it). */
+const DEFAULT_ACL_CACHE = 4096;
+
 /** The inode lookups the checks need, as root through the layer below. */
 class Inodes {
+  /**
+   * Default ACLs by directory gfid (null: none), so creations under a directory without
+   * one cost no lookup. Every change of one on this brick passes this layer (forget()).
+   */
+  private readonly defaults = new Map<string, { entries: AclEntry[]; bytes: Buffer } | null>();
+
   constructor(private readonly below: Layer) {}
 
   private asRoot(ctx: FopContext): FopContext {
@@ -74,6 +91,41 @@ class Inodes {
       if (FopError.from(e).code === 'ENOENT') return null;
       throw e;
     });
+  }
+
+  /** The default ACL of directory `gfid`, if it has one. */
+  async defaultAcl(ctx: FopContext, gfid: Gfid): Promise<{ entries: AclEntry[]; bytes: Buffer } | null> {
+    const key = gfid.toString('hex');
+    const known = this.defaults.get(key);
+    if (known !== undefined) return known;
+    const xdata: Dict = new Map([[ACL_DEFAULT_XATTR, ptrValue(Buffer.alloc(0))]]);
+    const r = await this.below.call(
+      'LOOKUP',
+      { gfid, pargfid: NULL_GFID, flags: 0, bname: '', xdata },
+      this.asRoot(ctx),
+    );
+    const v = r.xdata?.get(ACL_DEFAULT_XATTR)?.value;
+    const entries = parseAcl(Buffer.isBuffer(v) ? v : null);
+    const found = entries && entries.length > 0 ? { entries, bytes: Buffer.from(v as Buffer) } : null;
+    if (this.defaults.size >= DEFAULT_ACL_CACHE) this.defaults.delete(this.defaults.keys().next().value!);
+    this.defaults.set(key, found);
+    return found;
+  }
+
+  forgetDirectory(gfid: Gfid): void {
+    this.defaults.delete(gfid.toString('hex'));
+  }
+
+  /** Runs an xattr change of `gfid`; a default ACL among `names` is forgotten before and after. */
+  async forgetting<T>(gfid: Gfid, names: string[], change: () => Promise<T>): Promise<T> {
+    if (!names.some((n) => DEFAULT_ACL_XATTRS.has(n))) return change();
+    const key = gfid.toString('hex');
+    this.defaults.delete(key);
+    try {
+      return await change();
+    } finally {
+      this.defaults.delete(key);
+    }
   }
 
   /** Clears what a write by a non-root caller drops (setuid, setgid-executable). */
@@ -133,6 +185,25 @@ export function accessControlFops(below: Layer, superUid: number): FopTable {
     return v.mode;
   };
 
+  /**
+   * Under a directory with a default ACL (for every caller, as stock): the new inode gets
+   * the inherited access ACL (directories the default one too) in the creation xdata,
+   * which posix sets after the mode, and the mode those entries allow, with no umask.
+   */
+  const inherit = async <R extends { pargfid: Gfid; mode: number; umask: number; xdata: Dict | null }>(
+    ctx: FopContext,
+    req: R,
+    isDir: boolean,
+  ): Promise<R> => {
+    const defaults = await inodes.defaultAcl(ctx, req.pargfid);
+    if (!defaults) return req;
+    const { acl, mode } = inheritAcl(defaults.entries, req.mode);
+    const xdata: Dict = new Map(req.xdata ?? []);
+    xdata.set(ACL_ACCESS_XATTR, ptrValue(encodeAcl(acl)));
+    if (isDir) xdata.set(ACL_DEFAULT_XATTR, ptrValue(defaults.bytes));
+    return { ...req, mode, umask: 0, xdata };
+  };
+
   return {
     async LOOKUP(req, ctx, next) {
       if (req.bname && !exempt(ctx.caller)) {
@@ -170,21 +241,26 @@ export function accessControlFops(below: Layer, superUid: number): FopTable {
     },
 
     async CREATE(req, ctx, next) {
-      if (exempt(ctx.caller)) return next(req);
+      if (exempt(ctx.caller)) return next(await inherit(ctx, req, false));
       const parent = await creating(ctx, req.pargfid);
-      return next({ ...req, mode: newInodeMode(ctx.caller, parent, req.mode, superUid) });
+      const mode = newInodeMode(ctx.caller, parent, req.mode, superUid);
+      return next(await inherit(ctx, { ...req, mode }, false));
     },
 
     async MKNOD(req, ctx, next) {
-      if (exempt(ctx.caller)) return next(req);
+      if (exempt(ctx.caller)) return next(await inherit(ctx, req, false));
       const parent = await creating(ctx, req.pargfid);
       if (isDevice(req.mode)) throw FopError.of('EPERM', 'device nodes are for root');
-      return next({ ...req, mode: newInodeMode(ctx.caller, parent, req.mode, superUid) });
+      const mode = newInodeMode(ctx.caller, parent, req.mode, superUid);
+      return next(await inherit(ctx, { ...req, mode }, false));
     },
 
     async MKDIR(req, ctx, next) {
       if (!exempt(ctx.caller)) await creating(ctx, req.pargfid);
-      return next(req);
+      const reply = await next(await inherit(ctx, req, true));
+      // A heal may recreate a directory under a gfid remembered as having no default ACL.
+      inodes.forgetDirectory(reply.stat.gfid);
+      return reply;
     },
 
     async SYMLINK(req, ctx, next) {
@@ -264,22 +340,22 @@ export function accessControlFops(below: Layer, superUid: number): FopTable {
 
     async SETXATTR(req, ctx, next) {
       if (!superUser(ctx.caller)) await setxattr(ctx, req.gfid, [...(req.dict?.keys() ?? [])], false);
-      return next(req);
+      return inodes.forgetting(req.gfid, [...(req.dict?.keys() ?? [])], () => next(req));
     },
 
     async FSETXATTR(req, ctx, next) {
       if (!superUser(ctx.caller)) await setxattr(ctx, req.fd.gfid, [...(req.dict?.keys() ?? [])], false);
-      return next(req);
+      return inodes.forgetting(req.fd.gfid, [...(req.dict?.keys() ?? [])], () => next(req));
     },
 
     async REMOVEXATTR(req, ctx, next) {
       if (!superUser(ctx.caller)) await setxattr(ctx, req.gfid, [req.name], true);
-      return next(req);
+      return inodes.forgetting(req.gfid, [req.name], () => next(req));
     },
 
     async FREMOVEXATTR(req, ctx, next) {
       if (!superUser(ctx.caller)) await setxattr(ctx, req.fd.gfid, [req.name], true);
-      return next(req);
+      return inodes.forgetting(req.fd.gfid, [req.name], () => next(req));
     },
   };
 }

@@ -17,6 +17,14 @@ import {
   type TranslatorType,
 } from '../../../src/xlator/index.js';
 import { accessControl } from '../../../src/xlators/access-control/index.js';
+import {
+  ACL_ACCESS_XATTR,
+  ACL_DEFAULT_XATTR,
+  AclTag,
+  encodeAcl,
+  parseAcl,
+} from '../../../src/xlators/access-control/acl.js';
+import { lgetxattr } from '../../../src/sys/index.js';
 import { posix } from '../../../src/xlators/posix/index.js';
 import { create, fails, mkdir, req } from '../posix/helpers.js';
 
@@ -159,6 +167,56 @@ test('SETATTR, xattrs and writes: owner-only chmod, root-only chown, trusted.* f
     await chmod(b, f.gfid, 0o644);
     await chmod(b, f.gfid, 0o600, USER);
     await fails(b.call('TRUNCATE', { gfid: f.gfid, offset: 0, xdata: null }, ctxOf(2000)), 'EACCES');
+  } finally {
+    await b.close();
+  }
+});
+
+test('default ACLs: inherited on CREATE and MKDIR by every caller; a removed default ACL is forgotten', async () => {
+  const b = await brick();
+  try {
+    const d = await mkdir(b as never, 'd');
+    await chmod(b, d.gfid, 0o777);
+    const def = encodeAcl([
+      { tag: AclTag.USER_OBJ, perm: 7, id: 0xffffffff },
+      { tag: AclTag.USER, perm: 5, id: 1000 },
+      { tag: AclTag.GROUP_OBJ, perm: 0, id: 0xffffffff },
+      { tag: AclTag.MASK, perm: 5, id: 0xffffffff },
+      { tag: AclTag.OTHER, perm: 0, id: 0xffffffff },
+    ]);
+    const setDefault = () =>
+      b.call(
+        'SETXATTR',
+        {
+          gfid: d.gfid,
+          flags: 0,
+          dict: new Map([[ACL_DEFAULT_XATTR, ptrValue(def)]]),
+          xdata: null,
+        },
+        ROOT,
+      );
+    await create(b as never, 'before', d.gfid, 0o102, 0o664);
+    await setDefault();
+    const f = await create(b as never, 'f', d.gfid, 0o102, 0o664);
+    assert.equal((await stat(b, f.gfid)).mode & 0o777, 0o640, 'umask 022 ignored, other from the ACL');
+    const acl = parseAcl(await lgetxattr(join(b.dir, 'd', 'f'), ACL_ACCESS_XATTR));
+    assert.deepEqual(
+      acl?.map((e) => e.perm),
+      [6, 5, 0, 4, 0],
+    );
+    const sub = await b.call(
+      'MKDIR',
+      { pargfid: d.gfid, mode: 0o775, umask: 0o022, bname: 'sub', xdata: req() },
+      USER,
+    );
+    assert.equal(sub.stat.mode & 0o777, 0o750);
+    assert.ok(
+      (await lgetxattr(join(b.dir, 'd', 'sub'), ACL_DEFAULT_XATTR)).equals(def),
+      'directories inherit it',
+    );
+    await b.call('REMOVEXATTR', { gfid: d.gfid, name: ACL_DEFAULT_XATTR, xdata: null }, ROOT);
+    const g = await create(b as never, 'g', d.gfid, 0o102, 0o664);
+    assert.equal((await stat(b, g.gfid)).mode & 0o777, 0o644, 'plain umask again');
   } finally {
     await b.close();
   }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import {
   AclTag,
   encodeAcl,
+  inheritAcl,
   isExtended,
   parseAcl,
   type AclEntry,
@@ -167,4 +168,23 @@ test('new inodes under a setgid parent lose setgid-exec outside its group; write
   assert.equal(modeAfterWrite(0o106777), 0o100777);
   assert.equal(modeAfterWrite(0o102640), 0o102640, 'setgid without group execute is mandatory locking');
   assert.equal(modeAfterWrite(0o100755), 0o100755);
+});
+
+test('default ACL inheritance: the mode limits owner, mask and other entries, and the mode follows them', () => {
+  const defaults = [
+    { tag: AclTag.USER_OBJ, perm: 7, id: NONE },
+    { tag: AclTag.USER, perm: 5, id: 1000 },
+    { tag: AclTag.GROUP_OBJ, perm: 0, id: NONE },
+    { tag: AclTag.MASK, perm: 5, id: NONE },
+    { tag: AclTag.OTHER, perm: 0, id: NONE },
+  ];
+  const { acl, mode } = inheritAcl(defaults, 0o100664);
+  assert.equal(mode, 0o100640, 'as stock 10.3 answered for a 0664 create');
+  assert.deepEqual(
+    acl.map((e) => e.perm),
+    [6, 5, 0, 4, 0],
+  );
+  assert.equal(defaults[0]!.perm, 7, 'the parent default is not changed');
+  const dirMode = inheritAcl(defaults, 0o040775).mode;
+  assert.equal(dirMode, 0o040750);
 });
