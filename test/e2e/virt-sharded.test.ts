@@ -24,10 +24,10 @@
 //
 // Runs inside a network namespace (HOST on port 24007, which fio's gfapi engine always uses):
 //   CI=true /work/tools/nsrun NAME node --test dist/test/e2e/virt-sharded.test.js
-// Time: 254-365 s on the shared 2-core VM at load 13-17 from other suites, 210 CPU-s (test,
-// bricks, daemon, NBD export, fio, QEMU; FUSE not counted), so about 2 minutes of both cores
-// on a quiet machine (docs/shard.md); the first run also downloads the guest's kernel and
-// busybox (apt-get download, ~15 s).
+// Time: 192-200 s on the shared 2-core VM at load 12-18 from other suites (94 s user + 88 s
+// sys for the test, bricks, daemon, NBD export, fio and QEMU; FUSE not counted): writers 51 s,
+// read-back 44 s (dv) + 51 s (rv); docs/shard.md. The first run also downloads the guest's
+// kernel and busybox (apt-get download, ~15 s).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -251,15 +251,13 @@ async function compareChunks(
 }
 
 /** The TS client reads `name` and compares it with `ref` (or writes `ref`). */
-async function tsRead(vol: string, name: string, ref: string, makeRef = false): Promise<void> {
-  const v = await Volume.connect({ volume: vol, servers: [{ host: HOST }], timeoutMs: 30_000 });
+async function tsRead(v: Volume, name: string, ref: string, makeRef = false): Promise<void> {
+  const f = await v.open(`/${name}`, 'r');
   try {
-    const f = await v.open(`/${name}`, 'r');
-    assert.equal((await f.fstat()).size, GiB, `${vol}/${name}: the TS client sees 1 GiB`);
-    await compareChunks(`${vol}/${name} through the TS client`, (n, at) => f.pread(n, at), ref, makeRef);
-    await f.close();
+    assert.equal((await f.fstat()).size, GiB, `${v.name}/${name}: the TS client sees 1 GiB`);
+    await compareChunks(`${v.name}/${name} through the TS client`, (n, at) => f.pread(n, at), ref, makeRef);
   } finally {
-    await v.close();
+    await f.close();
   }
 }
 
@@ -348,7 +346,7 @@ test('virt profile end to end: 1 GiB sharded images by fio gfapi, qemu-img conve
   // The images the NBD export and the guest write into: 1 GiB, empty (the TS client makes them
   // in milliseconds; `qemu-img create` over gluster:// would cost libgfapi's ~10 s glfs_fini).
   for (const { vol } of shapes) {
-    const v = await Volume.connect({ volume: vol, servers: [{ host: HOST }], timeoutMs: 30_000 });
+    const v = await Volume.connect({ volume: vol, servers: [{ host: HOST }], timeoutMs: 120_000 });
     for (const name of ['convert-nbd.img', 'guest-gluster.img', 'guest-nbd.img']) {
       const f = await v.create(`/${name}`, 'w', 0o644);
       await f.ftruncate(GiB);
@@ -473,40 +471,60 @@ test('virt profile end to end: 1 GiB sharded images by fio gfapi, qemu-img conve
     unmounts.push(u);
     cleanups.push(u);
   }
+  // One TS client per volume for all its reads.
+  const clients = new Map<string, Volume>();
+  for (const { vol } of shapes) {
+    const v = await Volume.connect({ volume: vol, servers: [{ host: HOST }], timeoutMs: 120_000 });
+    clients.set(vol, v);
+    cleanups.push(() => v.close());
+  }
   await t.test('every client reads every image back identical; gluster:// maps all data', async () => {
-    await timed('read back and gluster:// maps', () =>
-      Promise.all(
-        shapes.flatMap(({ vol }) => {
-          const readers = (img: (typeof images)[number], withTs: boolean) => {
-            const ref = img.ref(vol);
-            const tag = `${vol}/${img.name}`;
-            const compare = (uri: string) =>
-              run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', ref, uri], 600_000);
-            return [
-              ...(withTs ? [timed(`${tag} TS client`, () => tsRead(vol, img.name, ref))] : []),
-              timed(`${tag} qemu-img compare gluster://`, () => compare(gluster(vol, img.name))),
-              timed(`${tag} qemu-img compare nbd://`, () => compare(nbdUri(vol, img.name))),
-              timed(`${tag} FUSE`, () => run('cmp', [ref, join(mnt(vol), img.name)], 600_000)),
-            ];
-          };
+    // One volume at a time, every reader of its images at once: both volumes together put ~40
+    // readers on the 2 cores, and a brick starved for rv's 20 s ping-timeout (group virt) was
+    // once dropped by the TS client.
+    for (const { vol } of shapes)
+      await timed(`${vol}: read back and gluster:// maps`, () => {
+        const v = clients.get(vol)!;
+        const readers = (img: (typeof images)[number], withTs: boolean) => {
+          const ref = img.ref(vol);
+          const tag = `${vol}/${img.name}`;
+          const compare = (uri: string) =>
+            run('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', ref, uri], 600_000);
           return [
-            // fio's image has no local copy: what the TS client reads is the reference.
-            timed(`${vol}/fio.img TS client (the reference)`, () =>
-              tsRead(vol, 'fio.img', images[0]!.ref(vol), true),
-            ).then(() => Promise.all(readers(images[0]!, false))),
-            ...sparse.flatMap((img) => readers(img, true)),
-            // stock shard answers SEEK with ENOTSUP: QEMU's gluster driver sees all data.
-            ...sparse.map(async (img) =>
-              assert.deepEqual(
-                await map(gluster(vol, img.name)),
-                [{ start: 0, length: GiB, data: true }],
-                `${vol}/${img.name} over gluster://`,
-              ),
-            ),
+            ...(withTs ? [timed(`${tag} TS client`, () => tsRead(v, img.name, ref))] : []),
+            timed(`${tag} qemu-img compare gluster://`, () => compare(gluster(vol, img.name))),
+            timed(`${tag} qemu-img compare nbd://`, () => compare(nbdUri(vol, img.name))),
+            // Four cmp over quarters: a FUSE read is 128 KiB, one at a time per reader.
+            timed(`${tag} FUSE`, () => {
+              assert.equal(statSync(join(mnt(vol), img.name)).size, GiB, `${tag}: 1 GiB through FUSE`);
+              return Promise.all(
+                [0, 1, 2, 3].map((q) =>
+                  run(
+                    'cmp',
+                    ['-i', String((q * GiB) / 4), '-n', String(GiB / 4), ref, join(mnt(vol), img.name)],
+                    600_000,
+                  ),
+                ),
+              );
+            }),
           ];
-        }),
-      ),
-    );
+        };
+        return Promise.all([
+          // fio's image has no local copy: what the TS client reads is the reference.
+          timed(`${vol}/fio.img TS client (the reference)`, () =>
+            tsRead(v, 'fio.img', images[0]!.ref(vol), true),
+          ).then(() => Promise.all(readers(images[0]!, false))),
+          ...sparse.flatMap((img) => readers(img, true)),
+          // stock shard answers SEEK with ENOTSUP: QEMU's gluster driver sees all data.
+          ...sparse.map(async (img) =>
+            assert.deepEqual(
+              await map(gluster(vol, img.name)),
+              [{ start: 0, length: GiB, data: true }],
+              `${vol}/${img.name} over gluster://`,
+            ),
+          ),
+        ]);
+      });
   });
 
   await t.test('the empty shards stock readers made for holes still map as holes over nbd://', async () => {
