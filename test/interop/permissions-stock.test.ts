@@ -1,6 +1,6 @@
 // Permissions on the brick for a non-root caller, compared with stock GlusterFS 10.3 in the
 // same run (docs/permissions.md). Stock glusterd serves a one-brick volume on 127.0.0.2,
-// the glusterts daemon one on 127.0.0.3; root lays out the same tree of owners and modes on
+// the glusterts daemon one on 127.0.0.47; root lays out the same tree of owners and modes on
 // both; then uid 1000 (gid 1000, no other groups) tries every permission case
 // - through the TS client (its AUTH_GLUSTERFS credential says uid 1000), and
 // - through stock FUSE mounted with --acl (no default_permissions: the kernel leaves the
@@ -23,7 +23,7 @@ import { REAL_BRICK, startTestDaemon } from '../mgmt/support.js';
 
 const run = promisify(execFile);
 const STOCK_HOST = '127.0.0.2';
-const TS_HOST = '127.0.0.3';
+const TS_HOST = '127.0.0.47';
 const USER = { uid: 1000, gid: 1000, groups: [] as number[] };
 
 /** user:1000 gets `perm` on an otherwise owner-only inode. */
