@@ -31,6 +31,8 @@ import { decodeCounters, replicate, type Counters, type Replica } from '../../sr
 export class Switch {
   private current: 'up' | 'down' = 'up';
   onDown: (() => void) | undefined;
+  /** Wraps each fop that reaches the brick while up (to delay it or edit its reply). */
+  intercept: ((fop: FopName, req: unknown, next: () => Promise<unknown>) => Promise<unknown>) | undefined;
   get state(): 'up' | 'down' {
     return this.current;
   }
@@ -61,7 +63,8 @@ const switchType = defineTranslator({
       fops[fop] = (req: unknown, ctx: FopContext) => {
         if (sw.state === 'down') return Promise.reject(new FopError(Errno.ENOTCONN, `${name} is down`));
         sessions.add(ctx.session);
-        return children[0]!.call(fop, req as never, ctx);
+        const next = () => children[0]!.call(fop, req as never, ctx);
+        return sw.intercept ? sw.intercept(fop, req, next) : next();
       };
     }
     return {

@@ -16,7 +16,8 @@
  * - Data locks are eager (stock's eager lock + delayed post-op): consecutive data fops on an
  *   inode share one lock and one pre-op; the post-op and unlock follow `post-op-delay-secs`
  *   after the last one, at once on FLUSH, on contention (a WRITE reply saying another lock
- *   waits), or when a brick fails.
+ *   waits), or when a brick fails — then as soon as the ops in flight are done (so that it
+ *   charges every brick any of them missed), with no new op joining the lock meanwhile.
  */
 import { ptrValue, strValue, type Dict, DictType, type GfxDict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
@@ -168,7 +169,11 @@ export class DataLock {
   urgent = false;
   timer: NodeJS.Timeout | undefined;
   released: Promise<void> | undefined;
+  /** Settles once the post-op and unlock are done (whoever started them). */
+  readonly over: Promise<void>;
+  settle!: () => void;
   constructor(n: number) {
+    this.over = new Promise<void>((res) => (this.settle = res));
     this.active = new Array<boolean>(n).fill(false);
     this.excluded = new Array<boolean>(n).fill(false);
     this.charged = new Array<boolean>(n).fill(false);
@@ -185,10 +190,16 @@ async function joinDataLock(r: Replica, st: InodeState, gfid: Buffer, ctx: FopCo
     const current = acquiring.get(st);
     if (current && !current.lock.released) {
       await current.ready;
-      if (!current.lock.released) {
+      if (!current.lock.released && !current.lock.urgent) {
         clearTimeout(current.lock.timer);
         current.lock.timer = undefined;
         return current.lock;
+      }
+      // An urgent lock takes no new ops: it is released once the ones in flight are done (ops
+      // joining it would postpone its post-op, and another owner's turn, for ever).
+      if (!current.lock.released) {
+        await current.lock.over;
+        continue;
       }
     }
     if (current?.lock.released) {
@@ -274,6 +285,7 @@ export function releaseDataLock(
       st.dataReadable = st.dataReadable.map((x, i) => x && !lk.failed[i] && !lk.excluded[i]);
     if (st.dataLock === lk) st.dataLock = undefined;
   })();
+  lk.released.then(lk.settle, lk.settle);
   return lk.released;
 }
 
@@ -374,7 +386,9 @@ async function dataAttempt<R>(
   if (ok.some((x) => lockCount((x.value as { xdata?: GfxDict }).xdata) > 1)) lk.urgent = true;
   const mustWait = lk.urgent;
   afterOp(r, st, lk, gfid, ctx);
-  if (mustWait) await releaseDataLock(r, st, lk, gfid, ctx);
+  // The post-op starts when the last op in flight is done, so that it charges every brick any
+  // of them missed; this op is answered only after it (never acknowledged before its charge).
+  if (mustWait) await lk.over;
   r.quorumSuccesses(results, what);
   // The answer of a brick with good data (the arbiter's stat carries no size).
   return (

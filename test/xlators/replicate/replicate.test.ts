@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { lsetxattr } from '../../../src/sys/index.js';
+import { intValue } from '../../../src/protocol/dict.js';
 import { encodeCounters } from '../../../src/xlators/replicate/index.js';
 import { runFsx, prng } from '../../support/fsx.js';
 import { healFixture as replicaFixture } from '../../support/replica-set.js';
@@ -196,6 +197,46 @@ test('arbiter: a write refused because only the arbiter is good (ENOTCONN) leave
     // Nothing was written by the refused write, so brick 1 (the only good data copy) missed nothing.
     for (const i of [0, 2])
       assert.deepEqual(await fx.changelog(i, 'x.img', 1), [0, 0, 0], `brick ${i} on brick 1`);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a brick lost while a lock under contention is being released: the write that missed it still charges it', async () => {
+  // Write A answers with another owner waiting (contention), which ends the eager lock; write B,
+  // sent while brick 0 was down, is still in flight. The post-op must wait for B and charge
+  // brick 0 (found in replica-thrash seed 1499555703: an acknowledged truncate undone by heal).
+  const fx = await replicaFixture({ postOpDelaySecs: 1 });
+  try {
+    const f = await fx.volume.create('/c.img', 'w+', 0o644);
+    await f.pwrite(bytes(4096, 4), 0);
+    const gates = new Map<number, () => void>();
+    const held = (offset: number) => new Promise<void>((res) => gates.set(offset, res));
+    fx.switches[1]!.intercept = async (fop, req, next) => {
+      if (fop !== 'WRITE') return next();
+      const offset = Number((req as { offset: number | bigint }).offset);
+      if (offset === 0) return next();
+      await held(offset);
+      const reply = (await next()) as { xdata: Map<string, unknown> | null };
+      if (offset === 8192) (reply.xdata ??= new Map()).set('glusterfs.inodelk-count', intValue(2));
+      return reply;
+    };
+    const a = f.pwrite(bytes(4096, 5), 8192);
+    while (!gates.has(8192)) await new Promise((res) => setImmediate(res));
+    fx.switches[0]!.state = 'down';
+    const b = f.pwrite(bytes(4096, 6), 16384);
+    while (!gates.has(16384)) await new Promise((res) => setImmediate(res));
+    gates.get(8192)!();
+    await new Promise((res) => setTimeout(res, 50));
+    gates.get(16384)!();
+    await Promise.all([a, b]);
+    fx.switches[1]!.intercept = undefined;
+    await f.close();
+    for (const i of [1, 2]) {
+      const pending = await fx.changelog(i, 'c.img', 0);
+      assert.ok(pending[0] >= 1, `brick ${i} accuses brick 0, which missed write B: ${pending}`);
+      assert.deepEqual(await fx.changelog(i, 'c.img', 'dirty'), [0, 0, 0]);
+    }
   } finally {
     await fx.close();
   }
