@@ -199,9 +199,12 @@ end-volume
       return [...gfids('xattrop'), ...gfids('dirty')];
     },
     async close() {
-      await volume.close();
-      for (const nm of names) switches.delete(nm);
-      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      try {
+        await volume.close();
+      } finally {
+        for (const nm of names) switches.delete(nm);
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -81,7 +81,10 @@ end-volume
     [posix.type, posix],
     [readOnly.type, readOnly],
   ]);
-  const graph = await Graph.build(volfile, registry, { strictOptions: true });
+  const graph = await Graph.build(volfile, registry, { strictOptions: true }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     graph,
     async close() {
