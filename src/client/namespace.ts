@@ -5,7 +5,7 @@
 import { gfuuidValue, ptrValue, type GfxDict } from '../protocol/dict.js';
 import { randomGfid } from '../protocol/gfid.js';
 import { Limits } from '../protocol/limits.js';
-import { zeroIatt, type Iatt } from '../protocol/iatt.js';
+import { SetattrValid, zeroIatt, type Iatt } from '../protocol/iatt.js';
 import { OpenFd, type Caller, type Graph } from '../xlator/index.js';
 import { GlusterError } from './errors.js';
 import { Directory, type OpendirOptions } from './directory.js';
@@ -344,8 +344,6 @@ export abstract class VolumeCalls extends PathResolver {
 
 /** Times: a Date, milliseconds since the epoch, or nanoseconds as a bigint. */
 export type TimeValue = Date | number | bigint;
-
-const SetattrValid = { MODE: 0x1, UID: 0x2, GID: 0x4, SIZE: 0x8, ATIME: 0x10, MTIME: 0x20 } as const;
 
 function splitTime(t: TimeValue): [number, number] {
   if (typeof t === 'bigint') return [Number(t / 1_000_000_000n), Number(t % 1_000_000_000n)];

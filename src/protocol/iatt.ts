@@ -150,3 +150,16 @@ export const mdataIatt = x.struct({
   ctimeNsec: x.u32,
 });
 export type MdataIatt = Infer<typeof mdataIatt>;
+
+/** The SETATTR/FSETATTR `valid` bits (GF_SET_ATTR_*): which fields of the stat to apply. */
+export const SetattrValid = {
+  MODE: 0x1,
+  UID: 0x2,
+  GID: 0x4,
+  SIZE: 0x8,
+  ATIME: 0x10,
+  MTIME: 0x20,
+  CTIME: 0x40,
+  ATIME_NOW: 0x80,
+  MTIME_NOW: 0x100,
+} as const;

@@ -11,7 +11,7 @@ import type { ErrnoName } from '../../errors/index.js';
 import { ptrValue, type Dict } from '../../protocol/dict.js';
 import { FopError } from '../../protocol/errno.js';
 import { NULL_GFID, type Gfid } from '../../protocol/gfid.js';
-import { zeroIatt } from '../../protocol/iatt.js';
+import { SetattrValid, zeroIatt } from '../../protocol/iatt.js';
 import type { Layer } from '../../xlator/layer.js';
 import { defineTranslator, type Caller, type FopContext, type FopTable } from '../../xlator/translator.js';
 import {
@@ -25,7 +25,6 @@ import {
 } from './acl.js';
 import {
   R,
-  Valid,
   W,
   X,
   checkGetxattr,
@@ -134,7 +133,7 @@ class Inodes {
     if (mode === stat.mode) return;
     await this.below.call(
       'SETATTR',
-      { gfid, stbuf: { ...zeroIatt(), mode }, valid: Valid.MODE, xdata: null },
+      { gfid, stbuf: { ...zeroIatt(), mode }, valid: SetattrValid.MODE, xdata: null },
       this.asRoot(ctx),
     );
     stat.mode = mode;

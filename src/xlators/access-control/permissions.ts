@@ -11,6 +11,7 @@
  */
 import { constants } from 'node:fs';
 import type { ErrnoName } from '../../errors/index.js';
+import { SetattrValid } from '../../protocol/iatt.js';
 import type { Caller } from '../../xlator/translator.js';
 import { ACL_XATTRS, AclTag, isExtended, type AclEntry } from './acl.js';
 
@@ -117,18 +118,6 @@ export function newInodeMode(caller: Caller, parent: InodePerms, mode: number, s
   return inGroup(caller, parent.gid) ? mode : mode & ~S_ISGID;
 }
 
-/** The SETATTR valid bits (GF_SET_ATTR_*). */
-export const Valid = {
-  MODE: 0x1,
-  UID: 0x2,
-  GID: 0x4,
-  SIZE: 0x8,
-  ATIME: 0x10,
-  MTIME: 0x20,
-  ATIME_NOW: 0x80,
-  MTIME_NOW: 0x100,
-} as const;
-
 export type SetattrVerdict = { refuse: ErrnoName } | { refuse?: undefined; mode: number };
 
 /**
@@ -147,16 +136,21 @@ export function checkSetattr(
   if (isSuperUser(caller, superUid)) return { mode: attrs.mode };
   const owner = caller.uid === inode.uid;
   let mode = attrs.mode;
-  if (valid & Valid.MODE) {
+  if (valid & SetattrValid.MODE) {
     if (!owner) return { refuse: 'EPERM' };
-    const gid = valid & Valid.GID ? attrs.gid : inode.gid;
+    const gid = valid & SetattrValid.GID ? attrs.gid : inode.gid;
     if (!inGroup(caller, gid)) mode &= ~S_ISGID;
   }
-  const times = valid & (Valid.ATIME | Valid.MTIME | Valid.ATIME_NOW | Valid.MTIME_NOW);
+  const times =
+    valid & (SetattrValid.ATIME | SetattrValid.MTIME | SetattrValid.ATIME_NOW | SetattrValid.MTIME_NOW);
   if (times && !owner && !permits(caller, inode, W, superUid)) return { refuse: 'EACCES' };
-  if (valid & Valid.UID && (attrs.uid !== inode.uid || !owner)) return { refuse: 'EPERM' };
-  if (valid & Valid.GID && (!owner || !inGroup(caller, attrs.gid))) return { refuse: 'EPERM' };
-  if (valid & Valid.SIZE && (inode.mode & S_IFMT) !== S_IFDIR && !permits(caller, inode, W, superUid)) {
+  if (valid & SetattrValid.UID && (attrs.uid !== inode.uid || !owner)) return { refuse: 'EPERM' };
+  if (valid & SetattrValid.GID && (!owner || !inGroup(caller, attrs.gid))) return { refuse: 'EPERM' };
+  if (
+    valid & SetattrValid.SIZE &&
+    (inode.mode & S_IFMT) !== S_IFDIR &&
+    !permits(caller, inode, W, superUid)
+  ) {
     return { refuse: 'EACCES' };
   }
   return { mode };

@@ -1,22 +1,10 @@
 /** SETATTR/FSETATTR: apply the `valid` bits to a path (non-directories) or an fd. */
 import { constants, promises as fsp } from 'node:fs';
 import { FopError } from '../../protocol/errno.js';
-import type { Iatt } from '../../protocol/iatt.js';
+import { SetattrValid, type Iatt } from '../../protocol/iatt.js';
 import { AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT, futimens, utimensat } from '../../sys/index.js';
 import { closeQuietly, fchmod, fchown, ftruncate, lstat, open } from './fsx.js';
 import { checkDataFile } from './security.js';
-
-export const SetattrValid = {
-  MODE: 0x1,
-  UID: 0x2,
-  GID: 0x4,
-  SIZE: 0x8,
-  ATIME: 0x10,
-  MTIME: 0x20,
-  CTIME: 0x40,
-  ATIME_NOW: 0x80,
-  MTIME_NOW: 0x100,
-} as const;
 
 /** What to change on: an fd (directories, FSETATTR) or a non-directory's handle path. */
 export type AttrTarget = { fd: number; isDir: boolean } | { path: string };

@@ -15,7 +15,6 @@ import {
   R,
   W,
   X,
-  Valid,
   checkGetxattr,
   checkSetattr,
   checkSetxattr,
@@ -28,6 +27,7 @@ import {
   type InodePerms,
 } from '../../../src/xlators/access-control/permissions.js';
 import type { Caller } from '../../../src/xlator/translator.js';
+import { SetattrValid as Valid } from '../../../src/protocol/iatt.js';
 
 const who = (uid: number, gid = uid, groups: number[] = [], pid = 100): Caller => ({
   uid,
