@@ -167,28 +167,13 @@ export async function runGuest(
   disks: readonly GuestDisk[],
   opts: { bs: string; size: string; runtime: number; accel: 'kvm' | 'tcg'; memoryMiB?: number },
 ): Promise<GuestRun> {
-  const args = [
-    '-accel',
-    opts.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
-    '-smp',
-    '2',
-    '-m',
-    String(opts.memoryMiB ?? 1024),
-    '-nographic',
-    '-no-reboot',
-    '-nic',
-    'none',
-    '-kernel',
-    image.kernel,
-    '-initrd',
-    image.initrd,
-    '-append',
+  const args = qemuArgs(
+    image,
+    disks,
+    opts.accel,
+    opts.memoryMiB ?? 1024,
     `console=ttyS0 quiet panic=-1 gbench.bs=${opts.bs} gbench.size=${opts.size} gbench.runtime=${opts.runtime} gbench.rw=read,write gbench.disks=${disks.map((d) => d.label).join(',')}`,
-  ];
-  disks.forEach((d, i) => {
-    args.push('-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=none`);
-    args.push('-device', `virtio-blk-pci,drive=d${i},serial=${d.label}`);
-  });
+  );
   const t = track('qemu-system-x86_64', args, { timeoutMs: 3_600_000 });
   const e = await t.exit;
   if (!e.stdout.includes('GUEST-END')) throw new Error(`guest did not finish: ${e.stdout.slice(-2000)}`);
@@ -215,28 +200,13 @@ export async function runGuestScript(
   text.copy(padded);
   writeFileSync(scriptDisk, padded);
   const all = [...disks, { label: 'script', file: scriptDisk }];
-  const args = [
-    '-accel',
-    opts.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
-    '-smp',
-    '2',
-    '-m',
-    String(opts.memoryMiB ?? 512),
-    '-nographic',
-    '-no-reboot',
-    '-nic',
-    'none',
-    '-kernel',
-    image.kernel,
-    '-initrd',
-    image.initrd,
-    '-append',
+  const args = qemuArgs(
+    image,
+    all,
+    opts.accel,
+    opts.memoryMiB ?? 512,
     'console=ttyS0 quiet panic=-1 gbench.script=1',
-  ];
-  all.forEach((d, i) => {
-    args.push('-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=none`);
-    args.push('-device', `virtio-blk-pci,drive=d${i},serial=${d.label}`);
-  });
+  );
   let out = '';
   const finished = (text: string) => ((out = text), /GUEST-END rc=\d+/.test(text));
   const t = track('qemu-system-x86_64', args, { timeoutMs: opts.timeoutMs ?? 600_000, done: finished });
@@ -275,4 +245,37 @@ export async function layoutImage(dir: string, name: string, bytes: number): Pro
   const args = ['--name=layout', `--filename=${join(dir, name)}`, '--rw=write', '--bs=1M', `--size=${bytes}`];
   args.push('--direct=1', '--ioengine=psync', '--output-format=json');
   await track('fio', args).exit;
+}
+
+/** qemu-system-x86_64's arguments: the guest image booted with `append`, each disk a virtio-blk (cache=none) whose serial is its label. */
+function qemuArgs(
+  image: GuestImage,
+  disks: readonly GuestDisk[],
+  accel: 'kvm' | 'tcg',
+  memoryMiB: number,
+  append: string,
+): string[] {
+  const args = [
+    '-accel',
+    accel === 'kvm' ? 'kvm' : 'tcg,thread=multi',
+    '-smp',
+    '2',
+    '-m',
+    String(memoryMiB),
+    '-nographic',
+    '-no-reboot',
+    '-nic',
+    'none',
+    '-kernel',
+    image.kernel,
+    '-initrd',
+    image.initrd,
+    '-append',
+    append,
+  ];
+  disks.forEach((d, i) => {
+    args.push('-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=none`);
+    args.push('-device', `virtio-blk-pci,drive=d${i},serial=${d.label}`);
+  });
+  return args;
 }
