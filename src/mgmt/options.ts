@@ -330,10 +330,44 @@ export const VOLUME_OPTIONS = {
     default: false,
     unset: 'off',
     refuse: 'glusterd-bool',
-    noop: true,
     description:
-      'stock moves readdir-ahead below distribute, one per subvolume; no effect in glusterts, which keeps one ' +
-      'readdir-ahead above distribute (the client volfile differs from stock when it is on)',
+      'moves readdir-ahead below distribute, one per subvolume, as stock (the TS client passes readdir-ahead ' +
+      'through; stock clients read the subvolumes in parallel)',
+  },
+  'performance.rda-request-size': {
+    type: 'size',
+    default: 131072,
+    min: 4096,
+    max: 131072,
+    unset: '131072',
+    description: "readdir-ahead's rda-request-size: bytes asked per READDIRP it sends ahead (stock clients)",
+  },
+  'performance.rda-cache-limit': {
+    type: 'size',
+    default: 10 * 1024 * 1024,
+    min: 0,
+    unset: '10MB',
+    description:
+      "readdir-ahead's rda-cache-limit: entries it may hold in all (stock clients); with parallel-readdir, " +
+      'glusterd splits it between the subvolumes',
+  },
+  'performance.rda-low-wmark': {
+    type: 'size',
+    default: 4096,
+    min: 0,
+    max: 10 * 1024 * 1024,
+    unset: '4096 (DEFAULT)',
+    description:
+      "readdir-ahead's rda-low-wmark: cached bytes under which it reads ahead again (stock clients)",
+  },
+  'performance.rda-high-wmark': {
+    type: 'size',
+    default: 128 * 1024,
+    min: 0,
+    max: 100 * 1024 * 1024,
+    unset: '128KB (DEFAULT)',
+    description:
+      "readdir-ahead's rda-high-wmark: cached bytes over which it stops reading ahead (stock clients)",
   },
   'performance.io-cache': {
     type: 'bool',

@@ -150,6 +150,12 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
   const clients = vol.bricks.map((_, i) => clientDecl(vol, i, opts, where));
   const replicas = isReplicated(vol) ? replicaSets(vol).map((set, k) => replicateDecl(vol, set, k)) : [];
   const volumes: VolumeDecl[] = [...clients, ...replicas];
+  let subvolumes = (replicas.length ? replicas : clients).map((c) => c.name);
+  if (opts['performance.parallel-readdir'] && !opts['client.trimmed']) {
+    const ahead = parallelReaddirAhead(vol, opts['performance.readdir-ahead'], subvolumes);
+    volumes.push(...ahead);
+    subvolumes = ahead.map((d) => d.name);
+  }
   let below = `${vol.name}-dht`;
   volumes.push(
     decl(
@@ -160,7 +166,7 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
         ['lock-migration', 'off'],
         ...setOptions(vol, [['cluster.lookup-optimize', 'lookup-optimize']]),
       ],
-      (replicas.length ? replicas : clients).map((c) => c.name),
+      subvolumes,
     ),
   );
   const push = (suffix: string, type: string, options: [string, string][] = []) => {
@@ -183,10 +189,10 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
         ]),
       );
     if (opts['performance.read-ahead']) push('read-ahead', 'performance/read-ahead');
-    if (opts['performance.readdir-ahead'])
+    // With parallel-readdir, readdir-ahead sits below distribute instead (above).
+    if (opts['performance.readdir-ahead'] && !opts['performance.parallel-readdir'])
       push('readdir-ahead', 'performance/readdir-ahead', [
-        ['rda-cache-limit', '10MB'],
-        ['rda-request-size', '131072'],
+        ...readdirAheadLimits(vol, 1),
         ['parallel-readdir', 'off'],
       ]);
     if (opts['performance.io-cache']) push('io-cache', 'performance/io-cache');
@@ -240,6 +246,54 @@ export function clientGraph(vol: VolumeRecord, where: ClientVolfileOptions = {})
     ),
   );
   return volumes;
+}
+
+/**
+ * parallel-readdir as glusterd 10.3 writes it: one readdir-ahead per distribute subvolume
+ * (`<vol>-readdir-ahead-<i>`), whether or not performance.readdir-ahead is on.
+ */
+function parallelReaddirAhead(
+  vol: VolumeRecord,
+  readdirAheadOn: boolean,
+  subvolumes: string[],
+): VolumeDecl[] {
+  const limits = readdirAheadLimits(vol, readdirAheadOn ? subvolumes.length : 1);
+  return subvolumes.map((child, i) =>
+    decl(
+      `${vol.name}-readdir-ahead-${i}`,
+      'performance/readdir-ahead',
+      [...limits, ['parallel-readdir', 'on'], ['performance.readdir-ahead', 'on']],
+      [child],
+    ),
+  );
+}
+
+/**
+ * readdir-ahead's cache limit and request size as glusterd writes them: the stored text (or
+ * glusterd's defaults, 10MB and 131072) for one instance; split between `shares` instances,
+ * the limit is divided (in bytes, "B" suffix) and the request size cut to fit it, never
+ * below 4 KiB. The watermarks follow when set.
+ */
+function readdirAheadLimits(vol: VolumeRecord, shares: number): [string, string][] {
+  const opts = resolveVolumeOptions(vol.options);
+  let cache = vol.options['performance.rda-cache-limit'] ?? '10MB';
+  let request = vol.options['performance.rda-request-size'] ?? '131072';
+  if (shares > 1) {
+    const share = Math.floor(opts['performance.rda-cache-limit'] / shares);
+    const floor = 4096;
+    const cacheBytes = share < opts['performance.rda-request-size'] && share < floor ? floor : share;
+    if (share < opts['performance.rda-request-size']) request = `${Math.max(share, floor)}B`;
+    cache = `${cacheBytes}B`;
+  }
+  // glusterd's order: the option names sorted.
+  return [
+    ['rda-cache-limit', cache],
+    ...setOptions(vol, [
+      ['performance.rda-high-wmark', 'rda-high-wmark'],
+      ['performance.rda-low-wmark', 'rda-low-wmark'],
+    ]),
+    ['rda-request-size', request],
+  ];
 }
 
 export function clientVolfile(vol: VolumeRecord, where: ClientVolfileOptions = {}): string {

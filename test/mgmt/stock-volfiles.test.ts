@@ -139,6 +139,31 @@ test('live: stock glusterd 10.3 writes the same volfiles for the same definition
         ],
       ],
       [
+        'distribute readdir-ahead with its limits',
+        { name: 'lrda' },
+        2,
+        [
+          ['performance.readdir-ahead', 'on'],
+          ['performance.rda-cache-limit', '20MB'],
+          ['performance.rda-request-size', '64KB'],
+          ['performance.rda-low-wmark', '8KB'],
+          ['performance.rda-high-wmark', '256KB'],
+        ],
+      ],
+      // parallel-readdir moves readdir-ahead below distribute, one per subvolume, and splits
+      // its cache between them.
+      ['distribute group samba (parallel-readdir)', { name: 'lsamba' }, 3, [['group', 'samba']]],
+      [
+        '2 x 3 parallel-readdir with a small cache limit',
+        { name: 'lprd', replica: 3 },
+        6,
+        [
+          ['performance.readdir-ahead', 'on'],
+          ['performance.parallel-readdir', 'on'],
+          ['performance.rda-cache-limit', '100KB'],
+        ],
+      ],
+      [
         'distribute with every performance translator and its options',
         { name: 'lperf' },
         3,
