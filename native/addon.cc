@@ -30,6 +30,7 @@ constexpr Function kFunctions[] = {
     {"pwritev", Pwritev},         {"syncfs", Syncfs},             {"allocAligned", AllocAligned},
     {"openBeneath", OpenBeneath}, {"mknodat", Mknodat},           {"utimensat", Utimensat},
     {"futimens", Futimens},       {"statIo", StatIo},             {"ringIo", RingIo},
+    {"misalignment", Misalignment},
 };
 
 struct Constant {

@@ -99,4 +99,27 @@ napi_value AllocAligned(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
+// misalignment(view, alignment) → bytes from the view's first byte to the next multiple of
+// `alignment` (0 when it starts on one). src/sys/memory.ts carves O_DIRECT slabs out of
+// memory V8 allocated and frees itself, instead of posix_memalign blocks whose release
+// waits for a finalizer.
+napi_value Misalignment(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  void* data;
+  size_t length;
+  int64_t alignment;
+  if (!ReadArgs(env, info, 2, argv) || !ArgBytes(env, argv[0], "view", &data, &length) ||
+      !ArgInt64(env, argv[1], "alignment", &alignment)) {
+    return nullptr;
+  }
+  if (alignment <= 0 || alignment > kMaxAlignment || (alignment & (alignment - 1)) != 0) {
+    return Fail(env, "ERR_OUT_OF_RANGE", "The \"alignment\" argument must be a power of two up to 2^30");
+  }
+  auto address = reinterpret_cast<uintptr_t>(data);
+  auto align = static_cast<uintptr_t>(alignment);
+  napi_value result;
+  napi_create_int64(env, static_cast<int64_t>((align - address % align) % align), &result);
+  return result;
+}
+
 }  // namespace gsys

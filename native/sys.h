@@ -41,6 +41,7 @@ napi_value RingIo(napi_env env, napi_callback_info info);
 
 // memory.cc
 napi_value AllocAligned(napi_env env, napi_callback_info info);
+napi_value Misalignment(napi_env env, napi_callback_info info);
 
 // files.cc
 napi_value OpenBeneath(napi_env env, napi_callback_info info);

@@ -16,7 +16,7 @@ import {
   pingResult,
   procedureHandler,
 } from '../protocol/index.js';
-import { carveEndAligned, DIRECT_ALIGNMENT } from '../sys/index.js';
+import { carveEndAlignedUnsafe, DIRECT_ALIGNMENT } from '../sys/index.js';
 import type { Graph, FopContext } from '../xlator/index.js';
 import { fopProgram } from './fop-program.js';
 import { newSession, type BrickConnectionState, type BrickSession } from './session.js';
@@ -35,9 +35,10 @@ export interface BrickServerOptions extends RpcServerOptions {
  * Records joined from several socket chunks (every 128 KiB WRITE) are assembled so that they end
  * on an O_DIRECT boundary: the WRITE payload, the record's tail, then reaches the disk without
  * posix copying it into aligned memory again. Records too small to carry a block are not.
+ * The memory is not zero-filled: the decoder copies every byte of the record into it.
  */
 function directRecord(length: number): Buffer {
-  return length >= DIRECT_ALIGNMENT ? carveEndAligned(length) : Buffer.allocUnsafe(length);
+  return length >= DIRECT_ALIGNMENT ? carveEndAlignedUnsafe(length) : Buffer.allocUnsafe(length);
 }
 
 const SYSTEM_CALLER = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.alloc(0) };

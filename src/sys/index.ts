@@ -35,5 +35,13 @@ export {
   writeWithStat,
   type RawStat,
 } from './io.js';
-export { allocAligned, carveAligned, carveEndAligned, DIRECT_ALIGNMENT, isDirectAligned } from './memory.js';
+export {
+  allocAligned,
+  carveAligned,
+  carveAlignedUnsafe,
+  carveEndAligned,
+  carveEndAlignedUnsafe,
+  DIRECT_ALIGNMENT,
+  isDirectAligned,
+} from './memory.js';
 export { futimens, makedev, mknod, mknodat, openBeneath, openDirectory, utimensat } from './files.js';

@@ -53,6 +53,11 @@ export interface Binding {
   ): Promise<number> | undefined;
   syncfs(fd: number): Promise<void>;
   allocAligned(size: number, alignment: number): Buffer;
+  /**
+   * Bytes from the view's start to the next multiple of `alignment`. Optional: an addon
+   * built before it existed lacks it (rebuild with `npm run build:native`).
+   */
+  misalignment?(view: ArrayBufferView, alignment: number): number;
   openBeneath(dirFd: number, path: PathArg, flags: number, mode: number, resolve: number): Promise<number>;
   mknodat(dirFd: number, path: PathArg, mode: number, dev: IntArg): Promise<void>;
   utimensat(

@@ -11,7 +11,9 @@ import { runInNewContext } from 'node:vm';
 import {
   allocAligned,
   carveAligned,
+  carveAlignedUnsafe,
   carveEndAligned,
+  carveEndAlignedUnsafe,
   isDirectAligned,
   preadv,
   pwritev,
@@ -121,6 +123,35 @@ test(
     assert.ok(!isDirectAligned(allocAligned(8192, 512)));
     // Node's own memory is never taken for aligned, whatever its address.
     assert.ok(!isDirectAligned(Buffer.alloc(8192)));
+  },
+);
+
+test(
+  'carve*Unsafe: disjoint aligned regions, not zero-filled, that O_DIRECT accepts',
+  { skip },
+  async (t) => {
+    const dir = tempDir(parent);
+    const fd = openSync(join(dir, 'raw'), constants.O_CREAT | constants.O_RDWR | constants.O_DIRECT, 0o600);
+    t.after(() => closeSync(fd));
+    // Across slab boundaries and past the slab limit: each region is its own, and aligned.
+    const regions = [1, 4096, 5000, 131_072, 300_000, ...Array.from({ length: 20 }, () => 135_168)].map((n) =>
+      carveAlignedUnsafe(n),
+    );
+    regions.forEach((r, i) => r.fill(i));
+    regions.forEach((r, i) => assert.ok(r.every((b) => b === i) && isDirectAligned(r)));
+    const out = regions[3]!;
+    assert.equal(await pwritev(fd, [out], 0), out.length);
+    const back = carveAlignedUnsafe(out.length);
+    assert.equal(await preadv(fd, [back], 0), out.length);
+    assert.ok(back.equals(out));
+    // A WRITE record: header of odd length, payload tail aligned, small and past the slab limit.
+    for (const payload of [4096, 131_072, 512 * 1024]) {
+      const record = carveEndAlignedUnsafe(172 + payload);
+      assert.equal(record.length, 172 + payload);
+      const tail = record.subarray(172).fill(0x42);
+      assert.ok(isDirectAligned(tail) && !isDirectAligned(record));
+      assert.equal(await pwritev(fd, [tail], 0), payload);
+    }
   },
 );
 

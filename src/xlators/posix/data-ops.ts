@@ -18,7 +18,7 @@ import {
   SEEK_DATA,
   SEEK_HOLE,
   allocAligned,
-  carveAligned,
+  carveAlignedUnsafe,
   fallocate,
   isDirectAligned,
   lseek,
@@ -41,8 +41,9 @@ import { fdXattrs, OPEN_FD_COUNT, requestedXattrs } from './xattrs.js';
 
 const ZERO_CHUNK = 1024 * 1024;
 
+/** IO memory, not zero-filled: every user sends or writes only bytes it filled itself. */
 function buffer(size: number, direct: boolean): Buffer {
-  return direct ? carveAligned(size) : Buffer.allocUnsafe(size);
+  return direct ? carveAlignedUnsafe(size) : Buffer.allocUnsafe(size);
 }
 
 /** pwritev until everything is written; an error after a partial write reports the part. */
@@ -162,7 +163,7 @@ export function dataOps(p: Posix): FopTable {
         let chunks = payloadChunks(req.payload);
         // The brick assembles large records so that a block-multiple payload is aligned already.
         if (s.direct && len > 0 && !(chunks.length === 1 && isDirectAligned(chunks[0]!))) {
-          const aligned = carveAligned(len);
+          const aligned = carveAlignedUnsafe(len);
           let at = 0;
           for (const c of chunks) at += c.copy(aligned, at);
           chunks = [aligned];
