@@ -9,12 +9,13 @@ import { parseArgs } from 'node:util';
 const DEFAULT_DATA = 'glusterts-data';
 
 async function usage(): Promise<string> {
-  const [{ BENCH_USAGE }, { HEAL_USAGE, SHD_USAGE }, { DEFAULT_NBD_PORT }, { VOLUME_USAGE }] =
+  const [{ BENCH_USAGE }, { HEAL_USAGE, SHD_USAGE }, { DEFAULT_NBD_PORT }, { VOLUME_USAGE }, { PEER_USAGE }] =
     await Promise.all([
       import('./commands/bench.js'),
       import('./commands/heal.js'),
       import('./commands/nbd.js'),
       import('./commands/volume.js'),
+      import('./commands/peer.js'),
     ]);
   return `usage: glusterts <command> [options]
 
@@ -28,7 +29,9 @@ commands:
             --nbd-port N    NBD export port            (default ${DEFAULT_NBD_PORT}; off = no NBD export)
   daemon  run the management daemon alone in the foreground
             --data DIR --host ADDR --port N as for up; --socket PATH also serves a unix socket
+            a probed daemon runs an etcd member on ADDR:2379/2380 (docs/pool.md)
 ${VOLUME_USAGE}
+${PEER_USAGE}
 ${HEAL_USAGE}
 ${SHD_USAGE}
   nbd     serve volume images over NBD (export names VOLUME/PATH) until SIGINT/SIGTERM
@@ -178,6 +181,33 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`--mode takes only "script" (got ${values.mode})`);
       try {
         return await volume(values.data, args, { yes: values.yes === true || values.mode === 'script' });
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        console.error(`glusterts: ${err.message}`);
+        return 2;
+      }
+    }
+    case 'peer':
+    case 'pool': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          data: { type: 'string', default: DEFAULT_DATA },
+          yes: { type: 'boolean' },
+          mode: { type: 'string' },
+        },
+      });
+      const [{ peer }, { UsageError }] = await Promise.all([
+        import('./commands/peer.js'),
+        import('./commands/volume.js'),
+      ]);
+      try {
+        if (values.mode !== undefined && values.mode !== 'script')
+          throw new UsageError(`--mode takes only "script" (got ${values.mode})`);
+        return await peer(values.data, command, positionals, {
+          yes: values.yes === true || values.mode === 'script',
+        });
       } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         console.error(`glusterts: ${err.message}`);

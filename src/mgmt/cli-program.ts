@@ -34,7 +34,10 @@ export type CliRequest =
   | { op: 'get'; name: string; key: string }
   | { op: 'reset'; name: string; key?: string }
   | { op: 'info'; name?: string }
-  | { op: 'status'; name?: string };
+  | { op: 'status'; name?: string }
+  | { op: 'peer-probe'; host: string }
+  | { op: 'peer-detach'; host: string }
+  | { op: 'peer-status' };
 
 export type CliReply = { ok: true; result: unknown; warnings?: string[] } | { ok: false; error: string };
 
@@ -80,6 +83,11 @@ export function parseCliRequest(text: string): CliRequest {
     case 'info':
     case 'status':
       return { op: v.op, ...optName() };
+    case 'peer-probe':
+    case 'peer-detach':
+      return { op: v.op, host: str('host') };
+    case 'peer-status':
+      return { op: 'peer-status' };
     default:
       throw new Error(`unknown operation ${String(v.op)}`);
   }

@@ -10,7 +10,9 @@
  *
  * and sends FETCHSPEC to every connection that fetched a volume's volfile when the volume
  * changes. The CLI's private program is served on DATA/cli.socket only. Volumes, their
- * volfiles and bricks are the VolumeManager's.
+ * volfiles and bricks are the VolumeManager's; the pool of hosts (peer probe, the etcd
+ * member) is the Pool's, whose daemon-to-daemon program is served on the TCP port too
+ * (left out of DUMP's list). See docs/pool.md.
  */
 import { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
@@ -33,6 +35,8 @@ import {
 } from '../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, parseCliRequest, type CliReply, type CliRequest } from './cli-program.js';
 import { VolumeManager } from './manager.js';
+import { PEER_PROGRAM_ID, PeerProcs, type PeerReply } from './peer-program.js';
+import { Pool, PoolOpError } from './pool.js';
 import { PortmapTable } from './portmap.js';
 import { VolumeStore } from './store.js';
 import { DATA_PATH_NODE_FLAGS } from './node-flags.js';
@@ -56,6 +60,11 @@ export interface DaemonOptions {
   brickRestartMinMs?: number;
   brickRestartMaxMs?: number;
   signinTimeoutMs?: number;
+  /** The pool's etcd member: client and peer ports on the daemon's address (2379, 2380). */
+  etcdClientPort?: number;
+  etcdPeerPort?: number;
+  /** The etcd program (default `etcd` on PATH). */
+  etcdProgram?: string;
   log?: (message: string) => void;
 }
 
@@ -87,6 +96,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   readonly portmap: PortmapTable;
   readonly store: VolumeStore;
   readonly supervisor: BrickSupervisor;
+  readonly pool: Pool;
   private readonly rpc: RpcServer<MgmtConnState>;
   private readonly cli: RpcServer;
   private readonly cliSocket: string;
@@ -98,6 +108,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     portmap: PortmapTable;
     store: VolumeStore;
     supervisor: BrickSupervisor;
+    pool: Pool;
     rpc: RpcServer<MgmtConnState>;
     cli: RpcServer;
   }) {
@@ -107,6 +118,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.portmap = parts.portmap;
     this.store = parts.store;
     this.supervisor = parts.supervisor;
+    this.pool = parts.pool;
     this.rpc = parts.rpc;
     this.cli = parts.cli;
     this.cliSocket = parts.store.cliSocketPath;
@@ -128,7 +140,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const rpc = new RpcServer<MgmtConnState>({ onError: (err) => log(`call failed: ${String(err)}`) });
     const portmap = new PortmapTable();
     // The manager and supervisor need the bound port, known only after listen.
-    const late = {} as { manager: VolumeManager; daemon?: Daemon };
+    const late = {} as { manager: VolumeManager; pool: Pool; daemon?: Daemon };
     const fetchers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
     /** Connections that fetched a volume's self-heal daemon volfile (`shd/NAME`): its shds. */
     const healers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
@@ -189,6 +201,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       },
     });
 
+    registerPeerProgram(rpc, () => late.pool);
+
     const servers: net.Server[] = [];
     try {
       servers.push(await rpc.listen({ host: opts.host, port: opts.port }));
@@ -221,6 +235,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       ...(opts.signinTimeoutMs !== undefined ? { signinTimeoutMs: opts.signinTimeoutMs } : {}),
     });
 
+    late.pool = new Pool({
+      store,
+      manager: late.manager,
+      uuid: store.daemonUuid(),
+      host: opts.host,
+      port: address.port,
+      log,
+      ...(opts.etcdClientPort !== undefined ? { etcdClientPort: opts.etcdClientPort } : {}),
+      ...(opts.etcdPeerPort !== undefined ? { etcdPeerPort: opts.etcdPeerPort } : {}),
+      ...(opts.etcdProgram !== undefined ? { etcdProgram: opts.etcdProgram } : {}),
+    });
+
     const cli = new RpcServer({ onError: (err) => log(`cli call failed: ${String(err)}`) });
     cli.register({
       ...CLI_PROGRAM_ID,
@@ -228,16 +254,25 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       procs: {
         [CliProcs.NULL.proc]: () => undefined,
         [CliProcs.REQUEST.proc]: procedureHandler(CliProcs.REQUEST, async ({ json }) => ({
-          json: JSON.stringify(await handleCli(late.manager, json)),
+          json: JSON.stringify(await handleCli(late.manager, late.pool, json)),
         })),
       },
     });
-    const daemon = new Daemon({ address, volumes: late.manager, portmap, store, supervisor, rpc, cli });
+    const daemon = new Daemon({
+      address,
+      volumes: late.manager,
+      portmap,
+      store,
+      supervisor,
+      pool: late.pool,
+      rpc,
+      cli,
+    });
     late.daemon = daemon;
     try {
       await cli.listen({ path: store.cliSocketPath });
       chmodSync(store.cliSocketPath, 0o600);
-      await late.manager.restore();
+      await late.manager.restore(await late.pool.boot());
     } catch (err) {
       await daemon.close();
       throw err;
@@ -250,6 +285,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.closing ??= (async () => {
       await this.cli.close();
       await this.volumes.shutdown();
+      await this.pool.close();
       await this.rpc.close();
       try {
         unlinkSync(this.cliSocket);
@@ -278,7 +314,7 @@ interface GlusterdHooks {
 
 /** GF-DUMP, Portmap and Handshake, registered in the order DUMP lists them. */
 function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: GlusterdHooks): void {
-  rpc.register(gfDumpProgram(rpc));
+  rpc.register(gfDumpProgram(rpc, (p) => p.prog !== PEER_PROGRAM_ID.prog));
   rpc.register({
     ...Program.PORTMAP,
     name: 'Gluster Portmap',
@@ -327,7 +363,50 @@ function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: Glusterd
   });
 }
 
-async function handleCli(manager: VolumeManager, json: string): Promise<CliReply> {
+/** The pool's daemon-to-daemon program (peer-program.ts). */
+function registerPeerProgram(rpc: RpcServer<MgmtConnState>, pool: () => Pool): void {
+  const json =
+    (run: (body: Record<string, unknown>) => Promise<unknown> | unknown) =>
+    async ({ json: text }: { json: string }) => {
+      let reply: PeerReply;
+      try {
+        const body = JSON.parse(text) as unknown;
+        if (typeof body !== 'object' || body === null) throw new Error('bad request');
+        reply = { ok: true, result: (await run(body as Record<string, unknown>)) ?? null };
+      } catch (err) {
+        reply = { ok: false, error: (err as Error).message };
+      }
+      return { json: JSON.stringify(reply) };
+    };
+  rpc.register({
+    ...PEER_PROGRAM_ID,
+    name: 'glusterts pool',
+    procs: {
+      [PeerProcs.NULL.proc]: () => undefined,
+      [PeerProcs.HELLO.proc]: procedureHandler(
+        PeerProcs.HELLO,
+        json(() => pool().hello()),
+      ),
+      [PeerProcs.JOIN.proc]: procedureHandler(
+        PeerProcs.JOIN,
+        json((b) => {
+          if (typeof b.initialCluster !== 'string') throw new Error('JOIN needs initialCluster');
+          return pool().join(b.initialCluster);
+        }),
+      ),
+      [PeerProcs.ATTACH.proc]: procedureHandler(
+        PeerProcs.ATTACH,
+        json(() => pool().attach()),
+      ),
+      [PeerProcs.LEAVE.proc]: procedureHandler(
+        PeerProcs.LEAVE,
+        json(() => pool().leave()),
+      ),
+    },
+  });
+}
+
+async function handleCli(manager: VolumeManager, pool: Pool, json: string): Promise<CliReply> {
   let req: CliRequest;
   try {
     req = parseCliRequest(json);
@@ -367,8 +446,15 @@ async function handleCli(manager: VolumeManager, json: string): Promise<CliReply
         return { ok: true, result: req.name === undefined ? manager.list() : [manager.get(req.name)] };
       case 'status':
         return { ok: true, result: manager.status(req.name) };
+      case 'peer-probe':
+        return { ok: true, result: await pool.probe(req.host) };
+      case 'peer-detach':
+        return { ok: true, result: await pool.detach(req.host) };
+      case 'peer-status':
+        return { ok: true, result: await pool.status() };
     }
   } catch (err) {
+    if (err instanceof PoolOpError) return { ok: false, error: err.message };
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 }

@@ -1,8 +1,11 @@
 /**
  * VolumeManager: the volume operations behind the CLI (create, start, stop, delete, set,
  * get, reset, info, status), the volume table GETSPEC reads, and brick life cycles. Operations run
- * one at a time; each persists the record before it acts, so a restart finds the state
- * the last operation asked for.
+ * one at a time; each commits the new record to the cluster store before it acts, so a
+ * restart finds the state the last operation asked for. In a pool (an etcd cluster store)
+ * the commit is one transaction that fails whole when another daemon changed the state
+ * first, and the changes every daemon commits come back through the store's watch: each
+ * daemon then starts and stops only its own host's bricks and rewrites its volfiles.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -31,6 +34,13 @@ import {
   volumeGetRows,
   type VolumeOptionKey,
 } from './options.js';
+import {
+  LocalClusterStore,
+  StaleStateError,
+  type ClusterChange,
+  type ClusterStore,
+  type PeerRecord,
+} from './cluster-store.js';
 import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
 import type { BrickSupervisor } from './supervisor.js';
@@ -95,6 +105,9 @@ const MAX_BRICK_PATH = 1024;
 
 export class VolumeManager {
   private readonly volumes = new Map<string, VolumeRecord>();
+  /** The pool's hosts by uuid (this one included); empty on a single host. */
+  private readonly peers = new Map<string, PeerRecord>();
+  private cluster: ClusterStore;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly o: Required<ManagerOptions>;
 
@@ -110,6 +123,22 @@ export class VolumeManager {
       log: (m) => console.error(`glusterts mgmt: ${m}`),
       ...options,
     };
+    this.cluster = new LocalClusterStore(store);
+  }
+
+  /** Whether the state is shared with a pool of hosts. */
+  get pooled(): boolean {
+    return this.cluster.kind !== 'local';
+  }
+
+  /** The pool's hosts, this one included (none on a single host). */
+  peerList(): PeerRecord[] {
+    return [...this.peers.values()].sort((a, b) => a.host.localeCompare(b.host));
+  }
+
+  /** Whether this daemon runs the brick: every brick on a single host, its own host's in a pool. */
+  ownsBrick(b: VolumeBrick): boolean {
+    return !this.pooled || b.host === this.o.host;
   }
 
   /** Runs operations one after the other. */
@@ -133,9 +162,10 @@ export class VolumeManager {
     return v;
   }
 
-  /** The volume a brick path belongs to, if any. */
+  /** The volume one of this host's brick paths belongs to, if any. */
   volumeOfBrick(path: string): VolumeRecord | undefined {
-    for (const v of this.volumes.values()) if (v.bricks.some((b) => b.path === path)) return v;
+    for (const v of this.volumes.values())
+      if (v.bricks.some((b) => b.path === path && this.ownsBrick(b))) return v;
     return undefined;
   }
 
@@ -161,25 +191,150 @@ export class VolumeManager {
 
   // ---- life cycle -------------------------------------------------------------------
 
-  /** Loads the stored volumes and starts the bricks of started ones. */
-  restore(): Promise<void> {
-    return this.serial(async () => {
-      for (const v of this.store.load((name, err) =>
-        this.o.log(`volume ${name} not loaded: ${err.message}`),
-      )) {
-        this.volumes.set(v.name, v);
-        this.writeVolfiles(v);
-        if (v.status === 'started') {
-          for (const b of v.bricks) killStaleBrick(this.pidFile(b), b.path, this.o.log);
-          this.startBricks(v);
-        }
-      }
+  /** Loads the stored volumes (from `cluster` when given: a pool's) and starts the bricks of started ones. */
+  restore(cluster?: ClusterStore): Promise<void> {
+    return this.serial(() => {
+      if (cluster) this.cluster = cluster;
+      return this.adopt(true);
     });
+  }
+
+  /**
+   * Moves the state to `cluster` (a pool's store: this host joined or formed a pool) and
+   * follows it from now on. The caller has made sure the new store holds this host's volumes.
+   */
+  useCluster(cluster: ClusterStore): Promise<void> {
+    return this.serial(async () => {
+      const old = this.cluster;
+      this.cluster = cluster;
+      try {
+        await this.adopt(false);
+      } catch (err) {
+        this.cluster = old;
+        throw err;
+      }
+      old.close();
+    });
+  }
+
+  /**
+   * Takes the cluster store's state as this daemon's: volume records (the local state
+   * directory caches them and their volfiles), own bricks of started volumes running,
+   * then follows the store's changes.
+   */
+  private async adopt(boot: boolean): Promise<void> {
+    const { volumes, peers } = await this.cluster.load((name, err) =>
+      this.o.log(`volume ${name} not loaded: ${err.message}`),
+    );
+    this.peers.clear();
+    for (const p of peers) this.peers.set(p.uuid, p);
+    if (this.pooled) {
+      const names = new Set(volumes.map((v) => v.name));
+      for (const cached of this.store.load()) if (!names.has(cached.name)) await this.forget(cached.name);
+    }
+    for (const v of volumes) {
+      const before = this.volumes.get(v.name);
+      this.volumes.set(v.name, v);
+      if (this.pooled) this.store.save(v);
+      this.writeVolfiles(v);
+      if (v.status === 'started') {
+        if (boot) for (const b of this.ownBricks(v)) killStaleBrick(this.pidFile(b), b.path, this.o.log);
+        this.startBricks(v);
+      } else if (before?.status === 'started') await this.stopBricks(v);
+      if (!boot) this.o.onVolfileChange(v.name);
+    }
+    this.cluster.watch({
+      volume: (name, record) =>
+        void this.applyCommitted(name, record).catch((err: Error) => this.o.log(err.message)),
+      peer: (uuid, record) => {
+        if (record) this.peers.set(uuid, record);
+        else this.peers.delete(uuid);
+      },
+    });
+  }
+
+  /** A volume record another daemon (or this one) committed: make this host follow it. */
+  private applyCommitted(name: string, record: VolumeRecord | undefined): Promise<void> {
+    return this.serial(async () => {
+      const current = this.volumes.get(name);
+      if (!record) {
+        if (current) await this.forget(name);
+        return;
+      }
+      if (current && JSON.stringify(current) === JSON.stringify(record)) return;
+      this.volumes.set(name, record);
+      this.store.save(record);
+      // A brick of this host named by a create on another host: its directory is made here.
+      for (const b of this.ownBricks(record)) mkdirSync(b.path, { recursive: true, mode: 0o755 });
+      this.writeVolfiles(record);
+      if (record.status === 'started') this.startBricks(record);
+      else if (current?.status === 'started') await this.stopBricks(record);
+      if (current && record.status === 'started' && current.status === 'started') this.syncShd(record);
+      this.o.onVolfileChange(name);
+    });
+  }
+
+  /** Drops a volume this host still knows but the cluster no longer has. */
+  private async forget(name: string): Promise<void> {
+    const vol = this.volumes.get(name) ?? this.store.load().find((v) => v.name === name);
+    if (vol) await this.stopBricks(vol);
+    this.volumes.delete(name);
+    this.store.remove(name);
+    this.o.onVolfileChange(name);
+  }
+
+  /**
+   * Commits a change to the cluster store (all or nothing) and, in a pool, to the local
+   * cache. The store's own failures become the CLI's messages.
+   */
+  private async persist(change: ClusterChange, volume: string): Promise<void> {
+    try {
+      await this.cluster.commit(change);
+    } catch (err) {
+      if (err instanceof StaleStateError)
+        throw new VolumeOpError(
+          `Another transaction is in progress for ${volume}. Please try again after some time.`,
+        );
+      throw new VolumeOpError(
+        `the cluster state store did not take the change (${(err as Error).message}); ` +
+          'if it answered late the change may still take effect: check volume info',
+      );
+    }
+    if (!this.pooled) return;
+    if (change.putVolume) this.store.save(change.putVolume);
+    if (change.removeVolume !== undefined) this.store.remove(change.removeVolume);
+  }
+
+  /** Records a pool host (probe) or drops one (detach), after the other volume operations. */
+  commitPeer(change: Pick<ClusterChange, 'putPeer' | 'removePeer'>): Promise<void> {
+    return this.serial(async () => {
+      await this.cluster.commit(change);
+      if (change.putPeer) this.peers.set(change.putPeer.uuid, change.putPeer);
+      if (change.removePeer !== undefined) this.peers.delete(change.removePeer);
+    });
+  }
+
+  /** Runs `op` after the volume operations in flight and before the next ones. */
+  exclusive<T>(op: () => Promise<T> | T): Promise<T> {
+    return this.serial(op);
+  }
+
+  private ownBricks(vol: VolumeRecord): VolumeBrick[] {
+    return vol.bricks.filter((b) => this.ownsBrick(b));
+  }
+
+  /** Stops this host's bricks of `vol` and its self-heal daemon. */
+  private async stopBricks(vol: VolumeRecord): Promise<void> {
+    await Promise.all(
+      [...this.ownBricks(vol).map((b) => b.path), `shd:${vol.name}`].map((k) => this.supervisor.stop(k)),
+    );
+    for (const b of this.ownBricks(vol)) this.brickGone(b.path);
   }
 
   /** Stops every brick process; volumes keep their status, so the next start resumes them. */
   shutdown(): Promise<void> {
     return this.serial(async () => {
+      this.cluster.close();
       await this.supervisor.stopAll();
       for (const v of this.volumes.values()) for (const b of v.bricks) this.brickGone(b.path);
     });
@@ -198,7 +353,7 @@ export class VolumeManager {
     force = false,
     layout: Partial<ReplicaLayout> = {},
   ): Promise<OpResult> {
-    return this.serial(() => {
+    return this.serial(async () => {
       checkVolumeName(name);
       if (this.volumes.has(name)) throw new VolumeOpError(`Volume ${name} already exists`);
       if (brickArgs.length === 0) throw new VolumeOpError('at least one brick is required');
@@ -210,11 +365,12 @@ export class VolumeManager {
       const warnings: string[] = [];
       for (let i = 0; i < bricks.length; i++) {
         const b = bricks[i]!;
-        for (let j = 0; j < i; j++) checkOverlap(b, bricks[j]!, `this command`);
+        for (let j = 0; j < i; j++) checkOverlap(b, bricks[j]!, `this command`, this.pooled);
         for (const v of this.volumes.values())
-          for (const other of v.bricks) checkOverlap(b, other, `volume ${v.name}`);
+          for (const other of v.bricks) checkOverlap(b, other, `volume ${v.name}`, this.pooled);
       }
-      for (const b of bricks) warnings.push(...prepareBrickDir(b, force));
+      // Another host's brick directory is made by its daemon when the new volume reaches it.
+      for (const b of this.ownBricks({ bricks } as VolumeRecord)) warnings.push(...prepareBrickDir(b, force));
       const vol: VolumeRecord = {
         name,
         id: randomUUID(),
@@ -224,7 +380,7 @@ export class VolumeManager {
         ...(replica > 1 ? { replicaCount: replica } : {}),
         ...(arbiter > 0 ? { arbiterCount: arbiter } : {}),
       };
-      this.store.save(vol);
+      await this.persist({ putVolume: vol }, name);
       this.volumes.set(name, vol);
       this.writeVolfiles(vol);
       this.o.onVolfileChange(name);
@@ -238,19 +394,21 @@ export class VolumeManager {
    */
   start(name: string, force = false): Promise<OpResult> {
     return this.serial(async () => {
-      const vol = this.require(name);
-      if (vol.status === 'started' && !force) throw new VolumeOpError(`Volume ${name} already started`);
-      for (const b of vol.bricks) {
+      const current = this.require(name);
+      if (current.status === 'started' && !force) throw new VolumeOpError(`Volume ${name} already started`);
+      for (const b of this.ownBricks(current)) {
         if (!existsSync(b.path) || !statSync(b.path).isDirectory())
           throw new VolumeOpError(`brick directory ${b.path} is missing`);
       }
-      vol.status = 'started';
-      this.store.save(vol);
+      const vol: VolumeRecord = { ...current, status: 'started' };
+      if (current.status !== 'started') await this.persist({ putVolume: vol }, name);
+      this.volumes.set(name, vol);
       this.writeVolfiles(vol);
       this.startBricks(vol, force);
       const warnings: string[] = [];
+      // Other hosts' bricks sign in at their own daemons.
       await Promise.all(
-        vol.bricks.map((b) =>
+        this.ownBricks(vol).map((b) =>
           this.portmap.waitForSignin(b.path, this.o.signinTimeoutMs).catch(() => {
             const why = lastBrickError(this.logFile(b));
             warnings.push(
@@ -267,27 +425,25 @@ export class VolumeManager {
 
   stop(name: string): Promise<OpResult> {
     return this.serial(async () => {
-      const vol = this.require(name);
-      if (vol.status !== 'started') throw new VolumeOpError(`Volume ${name} is not in the started state`);
-      vol.status = 'stopped';
-      this.store.save(vol);
-      await Promise.all(
-        [...vol.bricks.map((b) => b.path), `shd:${vol.name}`].map((k) => this.supervisor.stop(k)),
-      );
-      for (const b of vol.bricks) this.brickGone(b.path);
+      const current = this.require(name);
+      if (current.status !== 'started') throw new VolumeOpError(`Volume ${name} is not in the started state`);
+      const vol: VolumeRecord = { ...current, status: 'stopped' };
+      await this.persist({ putVolume: vol }, name);
+      this.volumes.set(name, vol);
+      await this.stopBricks(vol);
       this.o.onVolfileChange(name);
       return { volume: vol, warnings: [] };
     });
   }
 
   delete(name: string): Promise<OpResult> {
-    return this.serial(() => {
+    return this.serial(async () => {
       const vol = this.require(name);
       if (vol.status === 'started')
         throw new VolumeOpError(
           `Volume ${name} has been started. Volume needs to be stopped before deletion.`,
         );
-      this.store.remove(name);
+      await this.persist({ removeVolume: name }, name);
       this.volumes.delete(name);
       this.o.onVolfileChange(name);
       return { volume: vol, warnings: [] };
@@ -299,7 +455,7 @@ export class VolumeManager {
    * validated first: a refused key leaves the volume unchanged, as glusterd).
    */
   set(name: string, key: string, value: string): Promise<OpResult> {
-    return this.serial(() => {
+    return this.serial(async () => {
       const vol = this.require(name);
       let pairs: [string, string][];
       try {
@@ -340,7 +496,7 @@ export class VolumeManager {
    * succeeds, as on stock.
    */
   reset(name: string, key?: string): Promise<OpResult> {
-    return this.serial(() => {
+    return this.serial(async () => {
       const vol = this.require(name);
       let keys: string[];
       if (key === undefined || key === 'all') {
@@ -371,9 +527,14 @@ export class VolumeManager {
   }
 
   /** Stores a volume's new options, rewrites its volfiles and tells the clients. */
-  private applyOptions(vol: VolumeRecord, options: Record<string, string>, changed: string[]): OpResult {
-    vol.options = options;
-    this.store.save(vol);
+  private async applyOptions(
+    current: VolumeRecord,
+    options: Record<string, string>,
+    changed: string[],
+  ): Promise<OpResult> {
+    const vol: VolumeRecord = { ...current, options };
+    await this.persist({ putVolume: vol }, vol.name);
+    this.volumes.set(vol.name, vol);
     this.writeVolfiles(vol);
     if (changed.includes('cluster.self-heal-daemon')) this.syncShd(vol);
     this.o.onVolfileChange(vol.name);
@@ -390,8 +551,9 @@ export class VolumeManager {
       name: v.name,
       status: v.status,
       bricks: v.bricks.map((b) => {
-        const entry = v.status === 'started' ? this.portmap.get(b.path) : undefined;
-        const pid = this.supervisor.pid(b.path);
+        const own = this.ownsBrick(b);
+        const entry = v.status === 'started' && own ? this.portmap.get(b.path) : undefined;
+        const pid = own ? this.supervisor.pid(b.path) : undefined;
         return {
           brick: brickLabel(b),
           port: entry?.port ?? null,
@@ -429,7 +591,7 @@ export class VolumeManager {
     );
     if (isReplicated(vol))
       this.store.saveVolfile(vol.name, `${vol.name}-shd.vol`, shdVolfile(vol, { mgmtPort: this.o.port }));
-    for (const b of vol.bricks)
+    for (const b of this.ownBricks(vol))
       this.store.saveVolfile(
         vol.name,
         join('bricks', `${brickVolfileKey(vol.name, b)}.vol`),
@@ -439,7 +601,7 @@ export class VolumeManager {
 
   /** `now`: a brick waiting out its restart backoff is started at once. */
   private startBricks(vol: VolumeRecord, now = false): void {
-    for (const b of vol.bricks) {
+    for (const b of this.ownBricks(vol)) {
       this.supervisor.start(
         {
           brickPath: b.path,
@@ -462,7 +624,7 @@ export class VolumeManager {
     const off = ['off', 'false', 'no', '0', 'disable'].includes(
       String(vol.options['cluster.self-heal-daemon']),
     );
-    if (vol.status !== 'started' || !isReplicated(vol) || off) {
+    if (vol.status !== 'started' || !isReplicated(vol) || off || this.ownBricks(vol).length === 0) {
       if (this.supervisor.isSupervised(key)) void this.supervisor.stop(key);
       return;
     }
@@ -493,7 +655,9 @@ export class VolumeManager {
     const m = /^(?:([^:/]+):)?(\/.*)$/.exec(arg);
     if (!m) throw new VolumeOpError(`wrong brick type: ${arg}, use <HOSTNAME>:<export-dir-abs-path>`);
     const host = m[1] ?? defaultBrickHost(this.o.host);
-    if (!isReachableBrickHost(host, this.o.host))
+    if (this.pooled && host !== this.o.host && ![...this.peers.values()].some((p) => p.host === host))
+      throw new VolumeOpError(`Host ${host} is not in 'Peer in Cluster' state`);
+    if (!this.pooled && !isReachableBrickHost(host, this.o.host))
       throw new VolumeOpError(
         `Host ${host} is not this daemon's address (${this.o.host}): clients ask the daemon at the ` +
           `brick's host for its port, so bricks must use the daemon's address ` +
@@ -531,7 +695,9 @@ function isReachableBrickHost(host: string, daemonHost: string): boolean {
   return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === host));
 }
 
-function checkOverlap(b: VolumeBrick, other: VolumeBrick, where: string): void {
+/** `pooled`: bricks on different hosts never overlap (on a single host every brick is local). */
+function checkOverlap(b: VolumeBrick, other: VolumeBrick, where: string, pooled: boolean): void {
+  if (pooled && b.host !== other.host) return;
   if (b.path === other.path) throw new VolumeOpError(`Brick ${brickLabel(b)} is already part of ${where}`);
   if (b.path.startsWith(other.path + '/'))
     throw new VolumeOpError(`Brick ${brickLabel(b)} is inside brick ${brickLabel(other)} of ${where}`);

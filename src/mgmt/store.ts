@@ -116,7 +116,7 @@ export class VolumeStore {
       const file = join(this.volsDir, entry.name, 'info.json');
       if (!existsSync(file)) continue;
       try {
-        out.push(parseRecord(JSON.parse(readFileSync(file, 'utf8')), entry.name));
+        out.push(parseVolumeRecord(JSON.parse(readFileSync(file, 'utf8')), entry.name));
       } catch (err) {
         onError(entry.name, err instanceof Error ? err : new Error(String(err)));
       }
@@ -149,13 +149,14 @@ export class VolumeStore {
   }
 }
 
-function parseRecord(v: unknown, dirName: string): VolumeRecord {
+/** Checks a stored volume record (info.json, or the pool's copy); `name` is where it was found. */
+export function parseVolumeRecord(v: unknown, name: string): VolumeRecord {
   const fail = (why: string): never => {
-    throw new Error(`info.json: ${why}`);
+    throw new Error(`volume record: ${why}`);
   };
   if (typeof v !== 'object' || v === null) return fail('not an object');
   const r = v as Record<string, unknown>;
-  if (typeof r.name !== 'string' || r.name !== dirName) return fail('name does not match its directory');
+  if (typeof r.name !== 'string' || r.name !== name) return fail('name does not match where it is stored');
   checkVolumeName(r.name);
   if (typeof r.id !== 'string' || !/^[0-9a-f-]{36}$/.test(r.id)) return fail('bad id');
   if (!STATUSES.includes(r.status as VolumeStatus)) return fail('bad status');

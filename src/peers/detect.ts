@@ -33,6 +33,10 @@ export const PEER_PACKAGES: Readonly<Record<string, string>> = Object.freeze({
   nsenter: 'util-linux',
   fallocate: 'util-linux',
   stdbuf: 'coreutils',
+  etcd: 'etcd-server',
+  etcdctl: 'etcd-client',
+  ip: 'iproute2',
+  netns: 'iproute2',
 });
 
 const QEMU_GLUSTER_MODULES = [
@@ -43,8 +47,8 @@ const QEMU_GLUSTER_MODULES = [
 /**
  * What is missing for a peer: '' when present, else a reason naming the Debian package.
  * `name` is a program (`qemu-img`, `fio`, …) or one of the pseudo-names `stock-gluster`
- * (glusterd, glusterfsd, CLI, FUSE client, root) and `qemu-gluster` (qemu-img plus QEMU's
- * gluster block driver).
+ * (glusterd, glusterfsd, CLI, FUSE client, root), `qemu-gluster` (qemu-img plus QEMU's
+ * gluster block driver) and `netns` (`ip netns` as root: test/support/netns-hosts.ts).
  */
 export function peerMissing(name: string): string {
   if (name === 'stock-gluster') {
@@ -54,6 +58,11 @@ export function peerMissing(name: string): string {
     }
     if (process.getuid?.() !== 0)
       return 'stock GlusterFS needs root (mount namespace, bricks with trusted.* xattrs)';
+    return '';
+  }
+  if (name === 'netns') {
+    if (!which('ip')) return 'ip not found (install Debian package iproute2)';
+    if (process.getuid?.() !== 0) return 'network namespaces (hosts of a pool) need root';
     return '';
   }
   if (name === 'qemu-gluster') {

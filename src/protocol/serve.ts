@@ -30,9 +30,13 @@ export const pingResult = () => ({ opRet: 0, opErrno: 0, xdata: Buffer.alloc(0) 
 
 /**
  * GF-DUMP, which every GlusterFS server offers: DUMP lists the server's programs in
- * registration order (clients compare numbers only), PING answers at once.
+ * registration order (clients compare numbers only), PING answers at once. `listed` leaves
+ * out programs that are not the server's public face (the glusterts pool's own program).
  */
-export function gfDumpProgram<S>(server: RpcServer<S>): RpcProgram<S> {
+export function gfDumpProgram<S>(
+  server: RpcServer<S>,
+  listed: (program: RpcProgram<S>) => boolean = () => true,
+): RpcProgram<S> {
   return {
     ...Program.DUMP,
     name: 'GF-DUMP',
@@ -42,7 +46,9 @@ export function gfDumpProgram<S>(server: RpcServer<S>): RpcProgram<S> {
         gfsId: 0n,
         opRet: 0,
         opErrno: 0,
-        progs: server.programs.map((p) => ({ progname: p.name, prognum: p.prog, progver: p.vers })),
+        progs: server.programs
+          .filter(listed)
+          .map((p) => ({ progname: p.name, prognum: p.prog, progver: p.vers })),
       })),
       [DumpProcs.PING.proc]: procedureHandler(DumpProcs.PING, pingResult),
     },

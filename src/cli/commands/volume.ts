@@ -95,7 +95,7 @@ export const REPLICA_2_QUESTION =
   'Do you still want to continue?\n (y/n) ';
 
 /** Prints `question` and reads one line; only y or yes (any case) agrees. EOF is no. */
-async function confirm(question: string, input: NodeJS.ReadableStream): Promise<boolean> {
+export async function confirm(question: string, input: NodeJS.ReadableStream): Promise<boolean> {
   process.stdout.write(question);
   const rl = createInterface({ input, terminal: false });
   try {
