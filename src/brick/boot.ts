@@ -8,12 +8,15 @@ import type { AddressInfo } from 'node:net';
 import {
   Graph,
   GraphError,
+  parseOptions,
   parseVolfile,
   topVolume,
+  type OptionSchema,
   type TranslatorRegistry,
   type VolumeDecl,
 } from '../xlator/index.js';
-import { BrickServer } from './server.js';
+import { BrickServer, type AccessSettings } from './server.js';
+import { ANON_ID } from './squash.js';
 
 export interface BootedBrick {
   server: BrickServer;
@@ -21,6 +24,12 @@ export interface BootedBrick {
   exportName: string;
   host: string;
   port: number;
+  /**
+   * Applies a new volfile's protocol/server access options (auth, squash) without a restart,
+   * as stock's reconfigure; the rest of the volfile must name the same export. Resolves with
+   * the number of clients disconnected because they are no longer admitted.
+   */
+  reconfigure(volfileText: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -28,8 +37,47 @@ export interface ServerSettings {
   host: string;
   port: number;
   exportName: string;
-  allow: string[];
-  logins: Map<string, string>;
+  access: AccessSettings;
+}
+
+/** protocol/server's options about access, with stock's names and defaults. */
+const SQUASH_SCHEMA = {
+  'root-squash': { type: 'bool', default: false, description: 'uid/gid 0 act as anonuid/anongid' },
+  'all-squash': { type: 'bool', default: false, description: 'every uid/gid acts as anonuid/anongid' },
+  anonuid: { type: 'int', default: ANON_ID, min: 0, max: 2 ** 32 - 1, description: 'the anonymous uid' },
+  anongid: { type: 'int', default: ANON_ID, min: 0, max: 2 ** 32 - 1, description: 'the anonymous gid' },
+  'strict-auth-accept': {
+    type: 'bool',
+    default: false,
+    description: 'refuse clients that bring no login credentials',
+  },
+} as const satisfies OptionSchema;
+
+function accessSettings(o: ReadonlyMap<string, string>, exportName: string): AccessSettings {
+  const { options } = parseOptions(SQUASH_SCHEMA, o);
+  const passwords = new Map<string, string>();
+  for (const [key, value] of o) {
+    const m = /^auth\.login\.(.+)\.password$/.exec(key);
+    if (m) passwords.set(m[1]!, value);
+  }
+  const allow = o.get(`auth.addr.${exportName}.allow`) ?? o.get(`auth.ip.${exportName}.allow`);
+  const reject = o.get(`auth.addr.${exportName}.reject`);
+  return {
+    auth: {
+      // Stock glusterfsd will not start without an auth option; glusterts admits all then.
+      allow: allow === undefined && reject === undefined ? '*' : allow,
+      reject,
+      loginAllow: (o.get(`auth.login.${exportName}.allow`) ?? '').split(/[ ,]+/).filter(Boolean),
+      passwords,
+      strictAuth: options['strict-auth-accept'],
+    },
+    squash: {
+      rootSquash: options['root-squash'],
+      allSquash: options['all-squash'],
+      anonUid: options.anonuid,
+      anonGid: options.anongid,
+    },
+  };
 }
 
 export function serverSettings(decl: VolumeDecl): ServerSettings {
@@ -47,22 +95,11 @@ export function serverSettings(decl: VolumeDecl): ServerSettings {
       `brick volfile: bad transport.socket.listen-port ${o.get('transport.socket.listen-port')}`,
     );
   }
-  const list = (v: string | undefined) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  const logins = new Map<string, string>();
-  for (const user of list(o.get(`auth.login.${exportName}.allow`))) {
-    const password = o.get(`auth.login.${user}.password`);
-    if (password !== undefined) logins.set(user, password);
-  }
   return {
     host: o.get('transport.socket.bind-address') ?? '0.0.0.0',
     port,
     exportName,
-    allow: list(o.get(`auth.addr.${exportName}.allow`)).filter((p) => p !== '*'),
-    logins,
+    access: accessSettings(o, exportName),
   };
 }
 
@@ -83,8 +120,7 @@ export async function bootBrick(volfileText: string, registry: TranslatorRegistr
     graph,
     exportName: settings.exportName,
     ...(volumeId ? { volumeId } : {}),
-    allow: settings.allow,
-    logins: settings.logins,
+    access: settings.access,
   });
   try {
     const listening = await server.listen(settings.host, settings.port);
@@ -95,6 +131,14 @@ export async function bootBrick(volfileText: string, registry: TranslatorRegistr
       exportName: settings.exportName,
       host: settings.host,
       port,
+      reconfigure(text: string) {
+        const next = serverSettings(topVolume(parseVolfile(text)));
+        if (next.exportName !== settings.exportName)
+          throw new GraphError(
+            `reconfigure: the volfile exports ${next.exportName}, not ${settings.exportName}`,
+          );
+        return server.reconfigure(next.access);
+      },
       async close() {
         await server.close();
         await graph.fini();

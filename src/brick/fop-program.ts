@@ -22,6 +22,7 @@ import {
   openedFd,
   requestFromWire,
   resultsToWire,
+  type Caller,
   type FopContext,
   type FopRequest,
   type Layer,
@@ -33,6 +34,8 @@ export interface FopProgramOptions {
   top: Layer;
   /** Reports unexpected (non-FopError) failures; they still answer EIO. */
   onError?: (err: unknown, fop: FopName) => void;
+  /** Who the brick acts for, from the caller the credential names (root-squash). */
+  actingAs?: (caller: Caller, session: BrickSession) => Caller;
 }
 
 export function fopProgram(opts: FopProgramOptions): RpcProgram<BrickConnectionState> {
@@ -61,7 +64,8 @@ function fopHandler<N extends FopName>(name: N, opts: FopProgramOptions): RpcHan
 
     let results: FopResults<N>;
     try {
-      results = await runFop(name, args, session, rpc, opts.top);
+      const caller = callerFrom(rpc.cred);
+      results = await runFop(name, args, session, opts.actingAs?.(caller, session) ?? caller, opts.top);
     } catch (err) {
       const fopErr = FopError.from(err);
       if (!(err instanceof FopError)) opts.onError?.(err, name);
@@ -81,7 +85,7 @@ async function runFop<N extends FopName>(
   name: N,
   args: FopArgs<N>,
   session: BrickSession,
-  rpc: RpcContext<BrickConnectionState>,
+  caller: Caller,
   top: Layer,
 ): Promise<FopResults<N>> {
   const def = fopDef(name);
@@ -97,7 +101,7 @@ async function runFop<N extends FopName>(
     if (def.releases) return resultsToWire(name, undefined);
     throw err;
   }
-  const ctx: FopContext = { caller: callerFrom(rpc.cred), session };
+  const ctx: FopContext = { caller, session };
   const reply = await top.call(name, req, ctx);
   if (releasing !== undefined) session.fds.release(releasing);
   const opened = openedFd(name, req);

@@ -20,15 +20,28 @@ import { carveEndAlignedUnsafe, DIRECT_ALIGNMENT } from '../sys/index.js';
 import type { Graph, FopContext } from '../xlator/index.js';
 import { fopProgram } from './fop-program.js';
 import { newSession, type BrickConnectionState, type BrickSession } from './session.js';
-import { checkSetvolume, type ExportPolicy } from './setvolume.js';
+import { authenticate, type AuthRules } from './auth.js';
+import { authRequest, checkSetvolume, type ExportPolicy } from './setvolume.js';
+import { NO_SQUASH, squashCaller, type SquashPolicy } from './squash.js';
+
+/** What protocol/server's options say about who may attach and as whom they act. */
+export interface AccessSettings {
+  auth: AuthRules;
+  squash: SquashPolicy;
+}
+
+export const OPEN_ACCESS: AccessSettings = {
+  auth: { allow: '*', loginAllow: [], passwords: new Map(), strictAuth: false },
+  squash: NO_SQUASH,
+};
 
 export interface BrickServerOptions extends RpcServerOptions {
   graph: Graph;
   /** Name of the graph's top layer as clients send it in remote-subvolume (the brick path). */
   exportName: string;
   volumeId?: string;
-  allow?: readonly string[];
-  logins?: ReadonlyMap<string, string>;
+  /** Default OPEN_ACCESS: anyone may attach, nobody is squashed. */
+  access?: AccessSettings;
 }
 
 /**
@@ -46,6 +59,7 @@ const SYSTEM_CALLER = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.allo
 export class BrickServer {
   readonly rpc: RpcServer<BrickConnectionState>;
   private readonly policy: ExportPolicy;
+  private squash: SquashPolicy;
 
   constructor(private readonly opts: BrickServerOptions) {
     if (!opts.graph.top || opts.graph.top.name !== opts.exportName) {
@@ -55,12 +69,18 @@ export class BrickServer {
       exportName: opts.exportName,
       ...(opts.volumeId ? { volumeId: opts.volumeId } : {}),
       brickUuid: randomUUID(),
-      allow: opts.allow ?? [],
-      logins: opts.logins ?? new Map(),
+      auth: (opts.access ?? OPEN_ACCESS).auth,
     };
+    this.squash = (opts.access ?? OPEN_ACCESS).squash;
     this.rpc = new RpcServer<BrickConnectionState>({ allocateRecord: directRecord, ...opts });
     // DUMP lists these in registration order; stock bricks put the FOP program first.
-    this.rpc.register(fopProgram({ top: opts.graph.top, onError: (err, fop) => this.report(err, fop) }));
+    this.rpc.register(
+      fopProgram({
+        top: opts.graph.top,
+        onError: (err, fop) => this.report(err, fop),
+        actingAs: (caller, session) => squashCaller(caller, this.squash, session.trusted),
+      }),
+    );
     this.rpc.register(gfDumpProgram(this.rpc));
     this.rpc.register({
       ...Program.HANDSHAKE,
@@ -99,13 +119,44 @@ export class BrickServer {
     return this.rpc.close();
   }
 
+  /**
+   * New access settings on a running brick (stock's reconfigure of protocol/server): later
+   * SETVOLUMEs and FOPs follow them, and every session is authenticated again with what it
+   * sent at SETVOLUME, and one no longer admitted is disconnected. Resolves with the number
+   * of connections dropped.
+   */
+  async reconfigure(access: AccessSettings): Promise<number> {
+    this.policy.auth = access.auth;
+    this.squash = access.squash;
+    let dropped = 0;
+    for (const conn of [...this.rpc.connections]) {
+      const session = conn.state?.session;
+      if (!session) continue;
+      if ((await authenticate(access.auth, session.auth)).admitted) continue;
+      dropped++;
+      conn.destroy();
+    }
+    return dropped;
+  }
+
   private async setvolume(dict: Map<string, Buffer>, conn: RpcConnection<BrickConnectionState>) {
-    const peer = conn.socket instanceof Socket ? (conn.socket.remoteAddress ?? '') : '';
-    const outcome = checkSetvolume(dict, peer.replace(/^::ffff:/, ''), this.policy);
+    const peer = (conn.socket instanceof Socket ? (conn.socket.remoteAddress ?? '') : '').replace(
+      /^::ffff:/,
+      '',
+    );
+    const outcome = await checkSetvolume(dict, peer, this.policy);
     if (!outcome.ok) return { opRet: -1, opErrno: outcome.errno, dict: outcome.reply };
     // A repeated SETVOLUME starts over: the old session's fds and locks go.
     const previous = conn.state?.session;
-    conn.state = { session: newSession(outcome.processUuid, conn.id, outcome.clientVersion) };
+    conn.state = {
+      session: newSession(
+        outcome.processUuid,
+        conn.id,
+        outcome.clientVersion,
+        outcome.trusted,
+        authRequest(dict, peer),
+      ),
+    };
     await this.endSession(previous);
     return { opRet: 0, opErrno: 0, dict: outcome.reply };
   }

@@ -4,6 +4,7 @@
  */
 import { AuthFlavor, type Credential } from '../rpc/auth.js';
 import { FdTable, type Caller, type Session } from '../xlator/index.js';
+import type { AuthRequest } from './auth.js';
 
 export interface BrickConnectionState {
   /** Set by a successful SETVOLUME; FOPs before it are refused. */
@@ -13,10 +14,27 @@ export interface BrickConnectionState {
 export interface BrickSession extends Session {
   readonly processUuid: string;
   readonly clientVersion: string;
+  /** The login module accepted its credentials (src/brick/auth.ts). */
+  readonly trusted: boolean;
+  /** What it authenticated with, asked again when the auth options change. */
+  readonly auth: AuthRequest;
 }
 
-export function newSession(processUuid: string, connectionId: number, clientVersion: string): BrickSession {
-  return { id: `${processUuid}#${connectionId}`, fds: new FdTable(), processUuid, clientVersion };
+export function newSession(
+  processUuid: string,
+  connectionId: number,
+  clientVersion: string,
+  trusted: boolean,
+  auth: AuthRequest,
+): BrickSession {
+  return {
+    id: `${processUuid}#${connectionId}`,
+    fds: new FdTable(),
+    processUuid,
+    clientVersion,
+    trusted,
+    auth,
+  };
 }
 
 const NO_OWNER = Buffer.alloc(0);

@@ -4,46 +4,40 @@
  */
 import { Errno } from '../protocol/errno.js';
 import { Program, SetvolumeKeys as K, legacyDict, legacyString, type LegacyDict } from '../protocol/index.js';
+import { authenticate, type AuthRequest, type AuthRules } from './auth.js';
 
 export interface ExportPolicy {
   /** The name clients must send as remote-subvolume (the brick path). */
   exportName: string;
   volumeId?: string;
   brickUuid: string;
-  /** `auth.addr.<export>.allow` patterns ('*' or globs of addresses); empty = allow all. */
-  allow: readonly string[];
-  /** `auth.login`: username → password; none = no login required. */
-  logins: ReadonlyMap<string, string>;
+  /** auth.addr and auth.login (src/brick/auth.ts). */
+  auth: AuthRules;
 }
 
 export type SetvolumeOutcome =
-  | { ok: true; processUuid: string; clientVersion: string; reply: LegacyDict }
+  | { ok: true; processUuid: string; clientVersion: string; trusted: boolean; reply: LegacyDict }
   | { ok: false; errno: number; reply: LegacyDict };
 
 function refuse(errno: number, error: string): SetvolumeOutcome {
   return { ok: false, errno, reply: legacyDict({ [K.ERROR]: error }) };
 }
 
-/** Matches an address against glob patterns as auth.addr does ('*' and '?'). */
-export function addressAllowed(address: string, patterns: readonly string[]): boolean {
-  if (patterns.length === 0) return true;
-  return patterns.some((p) => {
-    const re = new RegExp(
-      `^${p
-        .trim()
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`,
-    );
-    return re.test(address);
-  });
+/** The auth question a SETVOLUME dict asks, from `peer`. */
+export function authRequest(dict: LegacyDict, peer: string): AuthRequest {
+  return {
+    peer,
+    subdir: legacyString(dict, K.SUBDIR_MOUNT) ?? '/',
+    username: legacyString(dict, K.USERNAME),
+    password: legacyString(dict, K.PASSWORD),
+  };
 }
 
-export function checkSetvolume(
+export async function checkSetvolume(
   dict: LegacyDict,
   peerAddress: string,
   policy: ExportPolicy,
-): SetvolumeOutcome {
+): Promise<SetvolumeOutcome> {
   const subvolume = legacyString(dict, K.REMOTE_SUBVOLUME);
   if (subvolume === undefined || subvolume !== policy.exportName) {
     return refuse(Errno.ENOENT, 'Brick not found');
@@ -57,14 +51,8 @@ export function checkSetvolume(
   if (volumeId && policy.volumeId && volumeId !== policy.volumeId) {
     return refuse(Errno.EINVAL, 'volume-id mismatch');
   }
-  if (!addressAllowed(peerAddress, policy.allow)) return refuse(Errno.EACCES, 'Authentication failed');
-  if (policy.logins.size > 0) {
-    const user = legacyString(dict, K.USERNAME);
-    const password = legacyString(dict, K.PASSWORD);
-    if (user === undefined || password === undefined || policy.logins.get(user) !== password) {
-      return refuse(Errno.EACCES, 'Authentication failed');
-    }
-  }
+  const auth = await authenticate(policy.auth, authRequest(dict, peerAddress));
+  if (!auth.admitted) return refuse(Errno.EACCES, 'Authentication failed');
   const reply: Record<string, string> = {
     [K.ERROR]: 'Success',
     [K.PROCESS_UUID]: policy.brickUuid,
@@ -75,6 +63,7 @@ export function checkSetvolume(
   return {
     ok: true,
     processUuid,
+    trusted: auth.trusted,
     clientVersion: legacyString(dict, K.CLIENT_VERSION) ?? '',
     reply: legacyDict(reply),
   };

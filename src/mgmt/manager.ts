@@ -538,11 +538,14 @@ export class VolumeManager {
     this.writeVolfiles(vol);
     if (changed.includes('cluster.self-heal-daemon')) this.syncShd(vol);
     this.o.onVolfileChange(vol.name);
-    const warnings =
-      changed.some((k) => BRICK_SIDE_OPTIONS.has(k as VolumeOptionKey)) && vol.status === 'started'
-        ? ['brick-side option: takes effect when the bricks next start (volume stop + start)']
-        : [];
-    return { volume: vol, warnings };
+    // Running bricks read their volfile again on SIGHUP and apply the new access options
+    // (stock glusterd has its bricks refetch theirs and reconfigure).
+    if (changed.some((k) => BRICK_SIDE_OPTIONS.has(k as VolumeOptionKey)) && vol.status === 'started')
+      for (const b of vol.bricks) {
+        const pid = this.supervisor.pid(b.path);
+        if (pid !== undefined) signalQuietly(pid, 'SIGHUP');
+      }
+    return { volume: vol, warnings: [] };
   }
 
   status(name?: string): VolumeStatusReport[] {
@@ -803,5 +806,14 @@ function killStaleBrick(pidFile: string, brickPath: string, log: (m: string) => 
     process.kill(pid, 'SIGKILL');
   } catch {
     // gone already
+  }
+}
+
+/** Signals a process that may have just exited (ESRCH is not an error then). */
+function signalQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }

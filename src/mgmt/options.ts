@@ -121,7 +121,44 @@ export const VOLUME_OPTIONS = {
     type: 'string',
     default: '*',
     description:
-      "addresses allowed to connect to the bricks (brick's auth.addr.<brick>.allow); applies when bricks start",
+      "addresses allowed to attach to the bricks (brick's auth.addr.<brick>.allow): addresses, host names, " +
+      "CIDR networks, globs, '!' to negate, or per-directory rules /dir(a|b); applied to running bricks",
+  },
+  'auth.reject': {
+    unset: '(null) (DEFAULT)',
+    type: 'string',
+    default: '',
+    description:
+      'addresses refused by the bricks (auth.addr.<brick>.reject), same syntax as auth.allow; it wins over ' +
+      'auth.allow; applied to running bricks',
+  },
+  'server.root-squash': {
+    unset: 'off (DEFAULT)',
+    type: 'bool',
+    default: false,
+    description: 'the bricks act for uid/gid 0 as server.anonuid/anongid (protocol/server root-squash)',
+  },
+  'server.all-squash': {
+    unset: 'off (DEFAULT)',
+    type: 'bool',
+    default: false,
+    description: 'the bricks act for every uid/gid as server.anonuid/anongid (protocol/server all-squash)',
+  },
+  'server.anonuid': {
+    unset: '65534 (DEFAULT)',
+    type: 'int',
+    default: 65534,
+    min: 0,
+    max: 4294967295,
+    description: 'the uid squashed callers act as',
+  },
+  'server.anongid': {
+    unset: '65534 (DEFAULT)',
+    type: 'int',
+    default: 65534,
+    min: 0,
+    max: 4294967295,
+    description: 'the gid squashed callers act as',
   },
   'cluster.quorum-type': {
     unset: 'none (DEFAULT)',
@@ -602,7 +639,14 @@ export const OPTION_ALIASES: Readonly<Record<string, VolumeOptionKey>> = {
 };
 
 /** Keys whose value is written into the brick volfile rather than the client's. */
-export const BRICK_SIDE_OPTIONS: ReadonlySet<VolumeOptionKey> = new Set(['auth.allow']);
+export const BRICK_SIDE_OPTIONS: ReadonlySet<VolumeOptionKey> = new Set([
+  'auth.allow',
+  'auth.reject',
+  'server.root-squash',
+  'server.all-squash',
+  'server.anonuid',
+  'server.anongid',
+]);
 
 /** Keys glusterd refuses on a volume that is not replicated, with its message. */
 const REPLICATE_ONLY: ReadonlySet<VolumeOptionKey> = new Set(['cluster.shd-max-threads']);
@@ -663,7 +707,7 @@ export function validateVolumeOption(
     if (!(n >= 1 && n <= max))
       throw new VolumeOptionError(`${value} in ${canonical} ${value} is out of range [1 - ${max}]`);
   }
-  if (canonical === 'auth.allow' && !/^[\w.*:,/-]+$/.test(value))
+  if ((canonical === 'auth.allow' || canonical === 'auth.reject') && !/^[\w.*?:,/()|![\]-]+$/.test(value))
     throw new VolumeOptionError(
       `option ${key}: expected comma-separated addresses or patterns (got "${value}")`,
     );

@@ -381,8 +381,15 @@ export function brickGraph(vol: VolumeRecord, brick: VolumeBrick): VolumeDecl[] 
     'protocol/server',
     [
       ['transport.socket.listen-port', '0'],
-      ['transport.socket.bind-address', brick.host],
+      ...setOptions(vol, [
+        ['server.anonuid', 'anonuid'],
+        ['server.anongid', 'anongid'],
+        ['server.root-squash', 'root-squash'],
+        ['server.all-squash', 'all-squash'],
+        ['auth.reject', `auth.addr.${brick.path}.reject`],
+      ]),
       [`auth.addr.${brick.path}.allow`, opts['auth.allow']],
+      ['transport.socket.bind-address', brick.host],
       ['transport-type', 'tcp'],
     ],
     [stats.name],

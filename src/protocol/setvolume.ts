@@ -22,6 +22,8 @@ export const SetvolumeKeys = {
   /** auth.login credentials. */
   USERNAME: 'username',
   PASSWORD: 'password',
+  /** The directory a subdir mount (`host:/vol/dir`) attaches to; absent: the whole volume. */
+  SUBDIR_MOUNT: 'subdir-mount',
   // Both ways.
   /** The volume's UUID: checked when the client sends it, returned by the brick. */
   VOLUME_ID: 'volume-id',
