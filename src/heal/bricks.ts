@@ -4,7 +4,16 @@
  * listings. Heal speaks to bricks one by one (never through replicate's transactions), as root
  * with its own lock owner, so every call here goes through `Replica.fanOut`/`callChild`.
  */
-import { DictType, gfuuidValue, intValue, ptrValue, type Dict, type GfxDict } from '../protocol/dict.js';
+import {
+  DictType,
+  gfuuidValue,
+  intValue,
+  ptrValue,
+  strValue,
+  type Dict,
+  type DictValue,
+  type GfxDict,
+} from '../protocol/dict.js';
 import { Errno, FopError } from '../protocol/errno.js';
 import { NULL_GFID } from '../protocol/gfid.js';
 import type { Iatt } from '../protocol/iatt.js';
@@ -29,6 +38,7 @@ import {
   type Counters,
 } from '../xlators/replicate/index.js';
 import type { ChildResult } from '../xlators/replicate/replica.js';
+import { INODELK_COUNT, INODELK_DOM_COUNT } from '../xlators/locks/xdata.js';
 import { flagged, lock, unlock, type LockTarget } from '../xlators/replicate/transaction.js';
 
 const ADD_ARRAY = 0;
@@ -47,6 +57,8 @@ export interface BrickState {
   changelog?: BrickChangelog;
   /** Every on-disk xattr the brick listed (LOOKUP list-xattr), AFR's keys included. */
   xattrs?: Dict;
+  /** Inodelks granted or waiting in the set's AFR domain, when the inspection asked. */
+  afrLocks?: number;
 }
 
 export type LockKind =
@@ -56,6 +68,10 @@ export type LockKind =
 function asTarget(t: LockKind): LockTarget {
   return t.kind === 'inode' ? t : { kind: 'entry', parent: t.gfid, name: t.name };
 }
+
+/** A lock count from reply xdata (absent: 0). */
+const intOf = (v: DictValue | undefined): number =>
+  v && (v.type === DictType.INT || v.type === DictType.UINT) ? Number(v.value) : 0;
 
 export const ok = <T>(r: ChildResult<T>): r is Success<T> => r.ok;
 
@@ -89,10 +105,18 @@ export class HealIo {
 
   // ---- inspection ----------------------------------------------------------------------
 
-  /** Nameless LOOKUP by gfid on `which`, with the changelog and every xattr in the reply. */
-  async inspect(gfid: Buffer, which: readonly number[] = this.all()): Promise<BrickState[]> {
+  /**
+   * Nameless LOOKUP by gfid on `which`, with the changelog and every xattr in the reply; with
+   * `afrLocks`, also how many inodelks the set's AFR domain holds on it (a transaction in flight).
+   */
+  async inspect(
+    gfid: Buffer,
+    which: readonly number[] = this.all(),
+    opts: { afrLocks?: boolean } = {},
+  ): Promise<BrickState[]> {
     const xdata = this.r.changelogRequest(null);
     xdata.set('list-xattr', intValue(1));
+    if (opts.afrLocks) xdata.set(INODELK_DOM_COUNT, strValue(this.r.domain));
     const res = await this.r.fanOut(
       which,
       'LOOKUP',
@@ -107,6 +131,7 @@ export class HealIo {
             stat: x.value.prestat,
             changelog: this.r.changelogOf(x.value.xdata),
             xattrs: x.value.xdata ?? new Map(),
+            ...(opts.afrLocks ? { afrLocks: intOf(x.value.xdata?.get(INODELK_COUNT)) } : {}),
           }
         : { ok: false, errno: x.error.errno };
     return out;

@@ -1,43 +1,73 @@
 /**
  * One index heal of a replica set: list every gfid the up bricks have indexed, heal
  * directories first (their entry heal creates the names the files need), then files, a few
- * at a time, and go round again while rounds make progress (a file created during an outage
+ * at a time, and go round again while rounds heal something (a file created during an outage
  * can only be healed after its directory was).
+ *
+ * An entry a client's write has in flight (its pre-op indexed it, nobody is accused) or that
+ * turned out clean is neither progress nor work left: the pass reports it as in flight, for
+ * the daemon to look at again shortly — an accusation may land on it after this look, and
+ * the index would not show a new name for it.
  */
 import { gfidToString } from '../protocol/gfid.js';
 import type { HealIo } from './bricks.js';
-import { healed, healInode, inSplitBrain, type InodeHeal } from './engine.js';
-import { pendingGfids, purgeIndexEntries, type IndexEntry } from './index-crawl.js';
+import { didWork, healed, healInode, inSplitBrain, type InodeHeal } from './engine.js';
+import { listPending, purgeIndexEntries, type IndexEntry } from './index-crawl.js';
 import type { HealOptions } from './outcome.js';
 import { pool } from './pool.js';
 
 export interface PassReport {
   rounds: number;
+  /** Inodes a heal put right (entries found clean or in flight are not counted). */
   healed: number;
   splitBrain: string[];
   failed: string[];
-  /** gfids still indexed after the last round. */
+  /** gfids still indexed after the last round (in-flight ones included). */
   remaining: number;
+  /** Of those, the ones in flight or clean at their last look: look again shortly, no backoff. */
+  inFlight: string[];
+  /** The up bricks' xattrop entries (`<brick>:<gfid>`) at the last listing, after every judgement. */
+  accusations: Set<string>;
 }
 
 export interface PassOptions extends HealOptions {
   /** Files healed at once (default 4). */
   concurrency?: number;
   maxRounds?: number;
+  /** Only these gfids (a re-check of in-flight entries); the listing is still the whole index. */
+  only?: ReadonlySet<string>;
   onInode?: (h: InodeHeal) => void;
 }
 
 export async function indexHealPass(io: HealIo, opts: PassOptions = {}): Promise<PassReport> {
-  const report: PassReport = { rounds: 0, healed: 0, splitBrain: [], failed: [], remaining: 0 };
+  const report: PassReport = {
+    rounds: 0,
+    healed: 0,
+    splitBrain: [],
+    failed: [],
+    remaining: 0,
+    inFlight: [],
+    accusations: new Set(),
+  };
   const maxRounds = opts.maxRounds ?? 8;
-  let previous = -1;
-  for (;;) {
-    if (opts.signal?.aborted) break;
-    const pending = [...(await pendingGfids(io)).values()];
-    report.remaining = pending.length;
-    if (!pending.length || report.rounds >= maxRounds) break;
+  /** Judged in flight or clean in the last round. */
+  let quiet = new Set<string>();
+  /** Judged at all in the last round. */
+  let judged = new Set<string>();
+  const list = async (): Promise<Map<string, IndexEntry>> => {
+    const { entries, accusations } = await listPending(io);
+    report.accusations = accusations;
+    if (opts.only) for (const key of entries.keys()) if (!opts.only.has(key)) entries.delete(key);
+    report.remaining = entries.size;
+    report.inFlight = [...entries.keys()].filter((k) => quiet.has(k));
+    return entries;
+  };
+  let listed = await list();
+  while (listed.size && report.rounds < maxRounds && !opts.signal?.aborted) {
     report.rounds++;
     let progress = 0;
+    quiet = new Set();
+    judged = new Set(listed.keys());
     const sb = new Set<string>();
     const failed = new Set<string>();
     const heal = async (e: IndexEntry) => {
@@ -54,29 +84,31 @@ export async function indexHealPass(io: HealIo, opts: PassOptions = {}): Promise
           () => progress++,
           () => undefined,
         );
-      else if (healed(h)) progress++;
+      else if (h.state === 'in-flight') quiet.add(key);
+      else if (didWork(h)) progress++;
+      else if (healed(h)) quiet.add(key);
       else if (inSplitBrain(h)) sb.add(key);
       else if (h.state === 'done') failed.add(key);
+      // 'missing', 'unreachable': left for a brick or a directory's heal.
     };
+    const entries = [...listed.values()];
     await pool(
-      pending.filter((e) => e.isDirectory),
+      entries.filter((e) => e.isDirectory),
       1,
       heal,
     );
     await pool(
-      pending.filter((e) => !e.isDirectory),
+      entries.filter((e) => !e.isDirectory),
       opts.concurrency ?? 4,
       heal,
     );
     report.healed += progress;
     report.splitBrain = [...sb];
     report.failed = [...failed];
-    // Done when nothing moved (what is left needs a brick, a policy or an administrator).
-    if (progress === 0 || (pending.length === previous && progress === 0)) {
-      report.remaining = (await pendingGfids(io)).size;
-      break;
-    }
-    previous = pending.length;
+    listed = await list();
+    // Nothing healed: what is left needs a brick, a policy, an administrator or the end of a
+    // client's operation — unless something new was indexed meanwhile: go round for it.
+    if (progress === 0 && [...listed.keys()].every((k) => judged.has(k))) break;
   }
   return report;
 }

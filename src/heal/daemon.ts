@@ -5,10 +5,16 @@
  * file (bytes done and left, rate, ETA) kept for `heal info summary`. It keeps no state of its
  * own: the bricks' changelogs and indices say what to heal, so a restarted daemon carries on.
  *
- * Beyond stock, it also watches the up bricks' xattrop index count: a brick SIGSTOPped past
+ * Beyond stock, it also watches the up bricks' xattrop index: a brick SIGSTOPped past
  * ping-timeout is dropped by the clients that were writing (they accuse it), but this idle
  * daemon (pings run only while calls are outstanding, as stock) never sees it go nor come
- * back, and stock would wait for the next heal-timeout crawl.
+ * back, and stock would wait for the next heal-timeout crawl. The watch compares names
+ * (`<brick>:<gfid>`), not counts: one accusation leaving as another lands keeps the count.
+ *
+ * What a crawl leaves behind decides when it looks again: heals that failed (a brick went
+ * away mid-heal) are retried with a backoff doubling up to a minute; entries in flight (a
+ * client's pre-op indexed them and nobody is accused) are neither work done nor work left,
+ * and are looked at again at the next watch, however long they stay in flight.
  */
 import { randomUUID } from 'node:crypto';
 import { gfidToString } from '../protocol/gfid.js';
@@ -18,7 +24,7 @@ import type { FopContext } from '../xlator/translator.js';
 import { Replica } from '../xlators/replicate/index.js';
 import { HealIo } from './bricks.js';
 import { indexHealPass, type PassReport } from './crawl.js';
-import { xattropCount } from './index-crawl.js';
+import { listAccusations } from './index-crawl.js';
 import type { SplitBrainPolicy } from './policy.js';
 
 export interface DaemonOptions {
@@ -30,7 +36,10 @@ export interface DaemonOptions {
   policy?: SplitBrainPolicy;
   /** How often brick liveness is looked at besides protocol/client's state events (default 500 ms). */
   pollMs?: number;
-  /** How often the up bricks' xattrop index count is looked at (default 2000 ms; 0: never). */
+  /**
+   * How often the up bricks' xattrop index is looked at, and entries a crawl found in flight
+   * are looked at again (default 2000 ms; 0: never — in-flight entries wait for heal-timeout).
+   */
   indexWatchMs?: number;
   log?: (line: string) => void;
 }
@@ -77,10 +86,12 @@ export class SelfHealDaemon {
   private readonly unwatch: (() => void)[] = [];
   private periodic: NodeJS.Timeout | undefined;
   private watcher: NodeJS.Timeout | undefined;
-  /** Pending (xattrop) entries of each set's up bricks when its last crawl ended. */
-  private readonly settled = new Map<Replica, number>();
+  /** Each set's accusations (xattrop entries, `<brick>:<gfid>`) that its crawls have judged. */
+  private readonly settled = new Map<Replica, Set<string>>();
   /** When a set whose last crawl had failed heals is crawled again (doubling, up to a minute). */
   private readonly retry = new Map<Replica, { at: number; delayMs: number }>();
+  /** Entries each set's last crawl found in flight: looked at again at the next watch. */
+  private readonly inFlight = new Map<Replica, Set<string>>();
   private healTimeoutMs: number;
   private policy: SplitBrainPolicy | undefined;
   /** Bytes copied or compared since start, for the rate behind ETAs. */
@@ -117,27 +128,27 @@ export class SelfHealDaemon {
     }
   }
 
-  /** The xattrop entries of the set's up bricks. */
-  private async pendingCount(r: Replica): Promise<number> {
-    const io = new HealIo(r, this.ctx);
-    let total = 0;
-    for (const i of r.upChildren()) total += await xattropCount(io, i).catch(() => 0);
-    return total;
+  /** An accusation no crawl has judged: a brick missed writes since. */
+  private unjudged(r: Replica, accusations: ReadonlySet<string>): boolean {
+    const settled = this.settled.get(r) ?? new Set();
+    return [...accusations].some((a) => !settled.has(a));
   }
 
   /**
-   * More pending entries than the last crawl left: a brick missed writes; crawl. A crawl
-   * whose heals failed (a brick went away mid-heal) is retried too, without waiting for an
-   * event that may never come.
+   * A new accusation: a brick missed writes; crawl. A crawl whose heals failed (a brick went
+   * away mid-heal) is retried too, without waiting for an event that may never come; entries
+   * the last crawl found in flight are looked at again.
    */
   private async watchIndex(): Promise<void> {
     for (const r of this.replicas) {
       if (this.running.has(r) || this.abort.signal.aborted) continue;
-      const now = await this.pendingCount(r);
-      const before = this.settled.get(r) ?? 0;
+      const now = await listAccusations(new HealIo(r, this.ctx));
       const retry = this.retry.get(r);
-      if (now > before) void this.trigger(r, 'index grew');
+      const inFlight = this.inFlight.get(r);
+      if (this.unjudged(r, now)) void this.trigger(r, 'index grew');
       else if (retry && Date.now() >= retry.at) void this.trigger(r, 'retrying failed heals');
+      else if (inFlight) void this.trigger(r, 'entries in flight', inFlight);
+      // Healed names leave the baseline, so their next accusation is new again.
       else this.settled.set(r, now);
     }
   }
@@ -202,34 +213,31 @@ export class SelfHealDaemon {
     }
   }
 
-  /** Crawls the set now, or right after the crawl in progress. */
-  trigger(r: Replica, why: string): Promise<void> {
+  /**
+   * Crawls the set now, or right after the crawl in progress; with `only`, looks at just
+   * those entries (the ones a crawl found in flight), or not at all if a crawl is running.
+   */
+  trigger(r: Replica, why: string, only?: ReadonlySet<string>): Promise<void> {
     const current = this.running.get(r);
     if (current) {
-      this.again.add(r);
+      if (!only) this.again.add(r);
       return current;
     }
     const run = (async () => {
+      let scope = only;
+      let reason = why;
       do {
         this.again.delete(r);
-        this.o.log?.(`${r.domain}: index heal (${why})`);
-        const report = await this.pass(r).catch((err: Error) => {
+        // Re-checks of entries in flight run every watch while a guest writes: logged only when they act.
+        if (!scope) this.o.log?.(`${r.domain}: index heal (${reason})`);
+        const report = await this.pass(r, scope).catch((err: Error) => {
           this.o.log?.(`${r.domain}: index heal failed: ${err.message}`);
           return undefined;
         });
-        // Heals that failed, or entries left (a brick went away mid-heal): crawl again later.
-        const failed = !report || report.failed.length > 0 || report.remaining > 0;
-        const delayMs = Math.min(2 * (this.retry.get(r)?.delayMs ?? 2500), 60_000);
-        if (failed) this.retry.set(r, { at: Date.now() + delayMs, delayMs });
-        else this.retry.delete(r);
-        if (report) {
-          this.lastReport.set(r.domain, report);
-          this.o.log?.(
-            `${r.domain}: healed ${report.healed}, split-brain ${report.splitBrain.length}, failed ${report.failed.length}, left ${report.remaining}`,
-          );
-        }
+        this.afterPass(r, report, scope !== undefined);
+        scope = undefined;
+        reason = 'again';
       } while (this.again.has(r) && !this.abort.signal.aborted);
-      this.settled.set(r, await this.pendingCount(r));
     })().finally(() => this.running.delete(r));
     this.running.set(r, run);
     return run;
@@ -240,10 +248,35 @@ export class SelfHealDaemon {
     await Promise.all(this.replicas.map((r) => this.trigger(r, 'requested')));
   }
 
-  private pass(r: Replica): Promise<PassReport> {
+  /** What a pass leaves decides when the set is looked at again (see the header). */
+  private afterPass(r: Replica, report: PassReport | undefined, partial: boolean): void {
+    // Heals that failed, or entries left that are not in flight (a brick went away
+    // mid-heal): crawl again later, backing off.
+    const failed = !report || report.failed.length > 0 || report.remaining > report.inFlight.length;
+    const delayMs = Math.min(2 * (this.retry.get(r)?.delayMs ?? 2500), 60_000);
+    if (failed) this.retry.set(r, { at: Date.now() + delayMs, delayMs });
+    else if (!partial) this.retry.delete(r);
+    if (!report) return;
+    if (report.inFlight.length) this.inFlight.set(r, new Set(report.inFlight));
+    else this.inFlight.delete(r);
+    // A full crawl judged every accusation it listed last. A partial one judged only its
+    // entries: an accusation it lists that no crawl judged asks for a full crawl.
+    if (partial && this.unjudged(r, report.accusations)) this.again.add(r);
+    else this.settled.set(r, report.accusations);
+    this.lastReport.set(r.domain, report);
+    const acted = report.healed > 0 || report.failed.length > 0 || report.splitBrain.length > 0;
+    if (partial && !acted) return;
+    this.o.log?.(
+      `${r.domain}: ${partial ? `entries in flight looked at again: ` : ''}healed ${report.healed}, split-brain ${report.splitBrain.length}, failed ${report.failed.length}, ` +
+        `left ${report.remaining - report.inFlight.length}, in flight ${report.inFlight.length}`,
+    );
+  }
+
+  private pass(r: Replica, only?: ReadonlySet<string>): Promise<PassReport> {
     const io = new HealIo(r, this.ctx);
     const started = Date.now();
     return indexHealPass(io, {
+      ...(only ? { only } : {}),
       concurrency: this.o.concurrency ?? 4,
       signal: this.abort.signal,
       ...(this.policy ? { policy: this.policy } : {}),

@@ -40,6 +40,8 @@ const BATCH_PIECES = 32;
 const MAX_SPAN = 64 << 20;
 /** Gaps between recorded ranges up to this size may be copied with them (within 2× changed). */
 const MAX_GAP = 16 * 1024;
+const allTypes = [TxnType.DATA, TxnType.METADATA, TxnType.ENTRY] as const;
+const NONE = [0, 0, 0] as const;
 const whole = (gfid: Buffer) => ({ kind: 'inode' as const, gfid, start: 0n, len: 0n });
 
 export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {}): Promise<HealOutcome> {
@@ -59,7 +61,24 @@ export async function healData(io: HealIo, gfid: Buffer, opts: HealOptions = {})
       states = await io.inspect(gfid);
       if (states.some((s) => !s.ok)) throw notAllAnswered(states, 'data heal');
       const both = granted.map((g, i) => g && shLocked[i]!);
-      return decide(r, TxnType.DATA, states, both, opts.policy);
+      const d = decide(r, TxnType.DATA, states, both, opts.policy);
+      // No counter of any kind anywhere: an index entry left by an operation cut short between
+      // its index link and its changelog (stock's shd zeroes those too). An XATTROP adding
+      // nothing makes the index drop it; under the lock no client's changelog op runs meanwhile.
+      if (d.kind === 'clean' && !allTypes.some((t) => needsHeal(t, states)))
+        await Promise.all(
+          flagged(both).map((i) =>
+            io
+              .xattrop(
+                i,
+                gfid,
+                NONE,
+                r.cfg.pendingKeys.map(() => NONE),
+              )
+              .catch(() => undefined),
+          ),
+        );
+      return d;
     });
     if (decision.kind === 'split-brain')
       return { kind: 'data', result: 'split-brain', reason: decision.reason } satisfies HealOutcome;

@@ -34,12 +34,6 @@ export async function listIndex(io: HealIo, i: number, kind: IndexKind): Promise
     .map((e) => ({ gfid: parseGfid(e.name), isDirectory: e.type === DT_DIR }));
 }
 
-/** How many gfids brick i's xattrop folder holds (pending counters; in-flight dirty ones are not). */
-export async function xattropCount(io: HealIo, i: number): Promise<number> {
-  const v = await io.getxattr(i, ROOT_GFID, 'glusterfs.xattrop_index_count');
-  return Number(v?.toString() ?? 0) || 0;
-}
-
 /** The names recorded as created or deleted in directory `dir` on brick i (granular entry heal). */
 export async function entryChanges(io: HealIo, i: number, dir: Buffer): Promise<string[] | undefined> {
   const vgfid = await io.getxattr(i, ROOT_GFID, VGFID_KEY['entry-changes']);
@@ -58,22 +52,45 @@ export async function entryChanges(io: HealIo, i: number, dir: Buffer): Promise<
   return entries.map((e) => e.name);
 }
 
-/** Every gfid any up brick of the set has indexed (xattrop, dirty, entry-changes folders). */
-export async function pendingGfids(io: HealIo): Promise<Map<string, IndexEntry>> {
-  const out = new Map<string, IndexEntry>();
+/** What the up bricks of a set have indexed, listed once. */
+export interface IndexListing {
+  /** Every gfid any up brick has indexed (xattrop, dirty, entry-changes folders). */
+  entries: Map<string, IndexEntry>;
+  /** The xattrop (accusation) entries as `<brick>:<gfid>`: one brick's new charge is a new name. */
+  accusations: Set<string>;
+}
+
+export async function listPending(io: HealIo): Promise<IndexListing> {
+  const entries = new Map<string, IndexEntry>();
+  const accusations = new Set<string>();
   for (const i of io.r.upChildren()) {
     for (const kind of ['xattrop', 'dirty', 'entry-changes'] as const) {
       const listed = await listIndex(io, i, kind).catch(() => []);
       for (const e of listed) {
         const key = gfidToString(e.gfid);
-        const seen = out.get(key);
-        out.set(key, {
+        if (kind === 'xattrop') accusations.add(`${i}:${key}`);
+        const seen = entries.get(key);
+        entries.set(key, {
           gfid: e.gfid,
           isDirectory: (seen?.isDirectory ?? false) || e.isDirectory || kind === 'entry-changes',
         });
       }
     }
   }
+  return { entries, accusations };
+}
+
+/** Every gfid any up brick of the set has indexed (xattrop, dirty, entry-changes folders). */
+export async function pendingGfids(io: HealIo): Promise<Map<string, IndexEntry>> {
+  return (await listPending(io)).entries;
+}
+
+/** The up bricks' xattrop entries as `<brick>:<gfid>` (listPending's `accusations` alone). */
+export async function listAccusations(io: HealIo): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const i of io.r.upChildren())
+    for (const e of await listIndex(io, i, 'xattrop').catch(() => []))
+      out.add(`${i}:${gfidToString(e.gfid)}`);
   return out;
 }
 
