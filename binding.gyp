@@ -9,6 +9,7 @@
         "native/files.cc",
         "native/io.cc",
         "native/memory.cc",
+        "native/rangeio.cc",
         "native/ring.cc",
         "native/statio.cc",
         "native/xattr.cc"

@@ -31,6 +31,7 @@ constexpr Function kFunctions[] = {
     {"openBeneath", OpenBeneath}, {"mknodat", Mknodat},           {"utimensat", Utimensat},
     {"futimens", Futimens},       {"statIo", StatIo},             {"ringIo", RingIo},
     {"misalignment", Misalignment},
+    {"rangeIo", RangeIo},
 };
 
 struct Constant {

@@ -39,6 +39,9 @@ void PutStat(const struct stat& st, int64_t* out);
 // ring.cc
 napi_value RingIo(napi_env env, napi_callback_info info);
 
+// rangeio.cc
+napi_value RangeIo(napi_env env, napi_callback_info info);
+
 // memory.cc
 napi_value AllocAligned(napi_env env, napi_callback_info info);
 napi_value Misalignment(napi_env env, napi_callback_info info);

@@ -5,7 +5,7 @@
  * Stock's wire has no such call; this rides in xdata (docs/heal.md "Vectored copy").
  *
  * - READ with xdata `glusterts.read-vector` = ranges: the payload is the ranges' bytes, in
- *   order; the reply's xdata `glusterts.read-vector` = the bytes read per range (u32 each;
+ *   order (storage/posix serves both in one thread-pool hop each, src/xlators/posix/vector-io.ts); the reply's xdata `glusterts.read-vector` = the bytes read per range (u32 each;
  *   short at EOF). A brick without the extension ignores the key and answers READ's own
  *   offset and size: the caller sends those as the first range's, so that answer is still
  *   that range's data, and the missing reply key says "read the rest one by one".
@@ -58,6 +58,15 @@ export function decodeIoRanges(b: Buffer, key: string): IoRange[] {
   }
   if (total > MAX_VECTOR_BYTES) throw bad(`${total} bytes, at most ${MAX_VECTOR_BYTES}`);
   return out;
+}
+
+/**
+ * The ranges of a request carrying `key` in its xdata (checked: EINVAL for anything malformed
+ * or too big), or undefined for a plain READ or WRITE.
+ */
+export function requestRanges(xdata: GfxDict, key: string): IoRange[] | undefined {
+  const value = vectorValue(xdata, key);
+  return value ? decodeIoRanges(value, key) : undefined;
 }
 
 /** The per-range byte counts of a vectored READ's reply. */

@@ -129,3 +129,72 @@ export async function writeWithStat(
   const bytes = await statIo(fd, 1, buffers, position, sync, out);
   return { bytes, pre: rawStat(out, 0), post: rawStat(out, STAT_FIELDS) };
 }
+
+/** One range of a rangeIo call: where, and the bytes to write or the room to read into. */
+export interface IoSlice {
+  position: number;
+  buffer: ArrayBufferView;
+}
+
+/** The most ranges one readRanges/writeRanges call takes (the addon's own bound). */
+export const MAX_IO_SLICES = 1024;
+
+async function rangeIo(fd: number, kind: 0 | 1, slices: readonly IoSlice[]) {
+  const rangeIo = native().rangeIo;
+  if (!rangeIo) return rangeByRange(fd, kind, slices);
+  const out = new BigInt64Array(2 * STAT_FIELDS + slices.length);
+  const positions = BigInt64Array.from(slices, (s) => BigInt(s.position));
+  await rangeIo(
+    fd,
+    kind,
+    slices.map((s) => s.buffer),
+    positions,
+    out,
+  );
+  return {
+    pre: rawStat(out, 0),
+    post: rawStat(out, STAT_FIELDS),
+    bytes: Array.from(out.subarray(2 * STAT_FIELDS), Number),
+  };
+}
+
+/** An addon built before rangeIo (rebuild with `npm run build:native`): one call per range. */
+async function rangeByRange(fd: number, kind: 0 | 1, slices: readonly IoSlice[]) {
+  const bytes: number[] = [];
+  let pre: RawStat | undefined;
+  let post: RawStat | undefined;
+  for (const s of slices) {
+    const one = kind
+      ? await writeWithStat(fd, [s.buffer], s.position, 0)
+      : { ...(await readWithStat(fd, [s.buffer], s.position)), pre: undefined };
+    bytes.push(one.bytes);
+    pre ??= one.pre;
+    post = one.post;
+  }
+  post ??= (await readWithStat(fd, [], 0)).post;
+  return { pre: pre ?? post, post, bytes };
+}
+
+/**
+ * Reads each slice's buffer from its position, all in one thread-pool hop, then fstat:
+ * the bytes read per slice (short only at EOF) and the file's stat after.
+ */
+export async function readRanges(
+  fd: number,
+  slices: readonly IoSlice[],
+): Promise<{ bytes: number[]; post: RawStat }> {
+  const { bytes, post } = await rangeIo(fd, 0, slices);
+  return { bytes, post };
+}
+
+/**
+ * fstat, every slice written in full at its position, fstat again, in one thread-pool hop;
+ * rejects at the first range that fails (earlier ones are written).
+ */
+export async function writeRanges(
+  fd: number,
+  slices: readonly IoSlice[],
+): Promise<{ pre: RawStat; post: RawStat }> {
+  const { pre, post } = await rangeIo(fd, 1, slices);
+  return { pre, post };
+}

@@ -51,6 +51,18 @@ export interface Binding {
     sync: 0 | 1 | 2,
     out: BigInt64Array,
   ): Promise<number> | undefined;
+  /**
+   * Many ranges of one file in one thread-pool hop: kind 0 reads `buffers[i]` from
+   * `positions[i]` (short only at EOF), 1 writes them in full; `out` gets the stat before
+   * (writes), the stat after, then the bytes of each range. Optional, as ringIo.
+   */
+  rangeIo?(
+    fd: number,
+    kind: 0 | 1,
+    buffers: readonly ArrayBufferView[],
+    positions: BigInt64Array,
+    out: BigInt64Array,
+  ): Promise<void>;
   syncfs(fd: number): Promise<void>;
   allocAligned(size: number, alignment: number): Buffer;
   /**

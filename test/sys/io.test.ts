@@ -147,3 +147,40 @@ test('readWithStat and writeWithStat: data and stats in one hop, sync modes, err
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('readRanges and writeRanges: many ranges in one hop, stats around, short only at EOF, errors', async (t) => {
+  const { readRanges, writeRanges } = await import('../../src/sys/index.js');
+  const fd = dataFile(t, 64 * 1024);
+  const before = fstatSync(fd);
+  const w = await writeRanges(fd, [
+    { position: 4096, buffer: Buffer.alloc(4096, 1) },
+    { position: 100, buffer: Buffer.from('abc') },
+    { position: 70 * 1024, buffer: Buffer.alloc(10, 2) }, // past EOF: extends
+  ]);
+  assert.equal(w.pre.size, BigInt(before.size));
+  assert.equal(w.post.size, BigInt(70 * 1024 + 10));
+  assert.ok(readAt(fd, 4096, 4096).equals(Buffer.alloc(4096, 1)));
+  assert.equal(readAt(fd, 99, 5).toString('latin1'), '\xababc\xab');
+  assert.ok(readAt(fd, 70 * 1024, 10).equals(Buffer.alloc(10, 2)));
+
+  const bufs = [Buffer.alloc(4096), Buffer.alloc(3), Buffer.alloc(100), Buffer.alloc(8)];
+  const r = await readRanges(
+    fd,
+    [4096, 100, 70 * 1024 - 50, 80 * 1024].map((position, k) => ({ position, buffer: bufs[k]! })),
+  );
+  assert.deepEqual(r.bytes, [4096, 3, 60, 0], 'the third runs past EOF, the fourth starts there');
+  assert.equal(r.post.size, BigInt(70 * 1024 + 10));
+  assert.ok(bufs[0]!.equals(Buffer.alloc(4096, 1)));
+  assert.equal(bufs[1]!.toString(), 'abc');
+  assert.deepEqual((await readRanges(fd, [])).bytes, [], 'no ranges: only the stat');
+
+  // The first failing range rejects the call: a read-only fd cannot be written.
+  const ro = openSync(join(dir, `f${serial - 1}`), 'r');
+  t.after(() => closeSync(ro));
+  expectCode(await rejection(writeRanges(ro, [{ position: 0, buffer: Buffer.alloc(1) }])), 'EBADF');
+  expectCode(await rejection(readRanges(9999, [{ position: 0, buffer: Buffer.alloc(1) }])), 'EBADF');
+  // Bad arguments never reach the kernel.
+  await assert.rejects(readRanges(fd, [{ position: -1, buffer: Buffer.alloc(1) }]), TypeError);
+  const tooMany = Array.from({ length: 1025 }, () => ({ position: 0, buffer: Buffer.alloc(1) }));
+  await assert.rejects(readRanges(fd, tooMany), TypeError);
+});

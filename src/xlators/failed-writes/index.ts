@@ -27,6 +27,8 @@
  * failing one's post-op had charged this brick on the others. Either way the changelogs now
  * say what is true and reads no longer need refusing here.
  *
+ * The shd's vectored READ and WRITE (src/protocol/vector-io.ts) count range by range.
+ *
  * Not marked: FSTAT and LOOKUP (no `glusterfs.bad-inode`). After a failure on every brick
  * the same range is recorded everywhere until the post-op: a marker would make the whole
  * file unreadable meanwhile, while READ refuses only the ranges no brick stored.
@@ -44,6 +46,7 @@ import type { Layer } from '../../xlator/layer.js';
 import { RangeSet } from '../heal-ranges/range-set.js';
 import { bytesOf } from '../index/watchlist.js';
 import { endsDataLock } from '../rejoin-guard/afr-locks.js';
+import { READ_VECTOR_KEY, requestRanges, WRITE_VECTOR_KEY } from '../../protocol/vector-io.js';
 
 export const AFR_DIRTY = 'trusted.afr.dirty';
 const ADD_ARRAY = 0;
@@ -195,6 +198,19 @@ export const failedWrites = defineTranslator({
       fops: {
         async WRITE(req, _ctx, next) {
           const gfid = req.fd.gfid;
+          const ranges = requestRanges(req.xdata, WRITE_VECTOR_KEY);
+          if (ranges) {
+            // The shd's vectored copy (src/protocol/vector-io.ts): all of its ranges or, on
+            // failure, none of them may be stored (posix stops at the first failing one).
+            try {
+              const reply = await next(req);
+              for (const r of ranges) failed.stored(gfid, r.offset, r.length);
+              return reply;
+            } catch (e) {
+              for (const r of ranges) failed.note(gfid, r.offset, r.length);
+              throw e;
+            }
+          }
           if ((req.fd.flags & O_APPEND) !== 0) {
             // Lands at EOF, wherever the offset says: its place is known only from the reply.
             const reply = await recording(gfid, 0, EOF_ON, () => next(req));
@@ -266,8 +282,13 @@ export const failedWrites = defineTranslator({
           return reply;
         },
         async READ(req, _ctx, next) {
-          if (failed.overlaps(req.fd.gfid, req.offset, req.size))
-            throw FopError.of('EIO', 'this brick failed to store part of that range: read another replica');
+          if (failed.size) {
+            const ranges = requestRanges(req.xdata, READ_VECTOR_KEY) ?? [
+              { offset: req.offset, length: req.size },
+            ];
+            if (ranges.some((r) => failed.overlaps(req.fd.gfid, r.offset, r.length)))
+              throw FopError.of('EIO', 'this brick failed to store part of that range: read another replica');
+          }
           return next(req);
         },
       },

@@ -15,8 +15,8 @@
  *   the old and the new size. A write past EOF adds only itself: replayed on the sink it
  *   makes the same hole there (and heal sets the sink's size to the source's anyway).
  * - FSYNC of an inode in xattrop/ writes its record alongside the data sync, before the reply.
- * - READ/WRITE with `glusterts.read-vector`/`write-vector` in xdata (the shd's vectored copy,
- *   vector-io.ts) become one plain READ or WRITE per range, each through the above.
+ * - WRITE with `glusterts.write-vector` in xdata (the shd's vectored copy, served by
+ *   storage/posix: src/protocol/vector-io.ts) adds each of its ranges.
  * - GETXATTR/FGETXATTR `glusterts.heal-ranges` answers the record (contract.ts); setting or
  *   removing that name is EPERM; it is never a real xattr, so never listed.
  * - Start: a missing clean-shutdown marker damages every record found; a record failing its
@@ -32,14 +32,14 @@ import { parseGfid } from '../../protocol/gfid.js';
 import { zeroIatt, type Iatt } from '../../protocol/iatt.js';
 import { FdTable } from '../../xlator/fd.js';
 import type { Layer } from '../../xlator/layer.js';
-import type { FopContext, FopRequest } from '../../xlator/translator.js';
+import type { FopContext } from '../../xlator/translator.js';
 import { defineTranslator } from '../../xlator/translator.js';
 import { HEAL_RANGES_KEY, encodeHealRanges } from './contract.js';
 import { KeyedQueue } from './queue.js';
 import { RangeRecords, type RangeRecord } from './records.js';
 import { MAX_STORED_RANGES, RangeStore, type Seal } from './store.js';
 import { nonZero, parseWatchlist, WATCHLIST_OPTIONS } from '../index/watchlist.js';
-import { vectoredRead, vectoredWrite } from './vector-io.js';
+import { requestRanges, WRITE_VECTOR_KEY } from '../../protocol/vector-io.js';
 
 export { HEAL_RANGES_KEY } from './contract.js';
 
@@ -272,23 +272,23 @@ export const healRanges = defineTranslator({
         XATTROP: (req, _ctx, next) => xattrop(req.gfid, req, () => next(req)),
         FXATTROP: (req, _ctx, next) => xattrop(req.fd.gfid, req, () => next(req)),
 
-        async READ(req, _ctx, next) {
-          return (await vectoredRead(req, next)) ?? next(req);
-        },
         async WRITE(req, _ctx, next) {
-          const writeOne = (one: FopRequest<'WRITE'>) => {
-            const gfid = one.fd.gfid;
-            // The hot path: no record (every counter zero), nothing to do.
-            if (!records.get(key(gfid))) return next(one);
-            const append = (one.fd.flags & O_APPEND) !== 0;
-            if (!append) note(gfid, one.offset, one.size);
-            return next(one).then((reply) => {
-              // An O_APPEND fd writes at EOF, wherever the offset says.
-              if (append) noteResize(gfid, reply.prestat, reply.poststat);
-              return reply;
-            });
-          };
-          return (await vectoredWrite(req, writeOne)) ?? writeOne(req);
+          const gfid = req.fd.gfid;
+          // The hot path: no record (every counter zero), nothing to do.
+          if (!records.get(key(gfid))) return next(req);
+          // The shd's vectored copy (storage/posix writes it): each of its ranges.
+          const ranges = requestRanges(req.xdata, WRITE_VECTOR_KEY);
+          if (ranges) {
+            for (const r of ranges) note(gfid, r.offset, r.length);
+            return next(req);
+          }
+          const append = (req.fd.flags & O_APPEND) !== 0;
+          if (!append) note(gfid, req.offset, req.size);
+          return next(req).then((reply) => {
+            // An O_APPEND fd writes at EOF, wherever the offset says.
+            if (append) noteResize(gfid, reply.prestat, reply.poststat);
+            return reply;
+          });
         },
         async DISCARD(req, _ctx, next) {
           note(req.fd.gfid, req.offset, req.size);

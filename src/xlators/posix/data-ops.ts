@@ -34,6 +34,8 @@ import type { Posix } from './context.js';
 import type { FdState } from './fdctx.js';
 import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate, open } from './fsx.js';
 import { weakChecksum } from './checksums.js';
+import { readVector, writeVector } from './vector-io.js';
+import { READ_VECTOR_KEY, requestRanges, WRITE_VECTOR_KEY } from '../../protocol/vector-io.js';
 import { iattFromStat } from './iatt.js';
 import { MAX_IO } from '../../protocol/limits.js';
 import { checkDataFile, openFlags } from './security.js';
@@ -135,6 +137,12 @@ export function dataOps(p: Posix): FopTable {
     },
 
     async READ(req) {
+      const ranges = requestRanges(req.xdata, READ_VECTOR_KEY);
+      if (ranges)
+        return fds.use(req.fd, (s) => {
+          fileFd(s);
+          return readVector(s, req, ranges);
+        });
       if (req.size > MAX_IO) throw FopError.of('EINVAL', `READ of ${req.size} bytes`);
       return fds.use(req.fd, async (s) => {
         const fd = fileFd(s);
@@ -154,6 +162,13 @@ export function dataOps(p: Posix): FopTable {
     },
 
     async WRITE(req) {
+      const ranges = requestRanges(req.xdata, WRITE_VECTOR_KEY);
+      if (ranges)
+        return fds.use(req.fd, async (s) => {
+          fileFd(s);
+          if (req.fd.anonymous) await brick.dropMdata(s.fd);
+          return writeVector(s, req, ranges);
+        });
       const len = payloadLength(req.payload);
       if (len > MAX_IO) throw FopError.of('EINVAL', `WRITE of ${len} bytes`);
       return fds.use(req.fd, async (s) => {
