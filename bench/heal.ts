@@ -72,6 +72,12 @@ interface ProcIo {
   rchar: number;
   wchar: number;
 }
+/** CPU seconds (user + system, every thread) a process used so far: /proc/<pid>/stat. */
+function procCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 function procIo(pid: number): ProcIo {
   const text = readFileSync(`/proc/${pid}/io`, 'utf8');
   const get = (k: string) => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(text)![1]);
@@ -436,6 +442,11 @@ interface Result {
   brickWritten: number;
   healInfoEntries: string;
   load: number;
+  /**
+   * CPU seconds over the heal: the shd, then bricks 0, 1 and 2 (the returned brick 2: its
+   * whole life, its start included), from /proc/<pid>/stat.
+   */
+  cpuSeconds: number[];
   /** 128 KiB chunks that differed between brick 0 and the returned brick before the heal. */
   chunksDiffering: number;
   phases?: Phases;
@@ -472,6 +483,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
   const shd = await side.shdPid();
   const survivors = (await side.brickPids()).slice(0, 2);
   const before = [shd, ...survivors].map(procIo);
+  const cpuBefore = [shd, ...survivors].map(procCpu);
   const t0 = performance.now();
   const startedAt = Date.now();
   await side.startForce();
@@ -484,8 +496,10 @@ async function measure(side: Side, seed: number): Promise<Result> {
   const back = performance.now();
   before[3] = procIo(pids[2]!);
   let last: ProcIo[] = [];
+  let cpuLast: number[] = [];
   for (;;) {
     last = [shd, ...pids].map(procIo);
+    cpuLast = [shd, ...pids].map(procCpu);
     if (side.brickDirs.every((b) => indexed(b) === 0)) break;
     if (performance.now() - t0 > TIMEOUT_MS) throw new Error(`${side.name}: heal not done in time`);
     await sleep(100);
@@ -521,6 +535,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
     brickWritten: brickW - shdReceived,
     healInfoEntries: entries,
     load,
+    cpuSeconds: cpuLast.map((c, k) => c - (cpuBefore[k] ?? 0)),
     chunksDiffering: diff.chunks,
     ...(values.timeline && side.phases ? { phases: side.phases(startedAt) } : {}),
   };
@@ -555,12 +570,12 @@ async function main() {
       `${results[0]?.chunksDiffering ?? '?'} of ${SIZE / (128 << 10)} 128 KiB chunks differ; ${cpus().length} CPUs; ${version}`,
   );
   console.log(
-    '| heal by | time (s) | after brick up (s) | data heal in shd log (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | load (1 min) |',
+    '| heal by | time (s) | after brick up (s) | data heal in shd log (s) | shd sent (MiB) | shd received (MiB) | bricks read (MiB) | bricks wrote (MiB) | sent / changed | received / changed | heal info | CPU s: shd, bricks 0, 1, 2 | load (1 min) |',
   );
-  console.log(`|${' --- |'.repeat(12)}`);
+  console.log(`|${' --- |'.repeat(13)}`);
   for (const x of results)
     console.log(
-      `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${x.dataHealSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.load.toFixed(1)} |`,
+      `| ${x.side} | ${x.healSeconds.toFixed(2)} | ${x.afterBackSeconds.toFixed(2)} | ${x.dataHealSeconds.toFixed(2)} | ${mib(x.shdSent)} | ${mib(x.shdReceived)} | ${mib(x.brickRead)} | ${mib(x.brickWritten)} | ${ratio(x.shdSent)} | ${ratio(x.shdReceived)} | ${x.healInfoEntries} | ${x.cpuSeconds.map((c) => c.toFixed(2)).join(', ')} | ${x.load.toFixed(1)} |`,
     );
   const timed = results.filter((x) => x.phases);
   if (timed.length) {
