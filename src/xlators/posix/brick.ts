@@ -68,6 +68,7 @@ export class Brick {
   private hiddenIno = -1n;
   private hiddenDev = -1n;
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly handleRemoved: ((gfid: Buffer) => Promise<void>)[] = [];
 
   constructor(readonly options: BrickOptions) {
     this.root = resolvePath(options.directory);
@@ -378,6 +379,12 @@ export class Brick {
 
   async removeHandle(gfid: Buffer): Promise<void> {
     await fsp.unlink(this.handlePath(gfid)).catch(ignore('ENOENT'));
+    for (const fn of this.handleRemoved) await fn(gfid);
+  }
+
+  /** `fn` runs when an inode's handle goes (its last name was removed). */
+  onHandleRemoved(fn: (gfid: Buffer) => Promise<void>): void {
+    this.handleRemoved.push(fn);
   }
 
   async addGfid2path(path: string, parent: Buffer, name: string): Promise<void> {

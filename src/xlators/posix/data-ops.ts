@@ -174,7 +174,10 @@ export function dataOps(p: Posix): FopTable {
       return fds.use(req.fd, async (s) => {
         const fd = fileFd(s);
         // Anonymous fds had no OPEN that dropped stock's time xattr.
-        if (req.fd.anonymous) await brick.dropMdata(fd);
+        if (req.fd.anonymous && !s.mdataDropped) {
+          await brick.dropMdata(fd);
+          s.mdataDropped = true;
+        }
         let chunks = payloadChunks(req.payload);
         // The brick assembles large records so that a block-multiple payload is aligned already.
         if (s.direct && len > 0 && !(chunks.length === 1 && isDirectAligned(chunks[0]!))) {

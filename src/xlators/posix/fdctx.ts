@@ -11,6 +11,9 @@ import { closeQuietly, open } from './fsx.js';
 import { checkDataFile } from './security.js';
 import type { DirCursor } from './dir-ops.js';
 
+/** Inodes whose anonymous-fd OS fd stays open (each one OS fd of the brick process). */
+export const ANONYMOUS_FDS_KEPT = 256;
+
 export interface FdState {
   fd: number;
   isDir: boolean;
@@ -22,6 +25,8 @@ export interface FdState {
   released: boolean;
   /** The inode's gfid in hex, for the per-inode open count. */
   gfid?: string;
+  /** stock's time xattr was dropped through this fd (anonymous fds have no OPEN that did). */
+  mdataDropped?: boolean;
 }
 
 export class FdStates {
@@ -29,11 +34,20 @@ export class FdStates {
   private readonly live = new Set<FdState>();
   /** Open (not yet released) fds per inode, from every client: `glusterfs.open-fd-count`. */
   private readonly perInode = new Map<string, number>();
+  /**
+   * The OS fd behind anonymous fds (IO by gfid without OPEN: stock shard's IO on /.shard
+   * files), kept open per inode as stock keeps its anonymous fd, so a sharded image's write
+   * is one pwrite rather than resolve, open, write and close. Least recently used first;
+   * bounded by ANONYMOUS_FDS_KEPT; dropped when the inode's last name goes.
+   */
+  private readonly anonymous = new Map<string, FdState>();
 
   constructor(
     readonly owner: object,
     private readonly brick: Brick,
-  ) {}
+  ) {
+    brick.onHandleRemoved((gfid) => this.forgetAnonymous(gfid.toString('hex')));
+  }
 
   attach(fd: OpenFd, osFd: number, isDir: boolean, direct: boolean, cursor?: DirCursor): void {
     const gfid = fd.gfid.toString('hex');
@@ -49,8 +63,9 @@ export class FdStates {
   }
 
   /**
-   * Runs `fn` with the OS fd behind `fd`. An anonymous fd opens the gfid's handle for
-   * this call only (O_RDWR, as stock's anonymous fds); an unknown or released one is EBADF.
+   * Runs `fn` with the OS fd behind `fd`. An anonymous fd uses the inode's kept OS fd,
+   * opening its gfid handle the first time (O_RDWR, as stock's anonymous fds); an unknown or
+   * released fd is EBADF.
    */
   async use<T>(fd: OpenFd, fn: (s: FdState) => Promise<T>): Promise<T> {
     if (fd.anonymous) return this.useAnonymous(fd, fn);
@@ -65,16 +80,54 @@ export class FdStates {
   }
 
   private async useAnonymous<T>(fd: OpenFd, fn: (s: FdState) => Promise<T>): Promise<T> {
-    return this.brick.with(fd.gfid, async (node) => {
-      if (node.isDir) return fn({ fd: node.fd, isDir: true, direct: false, refs: 1, released: false });
-      checkDataFile(node.stat);
-      const osFd = await open(node.path, constants.O_RDWR | constants.O_NOFOLLOW);
-      try {
-        return await fn({ fd: osFd, isDir: false, direct: false, refs: 1, released: false });
-      } finally {
-        await closeQuietly(osFd);
-      }
-    });
+    const key = fd.gfid.toString('hex');
+    let s = this.anonymous.get(key);
+    if (s) {
+      // Most recently used last, so eviction takes the oldest.
+      this.anonymous.delete(key);
+      this.anonymous.set(key, s);
+    } else {
+      const opened = await this.brick.with(fd.gfid, async (node) => {
+        // A directory is served through its handle's fd, for this call only.
+        if (node.isDir)
+          return {
+            done: await fn({ fd: node.fd, isDir: true, direct: false, refs: 1, released: false }),
+            osFd: undefined,
+          };
+        checkDataFile(node.stat);
+        return { done: undefined, osFd: await open(node.path, constants.O_RDWR | constants.O_NOFOLLOW) };
+      });
+      if (opened.osFd === undefined) return opened.done as T;
+      // Another call may have opened the same inode meanwhile: keep one.
+      s = this.anonymous.get(key);
+      if (s) await closeQuietly(opened.osFd);
+      else s = this.cacheAnonymous(key, opened.osFd);
+    }
+    s.refs++;
+    try {
+      return await fn(s);
+    } finally {
+      if (--s.refs === 0 && s.released) await closeQuietly(s.fd);
+    }
+  }
+
+  private cacheAnonymous(key: string, osFd: number): FdState {
+    const s: FdState = { fd: osFd, isDir: false, direct: false, refs: 0, released: false };
+    this.anonymous.set(key, s);
+    if (this.anonymous.size > ANONYMOUS_FDS_KEPT) {
+      const [oldest] = this.anonymous.keys();
+      void this.forgetAnonymous(oldest!);
+    }
+    return s;
+  }
+
+  /** The inode's last name is gone: its cached anonymous fd must not keep the data alive. */
+  async forgetAnonymous(key: string): Promise<void> {
+    const s = this.anonymous.get(key);
+    if (!s) return;
+    this.anonymous.delete(key);
+    s.released = true;
+    if (s.refs === 0) await closeQuietly(s.fd);
   }
 
   /** RELEASE/RELEASEDIR: never fails; the OS fd closes once no call uses it. */
@@ -100,5 +153,6 @@ export class FdStates {
   /** Graph teardown: closes every fd still open. */
   async closeAll(): Promise<void> {
     for (const s of [...this.live]) await this.close(s);
+    for (const key of [...this.anonymous.keys()]) await this.forgetAnonymous(key);
   }
 }

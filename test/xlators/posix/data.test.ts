@@ -6,12 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Errno } from '../../../src/protocol/errno.js';
 import { zeroIatt } from '../../../src/protocol/iatt.js';
 import { ROOT_GFID } from '../../../src/protocol/gfid.js';
 import { OpenFd } from '../../../src/xlator/index.js';
 import { weakChecksum } from '../../../src/xlators/posix/checksums.js';
+import { ANONYMOUS_FDS_KEPT } from '../../../src/xlators/posix/fdctx.js';
 import { context, create, fails, makeBrick, mkdir, open, read, write } from './helpers.js';
 
 const O_APPEND = 0o2000;
@@ -72,6 +74,44 @@ test('anonymous fds read and write by gfid; unknown and released fds are EBADF; 
   } finally {
     await b.close();
   }
+});
+
+/** The process's OS fds open on regular files under `dir` (by any name; deleted ones too). */
+function fileFdsUnder(dir: string): number {
+  return readdirSync('/proc/self/fd').filter((n) => {
+    try {
+      return (
+        readlinkSync(`/proc/self/fd/${n}`).startsWith(`${dir}/`) && statSync(`/proc/self/fd/${n}`).isFile()
+      );
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+test('anonymous fds keep one OS fd per inode, bounded; the last name removed closes it', async () => {
+  const b = await makeBrick();
+  try {
+    const { gfid, fd } = await create(b, 'kept');
+    await b.call('RELEASE', { gfid, fd, xdata: null });
+    for (let i = 0; i < 5; i++) await write(b, OpenFd.anonymous(gfid), i, 'k');
+    assert.equal(fileFdsUnder(b.dir), 1, 'one OS fd for five anonymous writes');
+    await b.call('UNLINK', { pargfid: ROOT_GFID, bname: 'kept', xflags: 0, xdata: null });
+    assert.equal(fileFdsUnder(b.dir), 0, 'no fd keeps the unlinked file alive');
+
+    const many = ANONYMOUS_FDS_KEPT + 20;
+    for (let i = 0; i < many; i++) {
+      const f = await create(b, `f${i}`);
+      await b.call('RELEASE', { gfid: f.gfid, fd: f.fd, xdata: null });
+      await write(b, OpenFd.anonymous(f.gfid), 0, `data ${i}`);
+    }
+    // The oldest is closed in the background as the newest is opened: allow that one.
+    assert.ok(fileFdsUnder(b.dir) <= ANONYMOUS_FDS_KEPT + 1, `about ${ANONYMOUS_FDS_KEPT} kept`);
+    for (let i = 0; i < many; i++) assert.equal(await readFile(join(b.dir, `f${i}`), 'utf8'), `data ${i}`);
+  } finally {
+    await b.close();
+  }
+  assert.equal(fileFdsUnder(b.dir), 0, 'teardown closes them');
 });
 
 test('FSYNC, FLUSH, TRUNCATE, FTRUNCATE, FSTAT, SETATTR and FSETATTR with nanosecond times', async () => {
