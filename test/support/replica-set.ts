@@ -102,7 +102,12 @@ export interface HealFixture {
 
 export async function healFixture(
   /** healRanges: bricks carry features/heal-ranges below the index, as replicated volumes' data bricks do. */
-  opts: { arbiter?: boolean; postOpDelaySecs?: number; healRanges?: boolean } = {},
+  opts: {
+    arbiter?: boolean;
+    postOpDelaySecs?: number;
+    healRanges?: boolean;
+    readSubvolumeIndex?: number;
+  } = {},
 ): Promise<HealFixture> {
   const dirs = [0, 1, 2].map(() => mkdtempSync(join('/var/tmp', 'glusterts-heal-')));
   const tag = Math.random().toString(36).slice(2, 8);
@@ -155,6 +160,7 @@ volume tv-replicate-0
     option quorum-type auto
     option arbiter-count ${opts.arbiter ? 1 : 0}
     option post-op-delay-secs ${opts.postOpDelaySecs ?? 0}
+    option read-subvolume-index ${opts.readSubvolumeIndex ?? -1}
     subvolumes ${names.join(' ')}
 end-volume
 

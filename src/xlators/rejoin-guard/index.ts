@@ -27,7 +27,8 @@
  *   readable here" (afr_readables_fill), so reads are not even tried here meanwhile.
  * Heals lock before they read, so the self-heal daemons (ours and stock's) are never held up.
  * First connections (RECON_NO:-0) are not guarded: a client that started while this brick
- * was down and opens on it later is not covered (docs/replication.md).
+ * was down and opens on it later is not covered here (the glusterts client covers itself:
+ * cluster/replicate's reads.ts; docs/replication.md).
  *
  * The guard lasts at most `guard-seconds` (default 5) from the session's first fop here. The
  * window it closes ends at the client's first write after the return (which forces the old

@@ -3,9 +3,10 @@
  * learns which bricks hold readable data and metadata; reads go to one readable brick, chosen
  * as stock does (read-child.ts), and fail over to the next readable brick when that one is
  * unreachable (or a READ fails EIO there). No readable brick at all is a split-brain: EIO. Without client quorum reads fail
- * with ENOTCONN, as in GlusterFS 10.
+ * with ENOTCONN, as in GlusterFS 10. A brick that rejoined moments ago is not read for a file
+ * under a transaction (distrustRejoined).
  */
-import { strValue, type Dict } from '../../protocol/dict.js';
+import { strValue, uintValue, type Dict } from '../../protocol/dict.js';
 import { Errno, FopError } from '../../protocol/errno.js';
 import type { FopName } from '../../protocol/fops.js';
 import { NULL_GFID } from '../../protocol/gfid.js';
@@ -13,7 +14,7 @@ import { zeroIatt } from '../../protocol/iatt.js';
 import type { Success } from '../../xlator/fanout.js';
 import type { OpenFd } from '../../xlator/fd.js';
 import type { FopContext, FopReply, FopRequest, FopTable } from '../../xlator/translator.js';
-import { TxnType } from './changelog.js';
+import { TxnType, type BrickChangelog } from './changelog.js';
 import { readableFrom } from './heal-direction.js';
 import { fixOpen } from './open-fds.js';
 import { chooseReadChild } from './read-child.js';
@@ -29,6 +30,19 @@ interface LookupOutcome {
   state: InodeState | undefined;
 }
 
+/**
+ * How long after a brick rejoined its copy of a file under a transaction is not read. A stock
+ * client whose eager lock was taken while the brick was away charges it only in that lock's
+ * post-op, which comes at its first write after the return or post-op-delay-secs (1 s) after
+ * its last one; until then the survivors show `dirty` and no accusation. The brick's
+ * features/rejoin-guard covers clients that reconnect; this covers this client's first
+ * connection to it, which the brick cannot tell from a volume start (docs/replication.md).
+ * The same bound as the guard's default guard-seconds.
+ */
+export const REJOIN_READ_WINDOW_MS = 5000;
+/** Stock AFR's LOOKUP key: inodelks granted or waiting on the inode, in any domain. */
+const INODELK_COUNT = 'glusterfs.inodelk-count';
+
 /** LOOKUP on every up brick; records the inode's readable sets. */
 export async function lookupAll(
   r: Replica,
@@ -39,7 +53,9 @@ export async function lookupAll(
   r.requireQuorum(up, 'LOOKUP');
   const generation = r.generation;
   const which = up.flatMap((u, i) => (u ? [i] : []));
-  const replies = await r.fanOut(which, 'LOOKUP', { ...req, xdata: r.changelogRequest(req.xdata) }, ctx);
+  const xdata = r.changelogRequest(req.xdata);
+  xdata.set(INODELK_COUNT, uintValue(0));
+  const replies = await r.fanOut(which, 'LOOKUP', { ...req, xdata }, ctx);
   const ok = replies.filter((x) => x.ok);
   if (!ok.length) return { replies, state: undefined };
   const gfid = ok[0]!.value.prestat.gfid;
@@ -58,15 +74,43 @@ export async function lookupAll(
   st.dataReadable = readableFrom(st.isDirectory ? TxnType.ENTRY : TxnType.DATA, changelogs).map(
     (readable, i) => readable && (st.isDirectory || !r.isArbiter(i)),
   );
+  st.recheckAt = 0;
+  if (!st.isDirectory) distrustRejoined(r, st, changelogs, ok, up);
   st.generation = generation;
   return { replies, state: st };
+}
+
+/**
+ * A file possibly under a transaction (a dirty mark, an inodelk held: stock's
+ * afr_is_possibly_under_txn looks at the same count) is not read from a brick that rejoined
+ * moments ago while another readable brick is up: the survivors may not accuse it yet
+ * (REJOIN_READ_WINDOW_MS). The readable sets are looked at again when the window ends.
+ */
+function distrustRejoined(
+  r: Replica,
+  st: InodeState,
+  changelogs: readonly (BrickChangelog | undefined)[],
+  ok: readonly Success<FopReply<'LOOKUP'>>[],
+  up: readonly boolean[],
+): void {
+  const locked = ok.some((x) => Number(x.value.xdata?.get(INODELK_COUNT)?.value ?? 0) > 0);
+  const dirty = changelogs.some((c) => c && c.dirty[TxnType.DATA] !== 0);
+  if (!locked || !dirty) return;
+  const rejoined = r.rejoinedWithin(REJOIN_READ_WINDOW_MS);
+  const trusted = st.dataReadable!.map((x, i) => x && rejoined[i] === undefined);
+  if (!trusted.some((x, i) => x && up[i])) return;
+  const left = rejoined.filter((at, i): at is number => at !== undefined && st.dataReadable![i]!);
+  if (!left.length) return;
+  st.dataReadable = trusted;
+  st.recheckAt = Math.min(...left) + REJOIN_READ_WINDOW_MS;
 }
 
 /** The inode's readable sets, refreshed with a nameless LOOKUP when unknown or stale. */
 export async function readableState(r: Replica, gfid: Buffer, ctx: FopContext): Promise<InodeState> {
   const st = r.inode(gfid);
   r.upVector();
-  if (st.dataReadable && st.generation === r.generation) return st;
+  const recheck = st.recheckAt !== 0 && Date.now() >= st.recheckAt;
+  if (st.dataReadable && st.generation === r.generation && !recheck) return st;
   const { replies, state } = await lookupAll(
     r,
     { gfid, pargfid: NULL_GFID, flags: 0, bname: '', xdata: null },

@@ -48,15 +48,23 @@ export class InodeState {
   isDirectory = false;
   /** The eager data lock, while held or being taken/released (see transaction.ts). */
   dataLock: import('./transaction.js').DataLock | undefined;
+  /** When readable sets that left out a brick that had just rejoined are to be looked at again (0: never). */
+  recheckAt = 0;
 }
 
 const MAX_INODES = 8192;
+/** A child that comes up within this time of the others is starting with them, not rejoining. */
+const STARTUP_GRACE_MS = 1000;
 
 export class Replica {
   readonly n: number;
   /** Bumped whenever a child goes down or comes up: readable sets computed before are stale. */
   generation = 0;
   private readonly lastUp: boolean[];
+  /** When each child came up (0 while down). */
+  private readonly upAt: number[];
+  /** When each child last came up while another had been up a while (rejoined a set serving without it). */
+  private readonly rejoinedAt: number[];
   private readonly inodes = new Map<string, InodeState>();
   readonly children: Children;
 
@@ -64,6 +72,8 @@ export class Replica {
     this.n = cfg.children.length;
     this.children = new Children(cfg.children);
     this.lastUp = cfg.children.map(() => false);
+    this.upAt = cfg.children.map(() => 0);
+    this.rejoinedAt = cfg.children.map(() => 0);
   }
 
   get domain(): string {
@@ -80,10 +90,21 @@ export class Replica {
           ? t.state === 'up' || t.state === 'reopening'
           : true;
     if (up !== this.lastUp[i]) {
+      const now = Date.now();
+      // Children connecting together at start are not rejoining.
+      if (up && this.upAt.some((at, j) => j !== i && at && now - at >= STARTUP_GRACE_MS))
+        this.rejoinedAt[i] = now;
+      this.upAt[i] = up ? now : 0;
       this.lastUp[i] = up;
       this.generation++;
     }
     return up;
+  }
+
+  /** For each child, when it rejoined if that was less than `ms` ago, else undefined. */
+  rejoinedWithin(ms: number): (number | undefined)[] {
+    const now = Date.now();
+    return this.rejoinedAt.map((at) => (at && now - at < ms ? at : undefined));
   }
 
   upVector(): boolean[] {
