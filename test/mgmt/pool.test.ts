@@ -100,6 +100,7 @@ test(
       const [h1, h2, h3, client] = net.hosts as [NetnsHost, NetnsHost, NetnsHost, NetnsHost];
       for (const h of [h1, h2, h3]) daemons.push(await startDaemon(h, join(base, h.ns)));
       const [d1, d2, d3] = daemons as [HostDaemon, HostDaemon, HostDaemon];
+      // daemons[1] is replaced when h2's daemon restarts; d2 keeps its state directory.
 
       // Alone, a daemon has no peers and lists itself.
       assert.equal((await gts('peer', 'status', '--data', d1.data)).out, 'Number of Peers: 0\n');
@@ -242,6 +243,65 @@ test(
       assert.ok(readFileSync(back).equals(payload), 'read back what was written');
       for (const b of bricks)
         assert.ok(readFileSync(join(b.dir, 'disk.raw')).equals(payload), `replica on ${b.label}`);
+
+      /** Waits until every running daemon prints the same `volume info`; resolves it. */
+      const agreed = async (what: string, check: (info: string) => boolean): Promise<string> => {
+        let seen: string[] = [];
+        await until(
+          what,
+          async () => {
+            seen = await Promise.all(
+              daemons.map(async (d) => (await gts('volume', 'info', '--data', d.data)).out),
+            );
+            return seen.every((i) => i === seen[0]) && check(seen[0]!);
+          },
+          15_000,
+        );
+        return seen[0]!;
+      };
+
+      // An option set from one host reaches every host's volume info.
+      assert.equal(
+        (await gts('volume', 'set', 'pv', 'network.ping-timeout', '7', '--data', d2.data)).code,
+        0,
+      );
+      await agreed('the option on every host', (i) => i.includes('network.ping-timeout: 7\n'));
+
+      // A daemon restarted on a pool host rejoins (its etcd member restarts from its data),
+      // recovers the pool's state, runs its brick again and serves volfiles.
+      d2.child.kill('SIGTERM');
+      await once(d2.child, 'exit');
+      const r0 = Date.now();
+      daemons[1] = await startDaemon(h2, d2.data);
+      t.diagnostic(`daemon restarted on a pool host in ${Date.now() - r0} ms`);
+      assert.equal(
+        (await agreed('the restarted daemon to agree', () => true)).includes('network.ping-timeout: 7'),
+        true,
+      );
+      const back2 = join(base, 'payload.back2');
+      client.run(process.execPath, [CLI, 'cp', `gluster://${h2.address}/pv/disk.raw`, back2]);
+      assert.ok(readFileSync(back2).equals(payload), 'read back through the restarted host');
+
+      // Detach: refused while the host has bricks (stock's words); fine once the volume is gone.
+      const refused = await gts('peer', 'detach', h3.address, '--yes', '--data', d1.data);
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.err,
+        new RegExp(
+          `^peer detach: failed: Peer ${h3.address.replaceAll('.', '\\.')} hosts one or more bricks\\.`,
+        ),
+      );
+      assert.equal((await gts('volume', 'stop', 'pv', '--data', d1.data)).code, 0);
+      assert.equal((await gts('volume', 'delete', 'pv', '--data', d3.data)).code, 0);
+      await agreed('the volume gone on every host', (i) => i === 'No volumes present\n');
+      assert.deepEqual(await gts('peer', 'detach', h3.address, '--yes', '--data', d1.data), {
+        code: 0,
+        out: 'peer detach: success\n',
+        err: '',
+      });
+      assert.match((await gts('peer', 'status', '--data', d1.data)).out, /^Number of Peers: 1\n/);
+      assert.equal((await gts('peer', 'status', '--data', d3.data)).out, 'Number of Peers: 0\n');
+      assert.equal((await gts('pool', 'list', '--data', d3.data)).out.split('\n').length, 3);
     } finally {
       for (const d of daemons) {
         if (d.child.exitCode === null && d.child.signalCode === null) {
