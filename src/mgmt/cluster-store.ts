@@ -53,7 +53,10 @@ export interface ClusterStore {
   ): Promise<{ volumes: VolumeRecord[]; peers: PeerRecord[] }>;
   /** Applies `change` whole or not at all (StaleStateError, or the store's own error). */
   commit(change: ClusterChange): Promise<void>;
-  /** Tells `w` of every change committed after the last load, in order. */
+  /**
+   * Tells `w` of every change committed after the last load, in order. A change this
+   * daemon committed itself may come back too (when the watch outran the commit's answer).
+   */
   watch(w: ClusterWatcher): void;
   close(): void;
 }

@@ -303,7 +303,7 @@ async function retry<T>(op: () => Promise<T>, transient: (e: Error) => boolean, 
 
 /** `HOST`, `HOST:PORT`, `[V6]:PORT`; the port defaults to glusterd's. */
 export function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(s);
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?$/.exec(s);
   const port = m?.[3] === undefined ? GLUSTERD_PORT : Number(m[3]);
   if (!m || port < 1 || port > 65535) throw new PoolOpError(`${s} is not HOST[:PORT]`);
   return { host: m[1] ?? m[2]!, port };
