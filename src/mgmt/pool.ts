@@ -254,9 +254,17 @@ export class Pool {
             'the peer detach again.',
         );
       const etcd = this.etcd();
+      // The member goes first: a detach that fails half way is finished by the next one.
       const member = (await etcd.members()).find((m) => m.name === peer.uuid);
+      if (member)
+        await retry(
+          () => etcd.removeMember(member.id),
+          (e) => /unhealthy cluster/.test(e.message),
+          20_000,
+        ).catch((err: Error) => {
+          throw new PoolOpError(`the pool's etcd did not remove ${host}: ${err.message}`);
+        });
       await this.o.manager.commitPeer({ removePeer: peer.uuid });
-      if (member) await etcd.removeMember(member.id);
       await peerCall(peer.host, peer.port, PeerProcs.LEAVE, {}, 10_000).catch((err: Error) =>
         this.o.log(`detached ${host} did not answer LEAVE (${err.message}); its etcd member was removed`),
       );

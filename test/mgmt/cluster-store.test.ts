@@ -96,7 +96,11 @@ test('etcd cluster store: all-or-nothing commits, stale writers refused, watch i
       [['v2', 'started']],
     );
     await a.commit({ removeVolume: 'v2' });
-    await waitFor('b to see v2 go', () => (seenByB.at(-1)?.[0] === 'v2' ? true : undefined), 5000);
+    await waitFor(
+      'b to see v2 go',
+      () => (seenByB.at(-1)?.[0] === 'v2' && seenByB.at(-1)?.[1] === undefined ? true : undefined),
+      5000,
+    );
     assert.deepEqual(seenByB.at(-1), ['v2', undefined]);
 
     // A store that does not answer fails the change within the client's deadline.
