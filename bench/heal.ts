@@ -59,6 +59,8 @@ const WRITES = Math.round(SIZE / 100 / BLOCK);
 const CHANGED = WRITES * BLOCK;
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 const OURS_HOST = '127.0.0.64';
+/** How often the end of the heal (and our brick's listening line) is looked for: both sides alike. */
+const POLL_MS = 20;
 const STOCK_HOST = '127.0.0.2';
 const IMAGE = 'vm.img';
 
@@ -343,7 +345,7 @@ async function waitAnswers(volume: string, server: { host: string; port: number 
 }
 
 async function waitLog(path: string, done: (text: string) => boolean): Promise<void> {
-  for (const deadline = Date.now() + 60_000; ; await sleep(200)) {
+  for (const deadline = Date.now() + 60_000; ; await sleep(POLL_MS)) {
     let text = '';
     try {
       text = readFileSync(path, 'utf8');
@@ -502,7 +504,7 @@ async function measure(side: Side, seed: number): Promise<Result> {
     cpuLast = [shd, ...pids].map(procCpu);
     if (side.brickDirs.every((b) => indexed(b) === 0)) break;
     if (performance.now() - t0 > TIMEOUT_MS) throw new Error(`${side.name}: heal not done in time`);
-    await sleep(100);
+    await sleep(POLL_MS);
   }
   const healSeconds = (performance.now() - t0) / 1000;
   const afterBackSeconds = (performance.now() - back) / 1000;
