@@ -7,3 +7,4 @@ export * from './client.js';
 export * from './connection.js';
 export * from './server.js';
 export * from './socket-reader.js';
+export * from './admission.js';

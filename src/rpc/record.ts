@@ -52,7 +52,8 @@ export interface RecordDecoderOptions {
 }
 
 export class RecordDecoder {
-  readonly maxRecordSize: number;
+  /** Checked at each fragment header; a server raises it once the peer authenticates. */
+  maxRecordSize: number;
   readonly maxFragments: number;
   readonly directMin: number;
   private readonly allocate: ((length: number) => Buffer) | undefined;

@@ -11,12 +11,22 @@ export function payloadLength(payload: readonly Buffer[] | undefined): number {
   return n;
 }
 
-/** Writes a record; returns `write()`'s verdict: false means wait for 'drain'. */
-export function writeRecord(out: Writable, head: Buffer, payload: readonly Buffer[] | undefined): boolean {
-  if (!payload || payload.length === 0) return out.write(head);
+/**
+ * Writes a record; returns `write()`'s verdict: false means wait for 'drain'. `written` runs
+ * once the whole record has left for the kernel, or failed to.
+ */
+export function writeRecord(
+  out: Writable,
+  head: Buffer,
+  payload: readonly Buffer[] | undefined,
+  written?: (err?: Error | null) => void,
+): boolean {
+  const chunks = payload?.filter((c) => c.length > 0) ?? [];
+  if (chunks.length === 0) return written ? out.write(head, written) : out.write(head);
   out.cork();
   let ok = out.write(head);
-  for (const chunk of payload) if (chunk.length > 0) ok = out.write(chunk);
+  for (const [i, chunk] of chunks.entries())
+    ok = written && i === chunks.length - 1 ? out.write(chunk, written) : out.write(chunk);
   out.uncork();
   return ok;
 }

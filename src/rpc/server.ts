@@ -13,8 +13,9 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { XdrError, XdrReader, type XdrWriter } from '../xdr/index.js';
+import { Admission, admissionLimits, type AdmissionLimits, type PreAuthLimits } from './admission.js';
 import { decodeCredential, type Credential } from './auth.js';
-import { RpcConnection, type OutgoingRecord } from './connection.js';
+import { RpcConnection, type CallCharge, type OutgoingRecord } from './connection.js';
 import { RpcError } from './errors.js';
 import {
   AcceptStat,
@@ -43,6 +44,8 @@ export interface RpcContext<S = unknown> {
   /** The whole call record; `args` reads a window of it. */
   record: Buffer;
   conn: RpcConnection<S>;
+  /** The bytes this call holds until its reply is written (RpcConnection.reserve). */
+  charge: CallCharge;
 }
 
 /** A SUCCESS reply: results written after the reply header, then raw payload chunks. */
@@ -74,6 +77,10 @@ export interface RpcServerOptions {
   onError?: (error: unknown, conn: RpcConnection<any>) => void;
   /** Memory for records joined from several chunks (RecordDecoderOptions.allocate). */
   allocateRecord?: (length: number) => Buffer;
+  /** Connection and byte bounds (admission.ts); `preAuth` turns on the unauthenticated stage. */
+  admission?: Partial<Omit<AdmissionLimits, 'preAuth'>> & { preAuth?: Partial<PreAuthLimits> | false };
+  /** Where limit hits are reported. */
+  log?: (message: string) => void;
 }
 
 export interface RpcServerEvents<S> {
@@ -89,7 +96,8 @@ interface Registered<S> {
 const AUTH_BADCRED = 1;
 
 export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
-  private readonly options: Required<Omit<RpcServerOptions, 'allocateRecord'>> &
+  readonly admission: Admission;
+  private readonly options: Required<Omit<RpcServerOptions, 'allocateRecord' | 'admission' | 'log'>> &
     Pick<RpcServerOptions, 'allocateRecord'>;
   /** prog → vers → program. */
   private readonly table = new Map<number, Map<number, Registered<S>>>();
@@ -108,6 +116,8 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
       onError: options.onError ?? ((err) => console.error('glusterts rpc: call failed:', err)),
       allocateRecord: options.allocateRecord,
     };
+    const log = options.log ?? ((m: string) => console.error(`glusterts rpc: ${m}`));
+    this.admission = new Admission(admissionLimits(options.admission), log);
   }
 
   register(program: RpcProgram<S>): this {
@@ -155,22 +165,28 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
 
   /** Serves one already-connected socket (or any Duplex). */
   serve(socket: Duplex): RpcConnection<S> {
+    const peer = socket instanceof net.Socket ? (socket.remoteAddress ?? 'local') : 'local';
     const conn = new RpcConnection<S>(socket, {
       id: ++this.lastConnId,
+      admission: this.admission,
+      peer: peer.replace(/^::ffff:/, ''),
       maxRecordSize: this.options.maxRecordSize,
       allocateRecord: this.options.allocateRecord,
       maxInFlight: this.options.maxInFlight,
       idleTimeoutMs: this.options.idleTimeoutMs,
-      dispatch: (c, record) => this.dispatch(c, record),
+      dispatch: (c, record, charge) => this.dispatch(c, record, charge),
       onError: (err) => this.options.onError(err, conn),
     });
-    if (this.isClosed) {
+    if (this.isClosed || !this.admission.connect(conn.peer)) {
       socket.destroy();
       return conn;
     }
     if (socket instanceof net.Socket) socket.setNoDelay(true);
     this.conns.add(conn);
-    conn.onClose(() => void this.conns.delete(conn));
+    conn.onClose(() => {
+      this.conns.delete(conn);
+      this.admission.disconnect(conn.peer);
+    });
     this.emit('connection', conn);
     return conn;
   }
@@ -189,7 +205,11 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
     await Promise.all(closing);
   }
 
-  private dispatch(conn: RpcConnection<S>, record: Buffer): OutgoingRecord | Promise<OutgoingRecord> {
+  private dispatch(
+    conn: RpcConnection<S>,
+    record: Buffer,
+    charge: CallCharge,
+  ): OutgoingRecord | Promise<OutgoingRecord> {
     const args = new XdrReader(record);
     let header;
     try {
@@ -233,7 +253,7 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
       });
     }
 
-    const ctx: RpcContext<S> = { header, cred, args, record, conn };
+    const ctx: RpcContext<S> = { header, cred, args, record, conn, charge };
     try {
       const result = handler(ctx);
       if (isPromiseLike(result)) {
