@@ -8,6 +8,7 @@ import { RpcError, type RpcContext, type RpcHandler, type RpcProgram } from '../
 import {
   FopError,
   Fops,
+  MAX_IO,
   Program,
   fopDef,
   hasPayload,
@@ -27,7 +28,7 @@ import {
   type FopRequest,
   type Layer,
 } from '../xlator/index.js';
-import { callerFrom, type BrickConnectionState, type BrickSession } from './session.js';
+import { callerFrom, SYSTEM_CALLER, type BrickConnectionState, type BrickSession } from './session.js';
 
 export interface FopProgramOptions {
   /** The top of the brick graph: the layer clients name as remote-subvolume. */
@@ -36,6 +37,8 @@ export interface FopProgramOptions {
   onError?: (err: unknown, fop: FopName) => void;
   /** Who the brick acts for, from the caller the credential names (root-squash). */
   actingAs?: (caller: Caller, session: BrickSession) => Caller;
+  /** A limit refused a call (rate-limited by the caller). */
+  onLimit?: (reason: string, detail: string) => void;
 }
 
 export function fopProgram(opts: FopProgramOptions): RpcProgram<BrickConnectionState> {
@@ -61,11 +64,16 @@ function fopHandler<N extends FopName>(name: N, opts: FopProgramOptions): RpcHan
     if (!session) throw new RpcError('GARBAGE_ARGS', `${name} before SETVOLUME`);
     const args = def.args.read(rpc.args);
     rpc.args.finish();
+    // A READ's reply buffer counts against the connection's and the brick's bytes in flight
+    // before it is allocated: 64 pipelined 512 MiB READs wait their turn instead of asking
+    // for 32 GiB at once. Sizes beyond MAX_IO are refused below without allocating.
+    const replyBytes = name === 'READ' ? (args as FopArgs<'READ'>).size : 0;
+    if (replyBytes > 0 && replyBytes <= MAX_IO) await rpc.conn.reserve(rpc.charge, replyBytes);
 
     let results: FopResults<N>;
     try {
       const caller = callerFrom(rpc.cred);
-      results = await runFop(name, args, session, opts.actingAs?.(caller, session) ?? caller, opts.top);
+      results = await runFop(name, args, session, opts.actingAs?.(caller, session) ?? caller, opts);
     } catch (err) {
       const fopErr = FopError.from(err);
       if (!(err instanceof FopError)) opts.onError?.(err, name);
@@ -86,9 +94,19 @@ async function runFop<N extends FopName>(
   args: FopArgs<N>,
   session: BrickSession,
   caller: Caller,
-  top: Layer,
+  opts: FopProgramOptions,
 ): Promise<FopResults<N>> {
+  const { top } = opts;
   const def = fopDef(name);
+  // Refused before anything is opened when the session (or the brick) holds its bound.
+  if (def.opens) {
+    try {
+      session.fds.checkRoom();
+    } catch (err) {
+      opts.onLimit?.('max-fds', `${name} from session ${session.id}: ${(err as Error).message}`);
+      throw err;
+    }
+  }
   let releasing: number | undefined;
   let req: FopRequest<N>;
   try {
@@ -105,5 +123,18 @@ async function runFop<N extends FopName>(
   const reply = await top.call(name, req, ctx);
   if (releasing !== undefined) session.fds.release(releasing);
   const opened = openedFd(name, req);
-  return resultsToWire(name, reply, opened && session.fds.allocate(opened));
+  if (!opened) return resultsToWire(name, reply);
+  let number: number;
+  try {
+    number = session.fds.allocate(opened);
+  } catch (err) {
+    // The session ended while the OPEN ran, or another OPEN took the last slot: the fd
+    // was opened below and nobody will ever RELEASE it, so it is released here.
+    const release = opened.isDirectory ? 'RELEASEDIR' : 'RELEASE';
+    await top
+      .call(release, { gfid: opened.gfid, fd: opened, xdata: null }, { caller: SYSTEM_CALLER, session })
+      .catch((e: unknown) => opts.onError?.(e, release));
+    throw err;
+  }
+  return resultsToWire(name, reply, number);
 }

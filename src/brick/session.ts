@@ -3,7 +3,7 @@
  * whose fd table and locks live as long as the connection.
  */
 import { AuthFlavor, type Credential } from '../rpc/auth.js';
-import { FdTable, type Caller, type Session } from '../xlator/index.js';
+import { FdTable, type Caller, type FdBudget, type Session } from '../xlator/index.js';
 import type { AuthRequest } from './auth.js';
 
 export interface BrickConnectionState {
@@ -26,10 +26,11 @@ export function newSession(
   clientVersion: string,
   trusted: boolean,
   auth: AuthRequest,
+  fds: { maxPerSession: number; budget?: FdBudget } = { maxPerSession: 65536 },
 ): BrickSession {
   return {
     id: `${processUuid}#${connectionId}`,
-    fds: new FdTable(),
+    fds: new FdTable(fds.maxPerSession, fds.budget),
     processUuid,
     clientVersion,
     trusted,
@@ -38,6 +39,9 @@ export function newSession(
 }
 
 const NO_OWNER = Buffer.alloc(0);
+
+/** The brick itself, releasing what a session left open. */
+export const SYSTEM_CALLER: Caller = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: NO_OWNER };
 
 /** Who is calling, from the call's credential; unknown flavours act as an anonymous root-less caller. */
 export function callerFrom(cred: Credential | null): Caller {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  FdBudget,
   FdTable,
   OpenFd,
   OptionError,
@@ -74,4 +75,32 @@ test('fd table hands out the lowest free number from 0 and is bounded', () => {
   assert.equal(t.get(7), undefined);
   assert.equal(t.drain().length, 3);
   assert.equal(t.size, 0);
+});
+
+test('fd tables share a brick-wide budget, reuse the lowest free number, and number nothing once drained', () => {
+  const budget = new FdBudget(4);
+  const a = new FdTable(3, budget);
+  const b = new FdTable(3, budget);
+  const fd = () => new OpenFd(Buffer.alloc(16), 0, false);
+  const emfile = (e: unknown) => e instanceof FopError && e.code === 'EMFILE';
+  assert.deepEqual([a.allocate(fd()), a.allocate(fd()), a.allocate(fd())], [0, 1, 2]);
+  assert.equal(b.allocate(fd()), 0);
+  assert.throws(() => b.checkRoom(), emfile, 'the budget is spent');
+  assert.throws(() => b.allocate(fd()), emfile);
+  a.release(0);
+  a.release(2);
+  assert.equal(budget.open, 2);
+  assert.equal(a.allocate(fd()), 0, 'lowest free first');
+  assert.equal(a.allocate(fd()), 2);
+  assert.equal(a.drain().length, 3);
+  assert.equal(budget.open, 1);
+  assert.throws(
+    () => a.allocate(fd()),
+    (e: unknown) => e instanceof FopError && e.code === 'EBADF',
+    'an OPEN finishing after the session ended is refused',
+  );
+  // Many opens and closes stay cheap: no scan from 0 for each.
+  const big = new FdTable(100_000);
+  for (let i = 0; i < 70_000; i++) big.allocate(fd());
+  assert.equal(big.size, 70_000);
 });

@@ -32,13 +32,13 @@ import type { FopTable } from '../../xlator/translator.js';
 import { applySetattr } from './attrs.js';
 import type { Posix } from './context.js';
 import type { FdState } from './fdctx.js';
-import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate, open } from './fsx.js';
+import { closeQuietly, errCode, fdatasync, fstat, fsync, ftruncate } from './fsx.js';
 import { weakChecksum } from './checksums.js';
 import { readVector, writeVector } from './vector-io.js';
 import { READ_VECTOR_KEY, requestRanges, WRITE_VECTOR_KEY } from '../../protocol/vector-io.js';
 import { iattFromStat } from './iatt.js';
 import { MAX_IO } from '../../protocol/limits.js';
-import { checkDataFile, openFlags } from './security.js';
+import { checkDataFile, openFlags, openRegularFile } from './security.js';
 import { fdXattrs, OPEN_FD_COUNT, requestedXattrs } from './xattrs.js';
 
 const ZERO_CHUNK = 1024 * 1024;
@@ -121,7 +121,8 @@ export function dataOps(p: Posix): FopTable {
         if (node.isDir) throw FopError.of('EISDIR');
         checkDataFile(node.stat);
         const { flags, direct } = openFlags(req.flags, p.oDirect);
-        const fd = await open(node.path, flags);
+        // Never opens what the name may hold by now if it is not a regular file (a device node).
+        const fd = await openRegularFile(node.path, flags);
         const st = await fstat(fd).catch(async (e: unknown) => {
           await closeQuietly(fd);
           throw e;

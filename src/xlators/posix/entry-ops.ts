@@ -14,7 +14,7 @@ import type { Node } from './brick.js';
 import { gfidReq, type Posix } from './context.js';
 import { closeQuietly, errCode, fchmod, fchown, lstat, open } from './fsx.js';
 import { iattFromStat } from './iatt.js';
-import { checkDataFile, checkLinkTarget, checkName, openFlags } from './security.js';
+import { checkLinkTarget, checkName, openFlags, openRegularFile } from './security.js';
 import {
   checkParentPrecondition,
   fdXattrs,
@@ -159,8 +159,7 @@ export function entryOps(p: Posix): FopTable {
           } catch (e) {
             if (errCode(e) !== 'EEXIST' || req.flags & constants.O_EXCL) throw e;
             created = false;
-            checkDataFile(await lstat(path));
-            fd = await open(path, flags);
+            fd = await openRegularFile(path, flags);
           }
           let used = gfid;
           try {

@@ -9,6 +9,8 @@ import { constants, type BigIntStats } from 'node:fs';
 import { FopError } from '../../protocol/errno.js';
 import { GF_O_DIRECT } from '../../protocol/fops.js';
 import { Limits } from '../../protocol/limits.js';
+import { O_PATH } from '../../sys/index.js';
+import { closeQuietly, fstat, open } from './fsx.js';
 import { GFID2PATH_PREFIX, GFID_XATTR, HIDDEN_DIR, MDATA_XATTR, VOLUME_ID_XATTR } from './on-disk.js';
 
 /**
@@ -82,4 +84,36 @@ export function checkDataFile(st: BigIntStats): void {
   if (type === constants.S_IFREG) return;
   if (type === constants.S_IFDIR) throw FopError.of('EISDIR');
   throw FopError.of('EINVAL', 'not a regular file');
+}
+
+/**
+ * Opens an existing name for data IO only if it is a regular file, with no window in which
+ * another client can swap in a device node or FIFO: the name is pinned with O_PATH (which
+ * opens nothing), its type checked, and that very inode reopened through /proc; the opened
+ * fd's type is checked again. A lstat-then-open would open whatever the name held by then.
+ */
+export async function openRegularFile(path: string, flags: number): Promise<number> {
+  const pinned = await open(path, O_PATH | constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    const st = await fstat(pinned);
+    checkDataFile(st);
+    // The /proc link is followed by design; O_NOFOLLOW would refuse it.
+    fd = await open(`/proc/self/fd/${pinned}`, flags & ~constants.O_NOFOLLOW);
+    const opened = await fstat(fd).catch(async (e: unknown) => {
+      await closeQuietly(fd);
+      throw e;
+    });
+    if (opened.ino !== st.ino || opened.dev !== st.dev || !isRegular(opened)) {
+      await closeQuietly(fd);
+      throw FopError.of('ESTALE', 'file changed while opening');
+    }
+  } finally {
+    await closeQuietly(pinned);
+  }
+  return fd;
+}
+
+function isRegular(st: BigIntStats): boolean {
+  return (Number(st.mode) & constants.S_IFMT) === constants.S_IFREG;
 }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  link,
   mkdtemp,
   readFile,
   readdir,
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { gfuuidValue } from '../../../src/protocol/dict.js';
 import { ROOT_GFID, gfidToString, randomGfid } from '../../../src/protocol/gfid.js';
 import { zeroIatt } from '../../../src/protocol/iatt.js';
-import { listxattr } from '../../../src/sys/index.js';
+import { listxattr, mknod } from '../../../src/sys/index.js';
 import { OpenFd } from '../../../src/xlator/index.js';
 import { create, fails, lookup, makeBrick, mkdir, open, read, req, write } from './helpers.js';
 
@@ -282,6 +283,60 @@ test('device nodes can be made but not opened, read, written or truncated (CVE-2
       'EINVAL',
     );
   } finally {
+    await b.close();
+  }
+});
+
+test('CREATE of an existing name never opens a FIFO swapped in under it (opens what it checked)', async () => {
+  const b = await makeBrick();
+  // Outside the brick's namespace (no gfid), swapped in by rename as a hostile local process would.
+  const fifo = join(b.dir, 'swap-fifo');
+  const file = join(b.dir, 'swap-file');
+  await mknod(fifo, 0o010600);
+  await writeFile(file, 'x');
+  let racing = true;
+  const racer = (async () => {
+    for (let i = 0; racing; i++) {
+      const tmp = join(b.dir, `tmp${i}`);
+      await link(i % 2 ? fifo : file, tmp);
+      await rename(tmp, join(b.dir, 'x'));
+    }
+  })();
+  try {
+    let served = 0;
+    let refused = 0;
+    for (let i = 0; i < 200; i++) {
+      const fd = new OpenFd(randomGfid(), 0o1, false);
+      // O_WRONLY without O_EXCL: open(2) of a FIFO with no reader would block for ever.
+      const creating = b.call('CREATE', {
+        pargfid: ROOT_GFID,
+        flags: 0o1 | 0o100,
+        mode: 0o644,
+        umask: 0,
+        bname: 'x',
+        xdata: req(),
+        fd,
+      });
+      const outcome = await Promise.race([
+        creating.then(
+          () => 'served',
+          (e: unknown) => (e as { code?: string }).code ?? 'error',
+        ),
+        new Promise<string>((ok) => setTimeout(() => ok('hung'), 2000).unref()),
+      ]);
+      assert.notEqual(outcome, 'hung', `CREATE ${i} opened the FIFO`);
+      if (outcome === 'served') {
+        served++;
+        await b.call('RELEASE', { gfid: fd.gfid, fd, xdata: null });
+      } else {
+        assert.ok(['EINVAL', 'ESTALE', 'ENOENT', 'EEXIST'].includes(outcome), outcome);
+        refused++;
+      }
+    }
+    assert.ok(served + refused === 200);
+  } finally {
+    racing = false;
+    await racer.catch(() => undefined);
     await b.close();
   }
 });
