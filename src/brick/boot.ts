@@ -16,6 +16,7 @@ import {
   type VolumeDecl,
 } from '../xlator/index.js';
 import { BrickServer, type AccessSettings } from './server.js';
+import { admissionFrom, parseServerOptions, type ServerOptionValues } from './server-options.js';
 import { ANON_ID } from './squash.js';
 
 export interface BootedBrick {
@@ -38,6 +39,8 @@ export interface ServerSettings {
   port: number;
   exportName: string;
   access: AccessSettings;
+  /** Transport and limits options, parsed; unknown options refused (server-options.ts). */
+  options: ServerOptionValues;
 }
 
 /** protocol/server's options about access, with stock's names and defaults. */
@@ -89,17 +92,14 @@ export function serverSettings(decl: VolumeDecl): ServerSettings {
   }
   const exportName = decl.subvolumes[0]!;
   const o = decl.options;
-  const port = Number(o.get('transport.socket.listen-port') ?? '0');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new GraphError(
-      `brick volfile: bad transport.socket.listen-port ${o.get('transport.socket.listen-port')}`,
-    );
-  }
+  // Fails closed: any option neither schema knows, nor an auth pattern, stops the brick.
+  const options = parseServerOptions(decl.name, o, Object.keys(SQUASH_SCHEMA));
   return {
-    host: o.get('transport.socket.bind-address') ?? '0.0.0.0',
-    port,
+    host: options['transport.socket.bind-address'],
+    port: options['transport.socket.listen-port'],
     exportName,
     access: accessSettings(o, exportName),
+    options,
   };
 }
 
@@ -121,6 +121,9 @@ export async function bootBrick(volfileText: string, registry: TranslatorRegistr
     exportName: settings.exportName,
     ...(volumeId ? { volumeId } : {}),
     access: settings.access,
+    admission: admissionFrom(settings.options),
+    maxFdsPerSession: settings.options['limits.max-fds-per-session'],
+    maxFds: settings.options['limits.max-fds'],
   });
   try {
     const listening = await server.listen(settings.host, settings.port);

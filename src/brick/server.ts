@@ -5,6 +5,7 @@
  * told the session ended (locks dropped).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { Socket } from 'node:net';
 import { RpcServer, type RpcConnection, type RpcServerOptions } from '../rpc/index.js';
@@ -17,9 +18,10 @@ import {
   procedureHandler,
 } from '../protocol/index.js';
 import { carveEndAlignedUnsafe, DIRECT_ALIGNMENT } from '../sys/index.js';
-import type { Graph, FopContext } from '../xlator/index.js';
+import { FdBudget, type Graph, type FopContext } from '../xlator/index.js';
 import { fopProgram } from './fop-program.js';
-import { newSession, type BrickConnectionState, type BrickSession } from './session.js';
+import { DEFAULT_FDS_PER_SESSION } from './server-options.js';
+import { newSession, SYSTEM_CALLER, type BrickConnectionState, type BrickSession } from './session.js';
 import { authenticate, type AuthRules } from './auth.js';
 import { authRequest, checkSetvolume, type ExportPolicy } from './setvolume.js';
 import { NO_SQUASH, squashCaller, type SquashPolicy } from './squash.js';
@@ -42,6 +44,10 @@ export interface BrickServerOptions extends RpcServerOptions {
   volumeId?: string;
   /** Default OPEN_ACCESS: anyone may attach, nobody is squashed. */
   access?: AccessSettings;
+  /** Open fds per session (limits.max-fds-per-session). */
+  maxFdsPerSession?: number;
+  /** Open fds of all sessions together (limits.max-fds); default: from the process's fd limit. */
+  maxFds?: number;
 }
 
 /**
@@ -54,12 +60,13 @@ function directRecord(length: number): Buffer {
   return length >= DIRECT_ALIGNMENT ? carveEndAlignedUnsafe(length) : Buffer.allocUnsafe(length);
 }
 
-const SYSTEM_CALLER = { uid: 0, gid: 0, groups: [], pid: 0, lkOwner: Buffer.alloc(0) };
-
 export class BrickServer {
   readonly rpc: RpcServer<BrickConnectionState>;
   private readonly policy: ExportPolicy;
   private squash: SquashPolicy;
+  /** Open fds across sessions. */
+  readonly fdBudget: FdBudget;
+  readonly maxFdsPerSession: number;
 
   constructor(private readonly opts: BrickServerOptions) {
     if (!opts.graph.top || opts.graph.top.name !== opts.exportName) {
@@ -72,13 +79,23 @@ export class BrickServer {
       auth: (opts.access ?? OPEN_ACCESS).auth,
     };
     this.squash = (opts.access ?? OPEN_ACCESS).squash;
-    this.rpc = new RpcServer<BrickConnectionState>({ allocateRecord: directRecord, ...opts });
+    this.fdBudget = new FdBudget(opts.maxFds || defaultMaxFds());
+    // One session never takes more than half of the brick's fds, so others can still open.
+    this.maxFdsPerSession = Math.min(
+      opts.maxFdsPerSession ?? DEFAULT_FDS_PER_SESSION,
+      Math.max(1, Math.floor(this.fdBudget.max / 2)),
+    );
+    const log = opts.log ?? ((m: string) => console.error(`brick ${opts.exportName}: ${m}`));
+    // Bricks authenticate their clients (SETVOLUME): the pre-authentication bounds apply.
+    const admission = { preAuth: {}, ...opts.admission };
+    this.rpc = new RpcServer<BrickConnectionState>({ allocateRecord: directRecord, ...opts, admission, log });
     // DUMP lists these in registration order; stock bricks put the FOP program first.
     this.rpc.register(
       fopProgram({
         top: opts.graph.top,
         onError: (err, fop) => this.report(err, fop),
         actingAs: (caller, session) => squashCaller(caller, this.squash, session.trusted),
+        onLimit: (reason, detail) => this.rpc.admission.hit(reason, detail),
       }),
     );
     this.rpc.register(gfDumpProgram(this.rpc));
@@ -155,8 +172,10 @@ export class BrickServer {
         outcome.clientVersion,
         outcome.trusted,
         authRequest(dict, peer),
+        { maxPerSession: this.maxFdsPerSession, budget: this.fdBudget },
       ),
     };
+    conn.authenticate();
     await this.endSession(previous);
     return { opRet: 0, opErrno: 0, dict: outcome.reply };
   }
@@ -178,4 +197,16 @@ export class BrickServer {
       `brick ${this.opts.exportName}: ${what}: ${err instanceof Error ? err.stack : String(err)}`,
     );
   }
+}
+
+/** Fds left for sessions: the process's limit less room for sockets, volfiles and logs. */
+function defaultMaxFds(): number {
+  let soft = 1024;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) soft = m[1] === 'unlimited' ? 1 << 20 : Number(m[1]);
+  } catch {
+    // not Linux: the conservative default
+  }
+  return Math.max(256, soft - 2048);
 }

@@ -1,7 +1,10 @@
-/** A brick telling the management daemon where it listens (Portmap SIGNIN/SIGNOUT). */
+/**
+ * A brick telling the management daemon where it listens (Portmap SIGNIN/SIGNOUT), with the
+ * sign-in token the daemon gave it (src/protocol/brick-process.ts). A brick run by hand
+ * without the token is refused by the daemon.
+ */
 import { RpcClient, encodeCredential, glusterV2 } from '../rpc/index.js';
-import { PortmapProcs, Program, callProcedure } from '../protocol/index.js';
-
+import { PortmapProcs, Program, callProcedure, signinVerifier } from '../protocol/index.js';
 export async function portmapSign(
   mgmt: { host: string; port: number },
   what: 'SIGNIN' | 'SIGNOUT',
@@ -10,7 +13,12 @@ export async function portmapSign(
 ): Promise<void> {
   const client = await RpcClient.connect({ host: mgmt.host, port: mgmt.port, timeout: 5000 });
   try {
-    const opts = { cred: encodeCredential(glusterV2(process.pid)), timeoutMs: 5000 };
+    const verf = signinVerifier();
+    const opts = {
+      cred: encodeCredential(glusterV2(process.pid)),
+      timeoutMs: 5000,
+      ...(verf ? { verf } : {}),
+    };
     const reply =
       what === 'SIGNIN'
         ? await callProcedure(

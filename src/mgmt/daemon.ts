@@ -19,7 +19,13 @@ import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs'
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { RpcServer, type RpcConnection, type RpcProgram } from '../rpc/index.js';
+import {
+  RpcServer,
+  type AdmissionLimits,
+  type PreAuthLimits,
+  type RpcConnection,
+  type RpcProgram,
+} from '../rpc/index.js';
 import {
   CallbackProcs,
   gfDumpProgram,
@@ -31,6 +37,7 @@ import {
   legacyString,
   pingResult,
   procedureHandler,
+  signinTokenOf,
   writeBrickSignin,
 } from '../protocol/index.js';
 import { CLI_PROGRAM_ID, CliProcs, parseCliRequest, type CliReply, type CliRequest } from './cli-program.js';
@@ -66,8 +73,22 @@ export interface DaemonOptions {
   etcdPeerPort?: number;
   /** The etcd program (default `etcd` on PATH). */
   etcdProgram?: string;
+  /** Connection and byte bounds on the glusterd programs (docs/limits.md). */
+  limits?: Partial<Omit<AdmissionLimits, 'preAuth'>> & { preAuth?: Partial<PreAuthLimits> };
   log?: (message: string) => void;
 }
+
+/**
+ * Nothing sent to the daemon is large (GETSPEC, PORTBYBRICK, SIGNIN, EVENT_NOTIFY): a
+ * record mark above this closes the connection before a byte is buffered.
+ */
+const MGMT_MAX_RECORD = 1024 * 1024;
+/**
+ * Connections that fetched a volfile or signed a brick in count as authenticated: clients
+ * keep theirs open, silent, for FETCHSPEC. Others (PORTBYBRICK, DUMP) are short-lived and
+ * get the pre-authentication bounds, without a deadline.
+ */
+const MGMT_PRE_AUTH: Partial<PreAuthLimits> = { idleMs: 60_000, deadlineMs: 0 };
 
 /** The volfile keys each management connection fetched, for FETCHSPEC. */
 interface MgmtConnState {
@@ -154,10 +175,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await claimCliSocket(store.cliSocketPath);
     store.daemonUuid();
 
-    const rpc = new RpcServer<MgmtConnState>({ onError: (err) => log(`call failed: ${String(err)}`) });
+    const rpc = new RpcServer<MgmtConnState>({
+      onError: (err) => log(`call failed: ${String(err)}`),
+      maxRecordSize: MGMT_MAX_RECORD,
+      admission: { ...opts.limits, preAuth: { ...MGMT_PRE_AUTH, ...opts.limits?.preAuth } },
+      log,
+    });
     const portmap = new PortmapTable();
     // The manager and supervisor need the bound port, known only after listen.
-    const late = {} as { manager: VolumeManager; pool: Pool; daemon?: Daemon };
+    const late = {} as { manager: VolumeManager; pool: Pool; supervisor: BrickSupervisor; daemon?: Daemon };
     const fetchers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
     /** Connections that fetched a volume's self-heal daemon volfile (`shd/NAME`): its shds. */
     const healers = new Map<string, Set<RpcConnection<MgmtConnState>>>();
@@ -181,8 +207,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         late.daemon?.emit('portbybrick', brick, port);
         return port;
       },
-      signin: (brick, port, pid) => {
+      signin: (brick, port, pid, token) => {
         if (!late.manager.acceptsSignin(brick) || port < 1 || port > 65535) return false;
+        if (!token || !late.supervisor.tokenMatches(brick, token)) {
+          rpc.admission.hit('portmap-token', `SIGNIN of ${brick} without its brick's token refused`);
+          return false;
+        }
         portmap.signin(brick, { port, pid });
         // The volume's self-heal daemons connect to the brick now, not at their next retry.
         const volume = late.manager.volumeOfBrick(brick)?.name;
@@ -195,7 +225,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           );
         return true;
       },
-      signout: (brick) => portmap.signout(brick),
+      signout: (brick, token) => {
+        if (!token || !late.supervisor.tokenMatches(brick, token)) {
+          rpc.admission.hit('portmap-token', `SIGNOUT of ${brick} without its brick's token refused`);
+          return false;
+        }
+        portmap.signout(brick);
+        return true;
+      },
       fetched: (conn, volume, key) => {
         const state = (conn.state ??= { fetched: new Set() });
         // A self-heal daemon's fetch is remembered apart: it also hears of brick sign-ins.
@@ -244,6 +281,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       onExit: (brick, pid) => late.manager.brickGone(brick, pid),
       log,
     });
+    late.supervisor = supervisor;
     late.manager = new VolumeManager(store, supervisor, portmap, {
       host: opts.host,
       port: address.port,
@@ -323,8 +361,9 @@ interface GlusterdHooks {
   volfileFor(key: string): { volume: string; spec: string } | undefined;
   volumeId(name: string): string | undefined;
   portOf(brick: string): number | undefined;
-  signin(brick: string, port: number, pid: number): boolean;
-  signout(brick: string): void;
+  /** `token`: the brick process's sign-in token from the call's verifier (signin.ts). */
+  signin(brick: string, port: number, pid: number, token: Buffer | undefined): boolean;
+  signout(brick: string, token: Buffer | undefined): boolean;
   /** A GETSPEC of `key` answered with `volume`'s volfile on `conn`. */
   fetched(conn: RpcConnection<MgmtConnState>, volume: string, key: string): void;
 }
@@ -343,13 +382,17 @@ function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: Glusterd
           ? { opRet: -1, opErrno: 0, status: 0, port: 0 }
           : { opRet: 0, opErrno: 0, status: 0, port };
       }),
-      [PortmapProcs.SIGNIN.proc]: procedureHandler(PortmapProcs.SIGNIN, ({ brick, port, pid }) =>
-        hooks.signin(brick, port, pid) ? { opRet: 0, opErrno: 0 } : { opRet: -1, opErrno: Errno.ENOENT },
-      ),
-      [PortmapProcs.SIGNOUT.proc]: procedureHandler(PortmapProcs.SIGNOUT, ({ brick }) => {
-        hooks.signout(brick);
+      [PortmapProcs.SIGNIN.proc]: procedureHandler(PortmapProcs.SIGNIN, ({ brick, port, pid }, ctx) => {
+        if (!hooks.signin(brick, port, pid, signinTokenOf(ctx.header.verf)))
+          return { opRet: -1, opErrno: Errno.ENOENT };
+        ctx.conn.authenticate();
         return { opRet: 0, opErrno: 0 };
       }),
+      [PortmapProcs.SIGNOUT.proc]: procedureHandler(PortmapProcs.SIGNOUT, ({ brick }, ctx) =>
+        hooks.signout(brick, signinTokenOf(ctx.header.verf))
+          ? { opRet: 0, opErrno: 0 }
+          : { opRet: -1, opErrno: Errno.EPERM },
+      ),
     },
   });
   rpc.register({
@@ -361,6 +404,7 @@ function registerGlusterdPrograms(rpc: RpcServer<MgmtConnState>, hooks: Glusterd
         const found = hooks.volfileFor(key);
         if (!found) return { opRet: -1, opErrno: Errno.ENOENT, spec: '', xdata: new Map() };
         hooks.fetched(ctx.conn, found.volume, key);
+        ctx.conn.authenticate();
         return { opRet: Buffer.byteLength(found.spec), opErrno: 0, spec: found.spec, xdata: new Map() };
       }),
       [HandshakeProcs.PING.proc]: procedureHandler(HandshakeProcs.PING, pingResult),

@@ -74,6 +74,8 @@ export interface BrickStatus {
   port: number | null;
   online: boolean;
   pid: number | null;
+  /** Why the brick is offline for good (it refused its configuration), when it is. */
+  error?: string;
 }
 
 export interface VolumeStatusReport {
@@ -557,11 +559,13 @@ export class VolumeManager {
         const own = this.ownsBrick(b);
         const entry = v.status === 'started' && own ? this.portmap.get(b.path) : undefined;
         const pid = own ? this.supervisor.pid(b.path) : undefined;
+        const error = v.status === 'started' && own ? this.supervisor.failure(b.path) : undefined;
         return {
           brick: brickLabel(b),
           port: entry?.port ?? null,
           online: entry !== undefined && pid !== undefined,
           pid: pid ?? null,
+          ...(error !== undefined ? { error } : {}),
         };
       }),
     }));

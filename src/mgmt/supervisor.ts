@@ -5,10 +5,18 @@
  * the contract of src/brick/main.ts) in its own process group, with stdout and stderr
  * appended to its log file. `stop` sends SIGTERM and SIGKILL after a grace period. A
  * brick that dies while it should be running is started again after a backoff that
- * doubles up to a ceiling and resets once the brick has stayed up for a while.
+ * doubles up to a ceiling and resets once the brick has stayed up for a while. A brick that
+ * exits refusing its configuration (status EXIT_CONFIG) is not restarted: it stays down,
+ * with the reason it logged, until it is started again (volume start force, or stop + start).
+ *
+ * Each spawn gets a fresh sign-in token in its environment (GLUSTERTS_SIGNIN_TOKEN); the
+ * daemon accepts portmap SIGNIN/SIGNOUT for a brick only with its current token, so no other
+ * process can claim or withdraw a brick's port (docs/security.md).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { CONFIG_ERROR_PREFIX, EXIT_CONFIG, SIGNIN_TOKEN_ENV } from '../protocol/index.js';
 
 export interface BrickSpec {
   /** The brick path: the supervisor's key and the brick's `--brick-name`. */
@@ -46,12 +54,17 @@ interface Supervised {
   restartTimer: NodeJS.Timeout | undefined;
   restarts: number;
   exited: Promise<void>;
+  /** The running process's sign-in token. */
+  token: Buffer;
+  /** Why the brick stopped for good: it refused its configuration. */
+  failed: string | undefined;
 }
 
 export interface BrickProcessInfo {
   brickPath: string;
   pid: number | undefined;
   restarts: number;
+  failed?: string;
 }
 
 export class BrickSupervisor {
@@ -71,7 +84,25 @@ export class BrickSupervisor {
 
   info(brickPath: string): BrickProcessInfo | undefined {
     const s = this.bricks.get(brickPath);
-    return s && { brickPath, pid: s.child?.pid, restarts: s.restarts };
+    return (
+      s && { brickPath, pid: s.child?.pid, restarts: s.restarts, ...(s.failed ? { failed: s.failed } : {}) }
+    );
+  }
+
+  /** Why a supervised brick is down for good (it refused its configuration), if it is. */
+  failure(brickPath: string): string | undefined {
+    return this.bricks.get(brickPath)?.failed;
+  }
+
+  /** The token the brick's current process was given (tests that sign in for a stub). */
+  signinToken(brickPath: string): string | undefined {
+    return this.bricks.get(brickPath)?.token.toString('hex');
+  }
+
+  /** True if `token` is the one this brick's current process was started with. */
+  tokenMatches(brickPath: string, token: Buffer): boolean {
+    const s = this.bricks.get(brickPath);
+    return !!s && token.length === s.token.length && timingSafeEqual(token, s.token);
   }
 
   /** The pid of the running process for this brick, if any. */
@@ -91,6 +122,13 @@ export class BrickSupervisor {
   start(spec: BrickSpec, { now = false }: { now?: boolean } = {}): void {
     const existing = this.bricks.get(spec.brickPath);
     if (existing?.wanted) {
+      // Asked again after refusing its configuration: the volfile may be fixed now.
+      if (existing.failed !== undefined) {
+        existing.spec = spec;
+        existing.backoffMs = this.o.restartMinMs;
+        this.spawn(existing);
+        return;
+      }
       if (now && existing.restartTimer) {
         clearTimeout(existing.restartTimer);
         existing.backoffMs = this.o.restartMinMs;
@@ -109,6 +147,8 @@ export class BrickSupervisor {
       restartTimer: undefined,
       restarts: 0,
       exited: Promise.resolve(),
+      token: Buffer.alloc(0),
+      failed: undefined,
     };
     s.spec = spec;
     this.bricks.set(spec.brickPath, s);
@@ -117,6 +157,8 @@ export class BrickSupervisor {
 
   private spawn(s: Supervised): void {
     s.restartTimer = undefined;
+    s.failed = undefined;
+    s.token = randomBytes(32);
     const log = openSync(s.spec.logFile, 'a', 0o640);
     const args = ['--volfile', s.spec.volfile, '--brick-name', s.spec.brickPath, '--mgmt', this.o.mgmt];
     const command = s.spec.command ?? this.o.command;
@@ -126,6 +168,7 @@ export class BrickSupervisor {
       child = spawn(command[0]!, [...command.slice(1), ...args], {
         stdio: ['ignore', log, log],
         detached: true,
+        env: { ...process.env, [SIGNIN_TOKEN_ENV]: s.token.toString('hex') },
       });
     } finally {
       closeSync(log);
@@ -156,6 +199,13 @@ export class BrickSupervisor {
     const expected = !s.wanted;
     this.o.onExit?.(s.spec.brickPath, child.pid ?? 0, expected);
     if (expected) return;
+    if (code === EXIT_CONFIG) {
+      s.failed = configurationRefusal(s.spec.logFile) ?? 'the brick refused its configuration';
+      this.o.log(
+        `brick ${s.spec.brickPath} (pid ${child.pid}) refused its configuration; not restarting it: ${s.failed}`,
+      );
+      return;
+    }
     if (Date.now() - s.startedAt >= this.o.stableMs) s.backoffMs = this.o.restartMinMs;
     const delay = s.backoffMs;
     s.backoffMs = Math.min(s.backoffMs * 2, this.o.restartMaxMs);
@@ -187,5 +237,27 @@ export class BrickSupervisor {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.bricks.keys()].map((b) => this.stop(b)));
+  }
+}
+
+/** The reason a brick logged for refusing its configuration: its last such line. */
+function configurationRefusal(logFile: string): string | undefined {
+  try {
+    const fd = openSync(logFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const tail = Buffer.alloc(Math.min(size, 16 * 1024));
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+      const line = tail
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.startsWith(CONFIG_ERROR_PREFIX))
+        .at(-1);
+      return line?.slice(CONFIG_ERROR_PREFIX.length);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
   }
 }

@@ -16,6 +16,8 @@ export interface Procedure {
 
 export interface CallOptions {
   cred: OpaqueAuth;
+  /** AUTH_NONE unless given (a brick's sign-in token). */
+  verf?: OpaqueAuth;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -35,7 +37,7 @@ export async function callProcedure<P extends Procedure>(
     vers: program.vers,
     proc: procedure.proc,
     cred: opts.cred,
-    verf: AUTH_NONE_VERIFIER,
+    verf: opts.verf ?? AUTH_NONE_VERIFIER,
     args: (w) => procedure.args.write(w, args),
     ...(payload ? { payload } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),

@@ -18,3 +18,4 @@ export * from './serve.js';
 export * from './errno.js';
 export * from './zero.js';
 export * from './locks.js';
+export * from './brick-process.js';

@@ -19,6 +19,7 @@ import {
   readBrickSignin,
 } from '../../src/protocol/index.js';
 import { Daemon } from '../../src/mgmt/daemon.js';
+import { signinVerifier } from '../../src/protocol/index.js';
 import { clientVolfile, brickVolfile } from '../../src/mgmt/volfiles.js';
 import { brickVolfileKey } from '../../src/mgmt/volume.js';
 import { STUB_BRICK, alive, call, connect, sleep, startTestDaemon, waitFor } from './support.js';
@@ -214,11 +215,31 @@ test('PORTBYBRICK is -1,0,0,0 until a brick of a started volume signs in, and ag
     const bad = await call(c, Program.PORTMAP, PortmapProcs.SIGNIN, { brick: dir, port: 70000, pid: 1 });
     assert.equal(bad.opRet, -1);
 
-    const signin = await call(c, Program.PORTMAP, PortmapProcs.SIGNIN, {
+    // Only the brick process the daemon started may sign in: it holds the brick's token.
+    const token = signinVerifier(t.daemon.supervisor.signinToken(dir));
+    const forged = await call(c, Program.PORTMAP, PortmapProcs.SIGNIN, {
       brick: dir,
       port: 40001,
       pid: 4242,
     });
+    assert.deepEqual(forged, { opRet: -1, opErrno: Errno.ENOENT }, 'no token');
+    const wrong = signinVerifier('00'.repeat(32));
+    const guessed = await call(
+      c,
+      Program.PORTMAP,
+      PortmapProcs.SIGNIN,
+      { brick: dir, port: 40001, pid: 4242 },
+      wrong,
+    );
+    assert.deepEqual(guessed, { opRet: -1, opErrno: Errno.ENOENT }, 'wrong token');
+    assert.deepEqual(await ask(), unknown);
+    const signin = await call(
+      c,
+      Program.PORTMAP,
+      PortmapProcs.SIGNIN,
+      { brick: dir, port: 40001, pid: 4242 },
+      token,
+    );
     assert.deepEqual(signin, { opRet: 0, opErrno: 0 });
     assert.deepEqual(await ask(), { opRet: 0, opErrno: 0, status: 0, port: 40001 });
     assert.deepEqual(
@@ -226,11 +247,20 @@ test('PORTBYBRICK is -1,0,0,0 until a brick of a started volume signs in, and ag
       unknown,
       'exact brick names only',
     );
-    const out = await call(c, Program.PORTMAP, PortmapProcs.SIGNOUT, {
+    const forgedOut = await call(c, Program.PORTMAP, PortmapProcs.SIGNOUT, {
       brick: dir,
       port: 40001,
       rdmaPort: 0,
     });
+    assert.deepEqual(forgedOut, { opRet: -1, opErrno: Errno.EPERM }, 'SIGNOUT without the token');
+    assert.deepEqual(await ask(), { opRet: 0, opErrno: 0, status: 0, port: 40001 });
+    const out = await call(
+      c,
+      Program.PORTMAP,
+      PortmapProcs.SIGNOUT,
+      { brick: dir, port: 40001, rdmaPort: 0 },
+      token,
+    );
     assert.deepEqual(out, { opRet: 0, opErrno: 0 });
     assert.deepEqual(await ask(), unknown);
   } finally {
@@ -259,7 +289,8 @@ test("a brick's SIGNIN is announced (EVENT_NOTIFY) to its volume's self-heal dae
     await call(healer, Program.HANDSHAKE, HandshakeProcs.GETSPEC, getspec('/shd/rv'));
     await call(client, Program.HANDSHAKE, HandshakeProcs.GETSPEC, getspec('rv'));
     const signin = { brick: dirs[1]!, port: 40002, pid: 4243 };
-    assert.deepEqual(await call(client, Program.PORTMAP, PortmapProcs.SIGNIN, signin), {
+    const token = signinVerifier(t.daemon.supervisor.signinToken(dirs[1]!));
+    assert.deepEqual(await call(client, Program.PORTMAP, PortmapProcs.SIGNIN, signin, token), {
       opRet: 0,
       opErrno: 0,
     });

@@ -15,6 +15,7 @@ import {
   procedureHandler,
 } from '../../src/protocol/index.js';
 import { parseVolfile } from '../../src/xlator/volfile.js';
+import { signinVerifier } from '../../src/protocol/index.js';
 import type { Infer } from '../../src/xdr/index.js';
 
 const { values } = parseArgs({
@@ -57,8 +58,10 @@ async function portmap<P extends typeof PortmapProcs.SIGNIN | typeof PortmapProc
 ): Promise<void> {
   const client = await RpcClient.connect({ host: mgmtHost, port: Number(mgmtPort) });
   try {
+    const verf = signinVerifier();
     const r = await callProcedure(client, Program.PORTMAP, proc, args, {
       cred: encodeCredential(glusterV2(process.pid)),
+      ...(verf ? { verf } : {}),
       timeoutMs: 5000,
     });
     console.log(`portmap proc ${proc.proc}: op_ret ${r.opRet}`);

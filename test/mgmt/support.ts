@@ -3,7 +3,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RpcClient, encodeCredential, glusterV2 } from '../../src/rpc/index.js';
+import { RpcClient, encodeCredential, glusterV2, type OpaqueAuth } from '../../src/rpc/index.js';
 import { callProcedure, type Procedure } from '../../src/protocol/index.js';
 import { Daemon, type DaemonOptions } from '../../src/mgmt/daemon.js';
 import type { Infer } from '../../src/xdr/index.js';
@@ -61,8 +61,12 @@ export function call<P extends Procedure>(
   program: { prog: number; vers: number },
   proc: P,
   args: Infer<P['args']>,
+  verf?: OpaqueAuth,
 ): Promise<Infer<P['results']>> {
-  return callProcedure(client, program, proc, args, { cred: encodeCredential(glusterV2(process.pid)) });
+  return callProcedure(client, program, proc, args, {
+    cred: encodeCredential(glusterV2(process.pid)),
+    ...(verf ? { verf } : {}),
+  });
 }
 
 // Process helpers shared with every suite that drives real processes.

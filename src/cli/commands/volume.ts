@@ -266,7 +266,10 @@ export function formatStatus(vols: readonly VolumeStatusReport[], oneVolume: boo
           `${String(b.port ?? 'N/A').padEnd(10)}${'0'.padEnd(11)}` +
           `${(b.online ? 'Y' : 'N').padEnd(8)}${b.pid ?? 'N/A'}`;
         // Like the gluster CLI, a name too long for its column gets a line of its own.
-        return label.length < 44 ? `${label.padEnd(44)}${columns}` : `${label}\n${' '.repeat(44)}${columns}`;
+        const row =
+          label.length < 44 ? `${label.padEnd(44)}${columns}` : `${label}\n${' '.repeat(44)}${columns}`;
+        // glusterts's own: why a brick that refused its configuration stays offline.
+        return b.error === undefined ? row : `${row}\n  offline: ${b.error}`;
       });
       return [
         `Status of volume: ${v.name}`,
