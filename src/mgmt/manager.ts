@@ -45,6 +45,7 @@ import type { PortmapTable } from './portmap.js';
 import type { VolumeStore } from './store.js';
 import type { BrickSupervisor } from './supervisor.js';
 import { DATA_PATH_NODE_FLAGS } from './node-flags.js';
+import { BrickClaimError, checkBrickClaim, stampVolumeId } from '../xlators/posix/claim.js';
 import { brickVolfile, clientVolfile, shdVolfile } from './volfiles.js';
 import {
   brickLabel,
@@ -372,10 +373,15 @@ export class VolumeManager {
           for (const other of v.bricks) checkOverlap(b, other, `volume ${v.name}`, this.pooled);
       }
       // Another host's brick directory is made by its daemon when the new volume reaches it.
-      for (const b of this.ownBricks({ bricks } as VolumeRecord)) warnings.push(...prepareBrickDir(b, force));
+      const own = this.ownBricks({ bricks } as VolumeRecord);
+      for (const b of own) warnings.push(...prepareBrickDir(b, force));
+      // Every brick is checked before any is stamped: a refusal leaves no brick claimed.
+      for (const b of own) await claimOrRefuse(() => checkBrickClaim(b.host, b.path, force));
+      const id = randomUUID();
+      for (const b of own) await claimOrRefuse(() => stampVolumeId(b.path, id, force));
       const vol: VolumeRecord = {
         name,
-        id: randomUUID(),
+        id,
         status: 'created',
         bricks,
         options: replica > 1 ? { ...REPLICATED_VOLUME_DEFAULTS } : {},
@@ -766,6 +772,15 @@ function lastBrickError(logFile: string): string | undefined {
 }
 
 /** Checks (and with force, creates) a brick directory. Returns warnings. */
+/** A brick claim refused: the volume operation's error, with glusterd's text. */
+async function claimOrRefuse(claim: () => Promise<void>): Promise<void> {
+  try {
+    await claim();
+  } catch (e) {
+    throw new VolumeOpError(e instanceof BrickClaimError ? e.message : String((e as Error).message));
+  }
+}
+
 function prepareBrickDir(b: VolumeBrick, force: boolean): string[] {
   if (!existsSync(b.path)) {
     if (!force)

@@ -7,7 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { GLUSTERTS_CLI as CLI, alive, startService } from '../../src/peers/index.js';
+import { gfidToString } from '../../src/protocol/gfid.js';
+import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
 
 const STUB_BRICK = new URL('../mgmt/stub-brick.js', import.meta.url).pathname;
 const HOST = '127.0.0.23';
@@ -176,8 +179,28 @@ test('volume create refuses bad bricks and names with clear errors', async () =>
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, re, args.join(' '));
     }
+    // A directory that is (or is inside) another volume's brick on disk, known to this daemon
+    // or not (a deleted volume's, stock's): refused with glusterd's text unless forced.
+    const idOf = async (vol: string) => /Volume ID: ([0-9a-f-]{36})/.exec((await v('info', vol)).stdout)![1]!;
+    const stamped = async (dir: string) => gfidToString(await lgetxattr(dir, 'trusted.glusterfs.volume-id'));
+    assert.equal(await stamped(b('empty')), await idOf('first'), 'create stamps the volume-id');
+    mkdirSync(b('claimed'));
+    mkdirSync(b('inside/sub'), { recursive: true });
+    await lsetxattr(b('claimed'), 'trusted.glusterfs.volume-id', randomBytes(16));
+    await lsetxattr(b('inside'), 'trusted.gfid', randomBytes(16));
+    for (const [dir, re] of [
+      [b('claimed'), /volume create: y: failed: \/.*\/claimed is already part of a volume\n/],
+      [b('inside/sub'), /parent directory .*inside is already part of a volume/],
+    ] as const) {
+      const r = await v('create', 'y', dir);
+      assert.deepEqual([r.code, re.test(r.stderr)], [1, true], r.stderr);
+    }
+    let r = await v('create', 'z', b('claimed'), 'force');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await stamped(b('claimed')), await idOf('z'), 'force rewrites the volume-id');
+
     // force creates a missing directory and accepts a non-empty one.
-    let r = await v('create', 'forced', b('full'), `${HOST}:${b('made/here')}`, 'force');
+    r = await v('create', 'forced', b('full'), `${HOST}:${b('made/here')}`, 'force');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: brick directory .*full is not empty; using it anyway/);
     r = await v('info', 'forced');
