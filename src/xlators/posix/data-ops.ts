@@ -29,6 +29,7 @@ import {
 } from '../../sys/index.js';
 import type { OpenFd } from '../../xlator/fd.js';
 import type { FopTable } from '../../xlator/translator.js';
+import { AppendChecks } from './append-check.js';
 import { applySetattr } from './attrs.js';
 import type { Posix } from './context.js';
 import type { FdState } from './fdctx.js';
@@ -99,6 +100,7 @@ function writeReplyXdata(asked: GfxDict, p: Posix, gfid: Buffer, isAppend: () =>
 
 export function dataOps(p: Posix): FopTable {
   const { brick, fds } = p;
+  const appendChecks = new AppendChecks();
 
   const stat = async (s: FdState, fd: OpenFd) => iattFromStat(await fstat(s.fd), fd.gfid);
   const fileFd = (s: FdState): number => {
@@ -194,16 +196,27 @@ export function dataOps(p: Posix): FopTable {
         const run = () => writeWithStat(fd, chunks, req.offset, sync);
         const gfid = req.fd.gfid;
         const askAppend = req.xdata?.has(WRITE_IS_APPEND) ?? false;
-        // "Did it start at EOF?" is only true if no other such write moved EOF meanwhile.
-        const { bytes, pre, post } = askAppend
-          ? await brick.locked(`write:${gfid.toString('hex')}`, run)
-          : await run();
+        let written: Awaited<ReturnType<typeof run>>;
+        let sizeBefore: bigint;
+        if (askAppend) {
+          // "Did it start at EOF?", answered in the order such writes arrived (append-check.ts).
+          const checked = await appendChecks.run(gfid.toString('hex'), fd, req.offset, len, async () => {
+            const r = await run();
+            return { ...r, preSize: r.pre.size };
+          });
+          written = checked.result;
+          sizeBefore = checked.sizeBefore;
+        } else {
+          written = await run();
+          sizeBefore = written.pre.size;
+        }
+        const { bytes, pre, post } = written;
         if (bytes < len) throw FopError.of('ENOSPC', `short write: ${bytes} of ${len} bytes`);
         const xdata = writeReplyXdata(
           req.xdata,
           p,
           gfid,
-          () => pre.size === BigInt(req.offset) || (req.fd.flags & constants.O_APPEND) !== 0,
+          () => sizeBefore === BigInt(req.offset) || (req.fd.flags & constants.O_APPEND) !== 0,
         );
         return { opRet: bytes, prestat: iattFromStat(pre, gfid), poststat: iattFromStat(post, gfid), xdata };
       });
