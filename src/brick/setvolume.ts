@@ -53,6 +53,11 @@ export async function checkSetvolume(
   }
   const auth = await authenticate(policy.auth, authRequest(dict, peerAddress));
   if (!auth.admitted) return refuse(Errno.EACCES, 'Authentication failed');
+  // glusterts bricks do not serve a directory as a client's root yet: a subdir mount is
+  // refused as stock refuses one whose directory is missing, never given the whole volume.
+  const subdir = legacyString(dict, K.SUBDIR_MOUNT);
+  if (subdir !== undefined && subdir !== '/')
+    return refuse(Errno.ENOENT, `subdirectory for mount "${subdir}" is not found`);
   const reply: Record<string, string> = {
     [K.ERROR]: 'Success',
     [K.PROCESS_UUID]: policy.brickUuid,

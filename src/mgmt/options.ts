@@ -6,6 +6,7 @@
  * Keys marked `noop` are accepted and stored but glusterts gives them no effect (yet); a few
  * other spellings GlusterFS users type are accepted as aliases. Unknown keys are refused.
  */
+import { validAddressList } from './address-list.js';
 import { OptionError, parseOption, parseSize, type OptionSpec } from '../xlator/options.js';
 
 /**
@@ -707,9 +708,10 @@ export function validateVolumeOption(
     if (!(n >= 1 && n <= max))
       throw new VolumeOptionError(`${value} in ${canonical} ${value} is out of range [1 - ${max}]`);
   }
-  if ((canonical === 'auth.allow' || canonical === 'auth.reject') && !/^[\w.*?:,/()|![\]-]+$/.test(value))
+  if ((canonical === 'auth.allow' || canonical === 'auth.reject') && !validAddressList(value))
     throw new VolumeOptionError(
-      `option ${key}: expected comma-separated addresses or patterns (got "${value}")`,
+      `option ${canonical === 'auth.allow' ? 'auth.addr.<brick>.allow' : 'auth.addr.<brick>.reject'} ${value}: ` +
+        `'${value}' is not a valid internet-address-list`,
     );
   try {
     parseOption(canonical, spec, value);

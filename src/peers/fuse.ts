@@ -17,6 +17,8 @@ export interface FuseMountOptions {
   /** Extra glusterfs arguments, e.g. ['--attribute-timeout=0', '--entry-timeout=0']. */
   extraArgs?: string[];
   timeoutMs?: number;
+  /** Mount from this volfile (`--volfile=FILE`) instead of fetching `volume` from `host`. */
+  volfile?: string;
 }
 
 export function isMounted(mountpoint: string): boolean {
@@ -39,12 +41,17 @@ export async function mountFuse(
   mkdirSync(mountpoint, { recursive: true });
   const logFile = opts.logFile ?? `${mountpoint.replace(/\/+$/, '')}.log`;
   const pidFile = opts.pidFile ?? `${mountpoint.replace(/\/+$/, '')}.pid`;
+  const source = opts.volfile
+    ? [`--volfile=${opts.volfile}`]
+    : [
+        `--volfile-server=${host}`,
+        `--volfile-server-port=${opts.port ?? GLUSTERD_PORT}`,
+        `--volfile-id=${volume}`,
+      ];
   await run('glusterfs', [
     '--process-name',
     'fuse',
-    `--volfile-server=${host}`,
-    `--volfile-server-port=${opts.port ?? GLUSTERD_PORT}`,
-    `--volfile-id=${volume}`,
+    ...source,
     `--log-file=${logFile}`,
     `--pid-file=${pidFile}`,
     ...(opts.extraArgs ?? []),

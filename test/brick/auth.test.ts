@@ -238,3 +238,15 @@ test('a running brick takes new access settings: squash at once, refused clients
     await graph.fini();
   }
 });
+
+test('a subdir mount is refused (ENOENT, stock text), never served the whole volume', async () => {
+  const { checkSetvolume } = await import('../../src/brick/setvolume.js');
+  const policy = { exportName: '/b', brickUuid: 'u', auth: OPEN_ACCESS.auth };
+  const dict = (over: Record<string, string>) =>
+    legacyDict({ 'process-uuid': 'c', 'remote-subvolume': '/b', 'fops-version': '1298437', ...over });
+  const r = await checkSetvolume(dict({ 'subdir-mount': '/d' }), '127.0.0.1', policy);
+  assert.equal(r.ok, false);
+  assert.equal(r.ok ? 0 : r.errno, 2);
+  assert.equal(legacyString(r.reply, 'ERROR'), 'subdirectory for mount "/d" is not found');
+  assert.equal((await checkSetvolume(dict({}), '127.0.0.1', policy)).ok, true);
+});

@@ -162,7 +162,7 @@ test('volume set keys are validated against the schema; unknown keys are refused
       '1KB',
       /^'1024' in 'option cache-size 1KB' is out of range \[524288 - 1073741824\]$/,
     ],
-    ['auth.allow', '1.2.3.4 #x', /comma-separated/],
+    ['auth.allow', '1.2.3.4 #x', /is not a valid internet-address-list/],
     ['client.trimmed', 'on\nvolume evil', /one line/],
     ['__proto__', 'on', /does not exist/],
   ];

@@ -40,6 +40,8 @@ export interface HandshakeConfig {
   /** Where to connect first (remote-port, or 24007). */
   port: number;
   family: 4 | 6 | undefined;
+  /** transport.socket.source-addr: the local address to connect from. */
+  localAddress?: string;
   /** remote-subvolume. */
   brick: string;
   /** Bound on the TCP connect and on each call; 0 = none. */
@@ -84,7 +86,10 @@ function hasProgram(progs: readonly ProgDetail[], p: { prog: number; vers: numbe
 
 /** Opens a TCP connection, bounded by the timeout and the signal. */
 export function connectRpc(
-  cfg: Pick<HandshakeConfig, 'host' | 'family' | 'timeoutMs' | 'keepAlive' | 'keepAliveDelayMs' | 'signal'>,
+  cfg: Pick<
+    HandshakeConfig,
+    'host' | 'family' | 'localAddress' | 'timeoutMs' | 'keepAlive' | 'keepAliveDelayMs' | 'signal'
+  >,
   port: number,
 ): Promise<RpcClient> {
   return new Promise((resolve, reject) => {
@@ -94,6 +99,7 @@ export function connectRpc(
       host: cfg.host,
       port,
       ...(cfg.family ? { family: cfg.family } : {}),
+      ...(cfg.localAddress ? { localAddress: cfg.localAddress } : {}),
     });
     const done = (err?: Error): void => {
       clearTimeout(timer);

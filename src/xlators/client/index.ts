@@ -137,6 +137,7 @@ class ProtocolClient implements ClientTranslator {
         host: o['remote-host'],
         port: o['remote-port'] || GLUSTERD_PORT,
         family: family === 'inet' ? 4 : family === 'inet6' ? 6 : undefined,
+        ...(o['transport.socket.source-addr'] ? { localAddress: o['transport.socket.source-addr'] } : {}),
         brick: o['remote-subvolume'],
         timeoutMs: o['handshake-timeout-ms'] || pingMs || this.frameTimeoutMs,
         keepAlive: o['transport.socket.keepalive'],

@@ -76,6 +76,11 @@ export const clientOptions = {
     description: 'TLS to the brick: not implemented; on is refused.',
   },
   'client.ssl': { type: 'bool', default: false, description: 'Alias of transport.socket.ssl-enabled.' },
+  'transport.socket.source-addr': {
+    type: 'string',
+    default: '',
+    description: 'Local address the connections to glusterd and the brick are made from; empty = any.',
+  },
   'transport.socket.keepalive': { type: 'bool', default: true, description: 'TCP keepalive on the socket.' },
   'transport.socket.keepalive-time': {
     type: 'int',
