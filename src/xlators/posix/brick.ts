@@ -90,11 +90,16 @@ export class Brick {
       if (!hst.isDirectory()) throw new Error(`posix: ${hidden} is not a directory`);
       this.hiddenIno = hst.ino;
       this.hiddenDev = hst.dev;
-      // Stock creates all 256 first-level hash directories up front.
-      for (let i = 0; i < 256; i++) {
-        await fsp.mkdir(`${hidden}/${i.toString(16).padStart(2, '0')}`, 0o700).catch(ignore('EEXIST'));
-      }
-      for (const d of AUX_DIRS) await fsp.mkdir(`${hidden}/${d}`, 0o600).catch(ignore('EEXIST'));
+      // Stock creates all 256 first-level hash directories up front. A brick that has them
+      // (every start but its first) is told so by one listing, not 256 mkdir calls one after
+      // the other (each a thread-pool hop; a returning brick's heal waits for its start).
+      const present = new Set(await fsp.readdir(hidden));
+      const make = (name: string, mode: number) =>
+        present.has(name) ? undefined : fsp.mkdir(`${hidden}/${name}`, mode).catch(ignore('EEXIST'));
+      await Promise.all([
+        ...Array.from({ length: 256 }, (_, i) => make(i.toString(16).padStart(2, '0'), 0o700)),
+        ...AUX_DIRS.map((d) => make(d, 0o600)),
+      ]);
       const rootHandle = this.handlePath(ROOT_GFID);
       await fsp.mkdir(rootHandle.slice(0, rootHandle.lastIndexOf('/')), 0o700).catch(ignore('EEXIST'));
       await fsp.symlink(ROOT_HANDLE_TARGET, rootHandle).catch(ignore('EEXIST'));
