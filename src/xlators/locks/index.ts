@@ -57,6 +57,13 @@ const options = {
     description:
       'lock records (POSIX, inode, entry; held or awaited) one client session may have; ENOLCK beyond',
   },
+  'max-locks': {
+    type: 'int',
+    default: 1 << 20,
+    min: 0,
+    max: 1 << 26,
+    description: 'lock records all sessions together may have (0: no bound); ENOLCK beyond (docs/limits.md)',
+  },
   'max-blocked-per-session': {
     type: 'int',
     default: 1024,
@@ -106,6 +113,7 @@ export const locks = defineTranslator({
     const manager = new LockManager({
       maxRecords: o['max-locks-per-session'],
       maxWaiting: o['max-blocked-per-session'],
+      maxRecordsTotal: o['max-locks'],
     });
 
     async function inodelk(

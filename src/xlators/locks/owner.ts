@@ -49,10 +49,14 @@ export interface LedgerLimits {
   maxRecords: number;
   /** Waiting (blocking) requests per session. */
   maxWaiting: number;
+  /** Lock records of all sessions together (0: no bound beyond the per-session one). */
+  maxRecordsTotal?: number;
 }
 
 export class Ledger {
   private readonly sessions = new Map<string, SessionUsage>();
+  /** Records of every session. */
+  private total = 0;
 
   constructor(readonly limits: LedgerLimits) {}
 
@@ -67,6 +71,10 @@ export class Ledger {
     const records = this.sessions.get(session)?.records ?? 0;
     if (extra > 0 && records + extra > this.limits.maxRecords) {
       throw FopError.of('ENOLCK', `session holds ${records} locks (limit ${this.limits.maxRecords})`);
+    }
+    const maxTotal = this.limits.maxRecordsTotal ?? 0;
+    if (extra > 0 && maxTotal > 0 && this.total + extra > maxTotal) {
+      throw FopError.of('ENOLCK', `the brick holds ${this.total} locks (limit ${maxTotal})`);
     }
   }
 
@@ -85,6 +93,7 @@ export class Ledger {
     if (n === 0 && waiting === 0) return;
     const u = this.usage(session);
     u.records += n;
+    this.total += n;
     u.waiting += waiting;
     const inTable = (u.tables.get(table) ?? 0) + n;
     if (inTable > 0) u.tables.set(table, inTable);

@@ -94,6 +94,21 @@ test('caps: lock records and waiters per session are bounded (ENOLCK), other ses
   assert.deepEqual(manager.usage('s1'), { ...manager.usage('s1'), records: 3, waiting: 1 });
 });
 
+test('caps: lock records of all sessions together are bounded too (max-locks)', async () => {
+  const { top, manager } = await lockGraph({ 'max-locks': 3 });
+  const a = caller(session('s1'), 'A');
+  const b = caller(session('s2'), 'B');
+  const fd = openFile();
+  await lk(top, a, fd, SETLK, WR, 0, 1);
+  await lk(top, a, fd, SETLK, WR, 10, 1);
+  await lk(top, b, fd, SETLK, WR, 20, 1);
+  await assert.rejects(lk(top, b, fd, SETLK, WR, 30, 1), isErrno('ENOLCK'));
+  await assert.rejects(inodelk(top, a, randomBytes(16), 'd', SETLK, WR, 0, 0), isErrno('ENOLCK'));
+  await lk(top, a, fd, SETLK, UN, 0, 1);
+  await lk(top, b, fd, SETLK, WR, 30, 1);
+  assert.equal(manager.usage('s2').records, 2);
+});
+
 test('many inodes and domains are forgotten once unlocked', async () => {
   const { top, manager } = await lockGraph();
   const s = session('s1');
