@@ -9,6 +9,8 @@
  *   `strict-auth-accept`); a name the list matches must bring its password, else reject; a
  *   name it does not match has no opinion. A login accepted makes the session trusted
  *   (root-squash exemptions, src/brick/squash.ts), and admits it whatever auth.addr allows.
+ *   On a TLS connection the certificate CN stands in for the user name: matched against
+ *   `auth.login.<brick>.ssl-allow`, no password (docs/tls.md).
  */
 import { addrVerdict, globMatch, type AuthVerdict } from './auth-addr.js';
 
@@ -21,6 +23,8 @@ export interface AuthRules {
   loginAllow: readonly string[];
   /** auth.login.<user>.password for each user that has one. */
   passwords: ReadonlyMap<string, string>;
+  /** auth.login.<brick>.ssl-allow: certificate-CN globs for TLS clients; undefined = any. */
+  sslAllow?: readonly string[] | undefined;
   /** strict-auth-accept: a request without credentials is refused. */
   strictAuth: boolean;
 }
@@ -31,9 +35,17 @@ export interface AuthRequest {
   subdir: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** A TLS client's certificate CN (stock's ssl-name); undefined on plain connections. */
+  sslName?: string | undefined;
 }
 
 export function loginVerdict(rules: AuthRules, req: AuthRequest): AuthVerdict {
+  // TLS: the certificate is the credential. With an ssl-allow list the CN must be on it;
+  // without one, login has no opinion (docs/tls.md).
+  if (req.sslName !== undefined) {
+    if (rules.sslAllow === undefined) return 'dont-care';
+    return rules.sslAllow.some((p) => globMatch(p, req.sslName!)) ? 'accept' : 'reject';
+  }
   if (req.username === undefined || req.password === undefined)
     return rules.strictAuth ? 'reject' : 'dont-care';
   if (rules.loginAllow.length === 0) return 'dont-care';

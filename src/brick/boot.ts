@@ -16,8 +16,15 @@ import {
   type VolumeDecl,
 } from '../xlator/index.js';
 import { BrickServer, type AccessSettings } from './server.js';
-import { admissionFrom, parseServerOptions, type ServerOptionValues } from './server-options.js';
+import {
+  admissionFrom,
+  ConfigurationError,
+  parseServerOptions,
+  type ServerOptionValues,
+} from './server-options.js';
 import { ANON_ID } from './squash.js';
+import { loadTls, TLS_OPTION_NAMES, tlsSettingsFrom, TlsConfigError, type TlsConfig } from '../rpc/tls.js';
+import { parseBool } from '../xlator/options.js';
 
 export interface BootedBrick {
   server: BrickServer;
@@ -41,6 +48,33 @@ export interface ServerSettings {
   access: AccessSettings;
   /** Transport and limits options, parsed; unknown options refused (server-options.ts). */
   options: ServerOptionValues;
+  /** transport.socket.ssl-enabled: every connection is mutual TLS (docs/tls.md). */
+  tls?: TlsConfig;
+}
+
+/** protocol/server's TLS options (docs/tls.md), which the brick enforces. */
+const TLS_KEYS = ['transport.socket.ssl-enabled', ...Object.values(TLS_OPTION_NAMES)];
+
+/**
+ * The listener's TLS, as stock's socket transport reads it from protocol/server's options.
+ * Files that do not load stop the brick for good (a restart cannot help).
+ */
+function serverTls(o: ReadonlyMap<string, string>): TlsConfig | undefined {
+  const enabled = o.get('transport.socket.ssl-enabled');
+  if (enabled === undefined) return undefined;
+  const on = parseBool(enabled);
+  if (on === undefined)
+    throw new ConfigurationError(`brick volfile: bad transport.socket.ssl-enabled ${enabled}`);
+  if (!on) return undefined;
+  try {
+    return loadTls(
+      tlsSettingsFrom((k) => o.get(k)),
+      'server',
+    );
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigurationError(`brick volfile: TLS: ${err.message}`);
+    throw err;
+  }
 }
 
 /** protocol/server's options about access, with stock's names and defaults. */
@@ -71,6 +105,7 @@ function accessSettings(o: ReadonlyMap<string, string>, exportName: string): Acc
       allow: allow === undefined && reject === undefined ? '*' : allow,
       reject,
       loginAllow: (o.get(`auth.login.${exportName}.allow`) ?? '').split(/[ ,]+/).filter(Boolean),
+      sslAllow: o.get(`auth.login.${exportName}.ssl-allow`)?.split(/[ ,]+/).filter(Boolean),
       passwords,
       strictAuth: options['strict-auth-accept'],
     },
@@ -93,13 +128,15 @@ export function serverSettings(decl: VolumeDecl): ServerSettings {
   const exportName = decl.subvolumes[0]!;
   const o = decl.options;
   // Fails closed: any option neither schema knows, nor an auth pattern, stops the brick.
-  const options = parseServerOptions(decl.name, o, Object.keys(SQUASH_SCHEMA));
+  const options = parseServerOptions(decl.name, o, [...Object.keys(SQUASH_SCHEMA), ...TLS_KEYS]);
+  const tls = serverTls(o);
   return {
     host: options['transport.socket.bind-address'],
     port: options['transport.socket.listen-port'],
     exportName,
     access: accessSettings(o, exportName),
     options,
+    ...(tls ? { tls } : {}),
   };
 }
 
@@ -126,7 +163,7 @@ export async function bootBrick(volfileText: string, registry: TranslatorRegistr
     maxFds: settings.options['limits.max-fds'],
   });
   try {
-    const listening = await server.listen(settings.host, settings.port);
+    const listening = await server.listen(settings.host, settings.port, settings.tls);
     const { port } = listening.address() as AddressInfo;
     return {
       server,

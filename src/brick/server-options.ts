@@ -112,6 +112,7 @@ const ENFORCED_PATTERNS: readonly RegExp[] = [
   /^auth\.(addr|ip)\..+\.(allow|reject)$/,
   /^auth\.login\..+\.allow$/,
   /^auth\.login\..+\.password$/,
+  /^auth\.login\..+\.ssl-allow$/,
 ];
 
 /** Parses protocol/server options; unknown or unenforceable ones are a ConfigurationError. */

@@ -24,6 +24,7 @@ import { DEFAULT_FDS_PER_SESSION } from './server-options.js';
 import { newSession, SYSTEM_CALLER, type BrickConnectionState, type BrickSession } from './session.js';
 import { authenticate, type AuthRules } from './auth.js';
 import { authRequest, checkSetvolume, type ExportPolicy } from './setvolume.js';
+import { peerCommonName, type TlsConfig } from '../rpc/tls.js';
 import { NO_SQUASH, squashCaller, type SquashPolicy } from './squash.js';
 
 /** What protocol/server's options say about who may attach and as whom they act. */
@@ -128,8 +129,13 @@ export class BrickServer {
     });
   }
 
-  listen(host: string, port: number): Promise<Server> {
-    return this.rpc.listen({ host, port });
+  /** Listens on host:port; with `tls` every connection is mutual TLS (docs/tls.md). */
+  listen(host: string, port: number, tls?: TlsConfig): Promise<Server> {
+    if (tls)
+      this.rpc.on('tlsRefused', (why, remote) =>
+        console.error(`brick ${this.opts.exportName}: TLS connection from ${remote} refused: ${why}`),
+      );
+    return this.rpc.listen({ host, port }, tls);
   }
 
   close(): Promise<void> {
@@ -161,8 +167,13 @@ export class BrickServer {
       /^::ffff:/,
       '',
     );
-    const outcome = await checkSetvolume(dict, peer, this.policy);
-    if (!outcome.ok) return { opRet: -1, opErrno: outcome.errno, dict: outcome.reply };
+    const sslName = peerCommonName(conn.socket);
+    const outcome = await checkSetvolume(dict, peer, this.policy, sslName);
+    if (!outcome.ok) {
+      if (sslName !== undefined && outcome.errno === Errno.EACCES)
+        console.error(`brick ${this.opts.exportName}: TLS client CN "${sslName}" refused (auth.ssl-allow)`);
+      return { opRet: -1, opErrno: outcome.errno, dict: outcome.reply };
+    }
     // A repeated SETVOLUME starts over: the old session's fds and locks go.
     const previous = conn.state?.session;
     conn.state = {
@@ -171,7 +182,7 @@ export class BrickServer {
         conn.id,
         outcome.clientVersion,
         outcome.trusted,
-        authRequest(dict, peer),
+        authRequest(dict, peer, sslName),
         { maxPerSession: this.maxFdsPerSession, budget: this.fdBudget },
       ),
     };

@@ -23,13 +23,14 @@ function refuse(errno: number, error: string): SetvolumeOutcome {
   return { ok: false, errno, reply: legacyDict({ [K.ERROR]: error }) };
 }
 
-/** The auth question a SETVOLUME dict asks, from `peer`. */
-export function authRequest(dict: LegacyDict, peer: string): AuthRequest {
+/** The auth question a SETVOLUME dict asks, from `peer` (with `sslName`, its certificate CN, over TLS). */
+export function authRequest(dict: LegacyDict, peer: string, sslName?: string): AuthRequest {
   return {
     peer,
     subdir: legacyString(dict, K.SUBDIR_MOUNT) ?? '/',
     username: legacyString(dict, K.USERNAME),
     password: legacyString(dict, K.PASSWORD),
+    ...(sslName !== undefined ? { sslName } : {}),
   };
 }
 
@@ -37,6 +38,7 @@ export async function checkSetvolume(
   dict: LegacyDict,
   peerAddress: string,
   policy: ExportPolicy,
+  sslName?: string,
 ): Promise<SetvolumeOutcome> {
   const subvolume = legacyString(dict, K.REMOTE_SUBVOLUME);
   if (subvolume === undefined || subvolume !== policy.exportName) {
@@ -51,7 +53,7 @@ export async function checkSetvolume(
   if (volumeId && policy.volumeId && volumeId !== policy.volumeId) {
     return refuse(Errno.EINVAL, 'volume-id mismatch');
   }
-  const auth = await authenticate(policy.auth, authRequest(dict, peerAddress));
+  const auth = await authenticate(policy.auth, authRequest(dict, peerAddress, sslName));
   if (!auth.admitted) return refuse(Errno.EACCES, 'Authentication failed');
   // glusterts bricks do not serve a directory as a client's root yet: a subdir mount is
   // refused as stock refuses one whose directory is missing, never given the whole volume.

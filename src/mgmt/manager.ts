@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { Errno, GlusterTsError } from '../errors/index.js';
 import { loadGroup } from './groups.js';
 import {
+  BRICK_RESTART_OPTIONS,
   BRICK_SIDE_OPTIONS,
   KEPT_BY_RESET_ALL,
   REPLICATED_VOLUME_DEFAULTS,
@@ -553,7 +554,11 @@ export class VolumeManager {
         const pid = this.supervisor.pid(b.path);
         if (pid !== undefined) signalQuietly(pid, 'SIGHUP');
       }
-    return { volume: vol, warnings: [] };
+    const warnings =
+      changed.some((k) => BRICK_RESTART_OPTIONS.has(k as VolumeOptionKey)) && vol.status === 'started'
+        ? ['TLS listener option: takes effect when the bricks next start (volume stop + start)']
+        : [];
+    return { volume: vol, warnings };
   }
 
   status(name?: string): VolumeStatusReport[] {

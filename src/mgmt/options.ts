@@ -28,6 +28,29 @@ export type VolumeOptionSpec = OptionSpec & {
   noop?: true;
 };
 
+/** An `ssl.*` key: a transport.socket.ssl-* option written into the brick and client volfiles. */
+function tlsOption(xlator: string, what: string) {
+  return {
+    type: 'string',
+    default: '',
+    unset: '(null) (DEFAULT)',
+    xlator,
+    description: `TLS: ${what}`,
+  } as const;
+}
+
+/** The `ssl.*` keys with the transport option each becomes, in the order glusterd writes them. */
+export const TLS_VOLFILE_OPTIONS: readonly (readonly [VolumeOptionKey, string])[] = [
+  ['ssl.ec-curve', 'transport.socket.ssl-ec-curve'],
+  ['ssl.dh-param', 'transport.socket.ssl-dh-param'],
+  ['ssl.cipher-list', 'transport.socket.ssl-cipher-list'],
+  ['ssl.certificate-depth', 'transport.socket.ssl-cert-depth'],
+  ['ssl.crl-path', 'transport.socket.ssl-crl-path'],
+  ['ssl.ca-list', 'transport.socket.ssl-ca-list'],
+  ['ssl.private-key', 'transport.socket.ssl-private-key'],
+  ['ssl.own-cert', 'transport.socket.ssl-own-cert'],
+];
+
 export const VOLUME_OPTIONS = {
   'performance.write-behind': {
     unset: 'on',
@@ -574,6 +597,65 @@ export const VOLUME_OPTIONS = {
     description:
       'stock bricks accept clients from ports above 1023; no effect in glusterts, whose bricks accept any port',
   },
+  'server.ssl': {
+    type: 'bool',
+    default: false,
+    unset: 'off',
+    refuse: 'glusterd-bool',
+    xlator: 'transport.socket.ssl-enabled',
+    description:
+      "TLS on the bricks' listeners (protocol/server's transport.socket.ssl-enabled; docs/tls.md); applies when bricks start",
+  },
+  'client.ssl': {
+    type: 'bool',
+    default: false,
+    unset: 'off',
+    refuse: 'glusterd-bool',
+    xlator: 'transport.socket.ssl-enabled',
+    description:
+      "TLS from clients to the bricks (protocol/client's transport.socket.ssl-enabled; docs/tls.md)",
+  },
+  'auth.ssl-allow': {
+    type: 'string',
+    default: '*',
+    unset: '*',
+    xlator: 'ssl-allow',
+    description:
+      'certificate CNs (comma-separated globs) a TLS client needs to reach the bricks (auth.login.<brick>.ssl-allow); running bricks apply it at once',
+  },
+  'ssl.own-cert': tlsOption(
+    'transport.socket.ssl-own-cert',
+    'certificate chain file (default /etc/ssl/glusterfs.pem)',
+  ),
+  'ssl.private-key': tlsOption(
+    'transport.socket.ssl-private-key',
+    'private key file (default /etc/ssl/glusterfs.key)',
+  ),
+  'ssl.ca-list': tlsOption(
+    'transport.socket.ssl-ca-list',
+    'trusted CA certificates file (default /etc/ssl/glusterfs.ca)',
+  ),
+  'ssl.crl-path': tlsOption(
+    'transport.socket.ssl-crl-path',
+    'directory of CRLs the bricks check client certificates against',
+  ),
+  'ssl.certificate-depth': {
+    type: 'int',
+    default: 1,
+    min: 0,
+    unset: '(null) (DEFAULT)',
+    xlator: 'transport.socket.ssl-cert-depth',
+    description: 'TLS: intermediate CAs allowed in a peer certificate chain (default 1)',
+  },
+  'ssl.cipher-list': tlsOption(
+    'transport.socket.ssl-cipher-list',
+    "OpenSSL cipher list for TLS 1.2 (default stock's)",
+  ),
+  'ssl.dh-param': tlsOption(
+    'transport.socket.ssl-dh-param',
+    'DH parameters file (default /etc/ssl/dhparam.pem, when present)',
+  ),
+  'ssl.ec-curve': tlsOption('transport.socket.ssl-ec-curve', 'ECDH curve (default prime256v1)'),
   'user.cifs': {
     type: 'bool',
     default: true,
@@ -647,6 +729,13 @@ export const BRICK_SIDE_OPTIONS: ReadonlySet<VolumeOptionKey> = new Set([
   'server.all-squash',
   'server.anonuid',
   'server.anongid',
+  'auth.ssl-allow',
+]);
+
+/** Brick-side keys a running brick cannot apply: its listener takes them when it next starts. */
+export const BRICK_RESTART_OPTIONS: ReadonlySet<VolumeOptionKey> = new Set([
+  'server.ssl',
+  ...TLS_VOLFILE_OPTIONS.map(([k]) => k),
 ]);
 
 /** Keys glusterd refuses on a volume that is not replicated, with its message. */

@@ -244,6 +244,7 @@ export async function startStockGluster(opts: StockGlusterOptions = {}): Promise
     }
   };
 
+  const tlsBricks = /^(on|yes|true|enable|1)$/i.test(opts.volumeOptions?.['server.ssl'] ?? '');
   const bricksOnline = async (vol: string, paths: string[]): Promise<BrickStatus[] | undefined> => {
     const nodes = parseVolumeStatusXml(await cli('volume', 'status', vol, '--xml').catch(() => ''));
     const found: BrickStatus[] = [];
@@ -251,7 +252,8 @@ export async function startStockGluster(opts: StockGlusterOptions = {}): Promise
       const n = nodes.find((x) => x.path === p);
       if (!n || n.status !== 1 || !(n.pid > 0)) return undefined;
       const port = await portByBrick(host, p).catch(() => 0);
-      if (!(port > 0) || !(await answersDump(host, port))) return undefined;
+      // A TLS brick (server.ssl on) does not answer a plain DUMP; portmap's word is enough.
+      if (!(port > 0) || (!tlsBricks && !(await answersDump(host, port)))) return undefined;
       found.push({ ...n, port });
     }
     return found;

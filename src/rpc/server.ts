@@ -34,6 +34,7 @@ import {
 } from './message.js';
 import { DEFAULT_MAX_RECORD_SIZE } from './record.js';
 import { payloadLength } from './send.js';
+import { createTlsServer, type TlsConfig } from './tls.js';
 
 export interface RpcContext<S = unknown> {
   header: CallHeader;
@@ -85,6 +86,8 @@ export interface RpcServerOptions {
 
 export interface RpcServerEvents<S> {
   connection: [RpcConnection<S>];
+  /** A TLS peer refused before any RPC (handshake failed, certificate not acceptable). */
+  tlsRefused: [why: string, remote: string];
 }
 
 interface Registered<S> {
@@ -143,9 +146,15 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
     return this.conns;
   }
 
-  /** Listens on a TCP port or unix socket path and serves it. */
-  async listen(options: net.ListenOptions): Promise<net.Server> {
-    const server = net.createServer();
+  /** Listens on a TCP port or unix socket path and serves it; with `tls`, every connection is TLS. */
+  async listen(options: net.ListenOptions, tls?: TlsConfig): Promise<net.Server> {
+    const server = tls
+      ? createTlsServer(
+          tls,
+          (socket) => this.serve(socket),
+          (why, remote) => this.emit('tlsRefused', why, remote),
+        )
+      : net.createServer((socket) => this.serve(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options, () => {
@@ -153,7 +162,7 @@ export class RpcServer<S = unknown> extends EventEmitter<RpcServerEvents<S>> {
         resolve();
       });
     });
-    this.attach(server);
+    this.netServers.add(server);
     return server;
   }
 

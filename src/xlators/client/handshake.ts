@@ -13,6 +13,7 @@
 import { GlusterTsError } from '../../errors/index.js';
 import { RpcClient } from '../../rpc/client.js';
 import { connectReading } from '../../rpc/socket-reader.js';
+import { connectTls, type TlsConfig } from '../../rpc/tls.js';
 import { encodeCredential, glusterV2, glusterV3 } from '../../rpc/auth.js';
 import {
   callProcedure,
@@ -31,6 +32,7 @@ import {
 import type { OpaqueAuth } from '../../rpc/message.js';
 
 export { GLUSTERD_PORT } from '../../protocol/portmap.js';
+import { GLUSTERD_PORT } from '../../protocol/portmap.js';
 
 const V2: OpaqueAuth = encodeCredential(glusterV2(0));
 const V3: OpaqueAuth = encodeCredential(glusterV3(0));
@@ -48,6 +50,10 @@ export interface HandshakeConfig {
   timeoutMs: number;
   keepAlive: boolean;
   keepAliveDelayMs: number;
+  /** TLS to the brick (transport.socket.ssl-enabled); none = plain TCP. */
+  tls?: TlsConfig;
+  /** TLS to glusterd's port 24007 (secure-access); stock picks by that port number too. */
+  mgmtTls?: TlsConfig;
   /** The SETVOLUME dict (built per attempt: RECON_NO changes). */
   setvolume: LegacyDict;
   signal: AbortSignal;
@@ -84,28 +90,34 @@ function hasProgram(progs: readonly ProgDetail[], p: { prog: number; vers: numbe
   return progs.some((d) => d.prognum === p.prog && d.progver === p.vers);
 }
 
-/** Opens a TCP connection, bounded by the timeout and the signal. */
+/** Opens a TCP (or, with `tls`, TLS) connection, bounded by the timeout and the signal. */
 export function connectRpc(
   cfg: Pick<
     HandshakeConfig,
     'host' | 'family' | 'localAddress' | 'timeoutMs' | 'keepAlive' | 'keepAliveDelayMs' | 'signal'
   >,
   port: number,
+  tls?: TlsConfig,
 ): Promise<RpcClient> {
   return new Promise((resolve, reject) => {
     if (cfg.signal.aborted) return reject(new HandshakeError('stopped', false));
-    // Large READ replies are read straight into their records (SocketReader).
-    const { socket, reader } = connectReading({
+    const target = {
       host: cfg.host,
       port,
       ...(cfg.family ? { family: cfg.family } : {}),
       ...(cfg.localAddress ? { localAddress: cfg.localAddress } : {}),
-    });
+    };
+    // Large plain READ replies are read straight into their records (SocketReader); TLS
+    // decrypts into its own buffers.
+    const { socket, reader } = tls
+      ? { socket: connectTls(tls, target), reader: undefined }
+      : connectReading(target);
+    const ready = tls ? 'secureConnect' : 'connect';
     const done = (err?: Error): void => {
       clearTimeout(timer);
       cfg.signal.removeEventListener('abort', onAbort);
       socket.off('error', done);
-      socket.off('connect', onConnect);
+      socket.off(ready, onConnect);
       if (err) {
         socket.destroy();
         reject(
@@ -118,7 +130,7 @@ export function connectRpc(
       done();
       socket.setNoDelay(true);
       socket.setKeepAlive(cfg.keepAlive, cfg.keepAliveDelayMs);
-      resolve(new RpcClient(socket, { reader }));
+      resolve(new RpcClient(socket, reader ? { reader } : {}));
     };
     const timer =
       cfg.timeoutMs > 0
@@ -126,7 +138,7 @@ export function connectRpc(
         : undefined;
     cfg.signal.addEventListener('abort', onAbort, { once: true });
     socket.once('error', done);
-    socket.once('connect', onConnect);
+    socket.once(ready, onConnect);
   });
 }
 
@@ -138,7 +150,7 @@ export async function establish(cfg: HandshakeConfig): Promise<Established> {
   let port = cfg.port;
   let hopped = false;
   for (;;) {
-    const rpc = await connectRpc(cfg, port);
+    const rpc = await connectRpc(cfg, port, hopped || port !== GLUSTERD_PORT ? cfg.tls : cfg.mgmtTls);
     const where = `${cfg.host}:${port}`;
     const v2 = { cred: V2, timeoutMs: cfg.timeoutMs, signal: cfg.signal };
     const v3 = { ...v2, cred: V3 };

@@ -61,7 +61,8 @@ import {
   type Translator,
 } from '../../xlator/translator.js';
 import { requestToWire, resultsFromWire } from '../../xlator/wire.js';
-import type { OptionsOf } from '../../xlator/options.js';
+import { OptionError, type OptionsOf } from '../../xlator/options.js';
+import { loadTls, secureAccess, tlsSettingsFrom, TlsConfigError, type TlsConfig } from '../../rpc/tls.js';
 import type { VolumeDecl } from '../../xlator/volfile.js';
 import { BrickConnection, type RemoteSession, type ClientState } from './connection.js';
 import { fopCredential } from './credentials.js';
@@ -142,6 +143,7 @@ class ProtocolClient implements ClientTranslator {
         timeoutMs: o['handshake-timeout-ms'] || pingMs || this.frameTimeoutMs,
         keepAlive: o['transport.socket.keepalive'],
         keepAliveDelayMs: o['transport.socket.keepalive-time'] * 1000,
+        ...clientTls(name, o, decl),
       },
       setvolume: (reconnects) =>
         legacyDict({
@@ -446,6 +448,29 @@ function setvolumeEntries(
   options[K.REMOTE_SUBVOLUME] = o['remote-subvolume'];
   options[K.TRANSPORT_TYPE] = 'socket';
   return { head, options };
+}
+
+/**
+ * TLS for this brick connection and for glusterd's portmap (docs/tls.md), loaded once so a
+ * missing file fails the graph instead of each connection attempt.
+ */
+function clientTls(
+  name: string,
+  o: ClientOptions,
+  decl: VolumeDecl,
+): { tls?: TlsConfig; mgmtTls?: TlsConfig } {
+  const on = o['transport.socket.ssl-enabled'] || o['client.ssl'];
+  try {
+    const settings = tlsSettingsFrom((k) => decl.options.get(k));
+    const mgmt = secureAccess();
+    return {
+      ...(on ? { tls: loadTls(settings, 'client') } : {}),
+      ...(mgmt ? { mgmtTls: loadTls({ ...settings, certDepth: mgmt.certDepth }, 'client') } : {}),
+    };
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new OptionError(`volume ${name}: ${err.message}`);
+    throw err;
+  }
 }
 
 export const client = defineTranslator({

@@ -9,6 +9,9 @@ import { OptionError } from '../../xlator/options.js';
 const accepted = (def: string, description: string) =>
   ({ type: 'string', default: def, description: `${description}; accepted, not acted on` }) as const;
 
+const tlsFile = (what: string, file: string) =>
+  ({ type: 'string', default: '', description: `TLS: ${what} (empty = /etc/ssl/${file})` }) as const;
+
 export const clientOptions = {
   'remote-host': { type: 'required-string', description: 'Host of the brick (or of glusterd, for portmap).' },
   'remote-port': {
@@ -73,7 +76,8 @@ export const clientOptions = {
   'transport.socket.ssl-enabled': {
     type: 'bool',
     default: false,
-    description: 'TLS to the brick: not implemented; on is refused.',
+    description:
+      'TLS to the brick (docs/tls.md); the connection to glusterd on 24007 uses TLS only with secure-access, as stock.',
   },
   'client.ssl': { type: 'bool', default: false, description: 'Alias of transport.socket.ssl-enabled.' },
   'transport.socket.source-addr': {
@@ -96,9 +100,31 @@ export const clientOptions = {
   'transport.tcp-user-timeout': accepted('0', 'TCP_USER_TIMEOUT'),
   'transport.socket.nodelay': accepted('on', 'TCP_NODELAY (always on)'),
   'transport.listen-backlog': accepted('1024', 'Server-side backlog'),
-  'transport.socket.ssl-own-cert': accepted('', 'TLS certificate'),
-  'transport.socket.ssl-private-key': accepted('', 'TLS key'),
-  'transport.socket.ssl-ca-list': accepted('', 'TLS CA list'),
+  'transport.socket.ssl-own-cert': tlsFile('certificate chain', 'glusterfs.pem'),
+  'transport.socket.ssl-private-key': tlsFile('private key', 'glusterfs.key'),
+  'transport.socket.ssl-ca-list': tlsFile('trusted CA certificates', 'glusterfs.ca'),
+  'transport.socket.ssl-crl-path': {
+    type: 'string',
+    default: '',
+    description: 'TLS: CRL directory; loaded by clients but checked only by servers, as stock',
+  },
+  'transport.socket.ssl-cert-depth': {
+    type: 'int',
+    default: 1,
+    min: 0,
+    description: 'TLS: intermediate CAs allowed in the brick certificate chain',
+  },
+  'transport.socket.ssl-cipher-list': {
+    type: 'string',
+    default: '',
+    description: "TLS: OpenSSL cipher list for TLS 1.2 (empty = stock's default)",
+  },
+  'transport.socket.ssl-dh-param': tlsFile('DH parameters, when the file exists', 'dhparam.pem'),
+  'transport.socket.ssl-ec-curve': {
+    type: 'string',
+    default: '',
+    description: 'TLS: the ECDH curve (empty = prime256v1, as stock)',
+  },
   'client-bind-insecure': accepted('on', 'Bind an unprivileged source port'),
   'tcp-window-size': accepted('', 'Socket buffer size'),
   'event-threads': accepted('2', 'Epoll threads (Node has one event loop)'),
@@ -160,11 +186,6 @@ export function checkSupported(name: string, o: { [K in keyof ClientOptionSchema
   if (t !== 'tcp' && t !== 'socket') {
     throw new OptionError(
       `volume ${name}: transport-type ${String(t)} is not implemented by glusterts (tcp only)`,
-    );
-  }
-  if (o['transport.socket.ssl-enabled'] === true || o['client.ssl'] === true) {
-    throw new OptionError(
-      `volume ${name}: transport.socket.ssl-enabled on: TLS is not implemented by glusterts' protocol/client`,
     );
   }
   const family = o['transport.address-family'];

@@ -138,8 +138,12 @@ test('filter-O_DIRECT clears O_DIRECT from OPEN flags; the fd keeps what was sen
 
 test('options glusterts cannot honour are refused when the graph is built, with a clear message', async () => {
   const cases: [Record<string, string>, RegExp][] = [
-    [{ 'transport.socket.ssl-enabled': 'on' }, /ssl-enabled on: TLS is not implemented/],
-    [{ 'client.ssl': 'on' }, /TLS is not implemented/],
+    // TLS whose files do not load fails the graph, naming the file.
+    [
+      { 'transport.socket.ssl-enabled': 'on', 'transport.socket.ssl-own-cert': '/nonexistent/c.pem' },
+      /could not load own certificate at \/nonexistent\/c\.pem/,
+    ],
+    [{ 'client.ssl': 'on', 'transport.socket.ssl-own-cert': '/nonexistent/c.pem' }, /could not load own/],
     [{ 'transport-type': 'rdma' }, /transport-type rdma is not implemented/],
     [{ 'transport.address-family': 'unix' }, /address-family unix is not implemented/],
     [{ 'ping-timeout': 'soon' }, /ping-timeout: expected an integer/],
