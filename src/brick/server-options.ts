@@ -41,6 +41,44 @@ export const SERVER_OPTIONS = {
     values: ['inet', 'inet6'],
     description: 'accepted; the bind address decides the family',
   },
+  // What stock glusterd writes into every brick's protocol/server, so that a brick volfile
+  // from a stock installation starts: auth-path names the export the auth.* keys refer to
+  // (the subvolume, here); the rest tune stock's socket and threads and change nothing a
+  // client is allowed to do (glusterts's connections and event loop take their defaults).
+  'auth-path': { type: 'string', default: '', description: 'the export auth.* options name (stock)' },
+  'transport.listen-backlog': { type: 'int', default: 1024, min: 0, description: 'no effect (stock tuning)' },
+  'transport.socket.keepalive': { type: 'bool', default: true, description: 'no effect (stock tuning)' },
+  'transport.socket.keepalive-count': {
+    type: 'int',
+    default: 9,
+    min: 0,
+    description: 'no effect (stock tuning)',
+  },
+  'transport.socket.keepalive-interval': {
+    type: 'int',
+    default: 2,
+    min: 0,
+    description: 'no effect (stock tuning)',
+  },
+  'transport.socket.keepalive-time': {
+    type: 'int',
+    default: 20,
+    min: 0,
+    description: 'no effect (stock tuning)',
+  },
+  'transport.tcp-user-timeout': { type: 'int', default: 0, min: 0, description: 'no effect (stock tuning)' },
+  'event-threads': {
+    type: 'int',
+    default: 1,
+    min: 1,
+    description: 'no effect: one event loop (stock tuning)',
+  },
+  'inode-lru-limit': { type: 'int', default: 16384, min: 0, description: 'no effect (stock tuning)' },
+  'rpc-auth-allow-insecure': {
+    type: 'bool',
+    default: true,
+    description: 'clients from any source port (glusterts never checks it; off is refused, not enforced)',
+  },
   'limits.max-connections': {
     type: 'int',
     default: DEFAULT_ADMISSION.maxConnections,
@@ -134,6 +172,12 @@ export function parseServerOptions(
     throw new ConfigurationError(
       `brick volfile: ${volume}: option ${refused.join(', ')} is not supported by glusterts; ` +
         'the brick does not start rather than serve without it',
+    );
+  }
+  if (!parsed.options['rpc-auth-allow-insecure']) {
+    throw new ConfigurationError(
+      `brick volfile: ${volume}: option rpc-auth-allow-insecure off (privileged source ports only) ` +
+        'is not supported by glusterts; the brick does not start rather than serve without it',
     );
   }
   return parsed.options;
