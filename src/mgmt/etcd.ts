@@ -5,6 +5,7 @@
  * etcd that lost its quorum makes an operation fail instead of hang.
  */
 import http from 'node:http';
+import { Errno, GlusterTsError } from '../errors/index.js';
 
 export interface EtcdKv {
   key: string;
@@ -34,12 +35,13 @@ export interface EtcdWatchEvent {
   kv: EtcdKv;
 }
 
-export class EtcdError extends Error {
+export class EtcdError extends GlusterTsError {
+  static readonly codes = ['ETCD_FAILED'] as const;
   constructor(
     message: string,
     readonly status?: number,
   ) {
-    super(message);
+    super('ETCD_FAILED', Errno.EIO, message);
   }
 }
 

@@ -9,6 +9,7 @@
  * then takes the pool's state as its own. A daemon restarted on a state directory that
  * holds an etcd member starts it again and rejoins.
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { RpcClient } from '../rpc/client.js';
@@ -46,7 +47,12 @@ export interface PoolOptions {
 }
 
 /** A refused pool operation: the message is what the CLI prints after "failed: ". */
-export class PoolOpError extends Error {}
+export class PoolOpError extends GlusterTsError {
+  static readonly codes = ['POOL_OP_FAILED'] as const;
+  constructor(message: string) {
+    super('POOL_OP_FAILED', Errno.EINVAL, message);
+  }
+}
 
 export interface PeerState extends PeerRecord {
   connected: boolean;

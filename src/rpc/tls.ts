@@ -9,6 +9,7 @@
  * Callers pick plain or TLS when they listen or connect; RpcServer and RpcClient only see
  * a Duplex either way.
  */
+import { Errno, GlusterTsError } from '../errors/index.js';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -73,7 +74,12 @@ export function tlsSettingsFrom(get: (name: string) => string | undefined): TlsS
   return out;
 }
 
-export class TlsConfigError extends Error {}
+export class TlsConfigError extends GlusterTsError {
+  static readonly codes = ['TLS_CONFIG_INVALID'] as const;
+  constructor(message: string) {
+    super('TLS_CONFIG_INVALID', Errno.EINVAL, message);
+  }
+}
 
 /** Loaded credentials and settings for one side of a connection. */
 export interface TlsConfig {

@@ -7,11 +7,17 @@
  * force the old volume-id is overwritten, as stock does, instead of failing at brick start.
  */
 import { dirname } from 'node:path';
+import { Errno, GlusterTsError } from '../../errors/index.js';
 import { lgetxattr, lremovexattr, lsetxattr, XATTR_CREATE } from '../../sys/index.js';
 import { parseGfid } from '../../protocol/gfid.js';
 import { GFID_XATTR, VOLUME_ID_XATTR } from './on-disk.js';
 
-export class BrickClaimError extends Error {}
+export class BrickClaimError extends GlusterTsError {
+  static readonly codes = ['BRICK_CLAIM_REFUSED'] as const;
+  constructor(message: string) {
+    super('BRICK_CLAIM_REFUSED', Errno.EINVAL, message);
+  }
+}
 
 /** strerror's text of a failed call ("Operation not supported"), as glusterd prints it. */
 const reason = (e: unknown) => (e as Error).message.replace(/^[A-Z0-9]+: /, '').replace(/, \w+ '.*'$/, '');
