@@ -170,14 +170,18 @@ test('unlink leaves a marker under .remove_me and deletes the shards in the back
     await f.close();
     assert.equal((await shardsOnBricks(dirs, gfid)).size, 2);
     await vol.unlink('/gone');
+    // The marker goes after the shards, in the same background pass: wait for both.
+    const markers = async () => {
+      let left = 0;
+      for (const d of dirs) left += (await readdir(join(d, '.shard', '.remove_me')).catch(() => [])).length;
+      return left;
+    };
     const until = Date.now() + 10_000;
-    while ((await shardsOnBricks(dirs, gfid)).size > 0 && Date.now() < until)
+    while (((await shardsOnBricks(dirs, gfid)).size > 0 || (await markers()) > 0) && Date.now() < until)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal((await shardsOnBricks(dirs, gfid)).size, 0);
     // The marker went too; .remove_me stays, empty.
-    let left = 0;
-    for (const d of dirs) left += (await readdir(join(d, '.shard', '.remove_me')).catch(() => [])).length;
-    assert.equal(left, 0);
+    assert.equal(await markers(), 0);
   });
 });
 
